@@ -1,0 +1,1182 @@
+//! The Linux implementation: raw io_uring syscalls, our own ring mappings.
+
+use crate::consts::*;
+use crate::limits::*;
+use crate::{
+    Cqe, FileId, FileSlot, KernelInfo, PushError, RingInfo, TaskId, Unavailable, Vfd,
+    ALLOWED_OPCODES, HOST_REFUSED,
+};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+const IORING_OFF_SQES: i64 = 0x1000_0000;
+const FEAT_SINGLE_MMAP: u32 = 1 << 0;
+const REG_FILES: u32 = 2;
+const UNREG_FILES: u32 = 3;
+const REG_FILES_UPDATE: u32 = 6;
+const REG_PROBE: u32 = 8;
+const REG_ENABLE_RINGS: u32 = 12;
+const REG_FILES2: u32 = 13;
+const REG_FILE_ALLOC_RANGE: u32 = 25;
+const REG_SEND_MSG_RING: u32 = 31;
+const RSRC_REGISTER_SPARSE: u32 = 1;
+
+/// Setup flags the host refuses: they need extra fds/memory the host does not
+/// model (ATTACH_WQ, NO_MMAP, REGISTERED_FD_ONLY) or a CQ/SQ layout `reap`/
+/// `push_sqe` do not implement (CQE_MIXED, SQE_MIXED), plus every unknown bit.
+const REFUSED_SETUP_FLAGS: u32 = SETUP_ATTACH_WQ
+    | SETUP_NO_MMAP
+    | SETUP_REGISTERED_FD_ONLY
+    | SETUP_CQE_MIXED
+    | SETUP_SQE_MIXED
+    | !((1 << 20) - 1);
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+struct SqOff {
+    head: u32,
+    tail: u32,
+    ring_mask: u32,
+    ring_entries: u32,
+    flags: u32,
+    dropped: u32,
+    array: u32,
+    resv1: u32,
+    user_addr: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+struct CqOff {
+    head: u32,
+    tail: u32,
+    ring_mask: u32,
+    ring_entries: u32,
+    overflow: u32,
+    cqes: u32,
+    flags: u32,
+    resv1: u32,
+    user_addr: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+struct Params {
+    sq_entries: u32,
+    cq_entries: u32,
+    flags: u32,
+    sq_thread_cpu: u32,
+    sq_thread_idle: u32,
+    features: u32,
+    wq_fd: u32,
+    resv: [u32; 3],
+    sq_off: SqOff,
+    cq_off: CqOff,
+}
+
+#[repr(C)]
+struct GetEventsArg {
+    sigmask: u64,
+    sigmask_sz: u32,
+    min_wait_usec: u32,
+    ts: u64,
+}
+
+#[repr(C)]
+struct RsrcRegister {
+    nr: u32,
+    flags: u32,
+    resv2: u64,
+    data: u64,
+    tags: u64,
+}
+
+#[repr(C)]
+struct FilesUpdate {
+    offset: u32,
+    resv: u32,
+    fds: u64,
+}
+
+#[repr(C)]
+struct FileIndexRange {
+    off: u32,
+    len: u32,
+    resv: u64,
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Convert a raw syscall return into `>= 0` or `-errno`.
+fn sys_ret(r: libc::c_long) -> i32 {
+    if r < 0 {
+        -errno()
+    } else {
+        r as i32
+    }
+}
+
+fn sys_setup(entries: u32, p: &mut Params) -> i32 {
+    // SAFETY: `p` is a valid, writable io_uring_params of the kernel's size
+    // (120 bytes); the kernel reads and writes only that struct.
+    sys_ret(unsafe { libc::syscall(libc::SYS_io_uring_setup, entries, p as *mut Params) })
+}
+
+/// `io_uring_register(fd, op, arg, nr)`. Callers pass an `arg` that points to
+/// memory owned by the current stack frame and valid for what `op` reads.
+fn sys_register(fd: i32, op: u32, arg: *const libc::c_void, nr: u32) -> i32 {
+    // SAFETY: only the register opcodes this module uses are passed, each with
+    // an `arg` pointing at a live, correctly sized buffer or NULL (see callers).
+    sys_ret(unsafe { libc::syscall(libc::SYS_io_uring_register, fd, op, arg, nr) })
+}
+
+fn close_fd(fd: i32) -> i32 {
+    // SAFETY: callers pass an fd the host owns and never use it afterwards.
+    if unsafe { libc::close(fd) } < 0 {
+        -errno()
+    } else {
+        0
+    }
+}
+
+/// One `mmap`ed region, unmapped on drop.
+struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; moving the owner to another
+// thread does not invalidate it, and all ring accesses go through atomics or
+// are done by the single `&mut Host` owner.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    fn map(fd: i32, len: usize, offset: i64) -> Result<Mapping, i32> {
+        // SAFETY: a fresh shared mapping of an io_uring region; the kernel
+        // validates fd/offset/len and we check for MAP_FAILED.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd,
+                offset,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(-errno());
+        }
+        Ok(Mapping {
+            ptr: p as *mut u8,
+            len,
+        })
+    }
+
+    /// Atomic u32 at byte offset `off` (checked against the length).
+    fn atomic_u32(&self, off: u32) -> &AtomicU32 {
+        let off = off as usize;
+        assert!(
+            off % 4 == 0 && off + 4 <= self.len,
+            "ring offset out of mapping"
+        );
+        // SAFETY: in bounds and 4-aligned (checked above; the mapping is page
+        // aligned); the kernel shares this word with us and only accesses it
+        // atomically (READ_ONCE/WRITE_ONCE/smp_*), so an AtomicU32 view is sound
+        // for the lifetime of `&self`.
+        unsafe { &*(self.ptr.add(off) as *const AtomicU32) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly what mmap returned; no reference
+        // into the mapping outlives `self` (all borrows are tied to `&self`).
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+struct Ring {
+    fd: i32,
+    rings: Mapping,
+    sqes: Mapping,
+    p: Params,
+    sqe_size: usize,
+    cqe_size: usize,
+    no_sqarray: bool,
+    creator: TaskId,
+    asked_flags: u32,
+}
+
+impl Ring {
+    fn cq_ready(&self) -> u32 {
+        let tail = self
+            .rings
+            .atomic_u32(self.p.cq_off.tail)
+            .load(Ordering::Acquire);
+        let head = self
+            .rings
+            .atomic_u32(self.p.cq_off.head)
+            .load(Ordering::Relaxed);
+        tail.wrapping_sub(head)
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // Mappings are unmapped by their own Drop (fields drop after this body),
+        // which is fine: an mmap of an io_uring keeps the ring memory alive on
+        // its own, and the kernel tears the ring down once both are gone.
+        close_fd(self.fd);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    PipeRead,
+    PipeWrite,
+    Eventfd,
+    Memfd,
+}
+
+enum Res {
+    Ring(Box<Ring>),
+    File { fd: i32, _kind: Kind },
+}
+
+impl Res {
+    fn fd(&self) -> i32 {
+        match self {
+            Res::Ring(r) => r.fd,
+            Res::File { fd, .. } => *fd,
+        }
+    }
+}
+
+impl Drop for Res {
+    fn drop(&mut self) {
+        if let Res::File { fd, .. } = self {
+            close_fd(*fd);
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Task {
+    tx: Option<mpsc::Sender<Job>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Task {
+    fn spawn() -> Result<Task, i32> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("msgring-task".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .map_err(|e| -e.raw_os_error().unwrap_or(libc::EAGAIN))?;
+        Ok(Task {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+static MEMFD_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Owns every ring, file and task a trace creates; closes and joins all of it
+/// on drop. See the crate docs.
+pub struct Host {
+    vfds: Vec<Option<Res>>,
+    tasks: Vec<Option<Task>>,
+    /// `/proc/self/fd` link text of every file ever created -> its identity.
+    paths: HashMap<String, FileId>,
+}
+
+fn fstat_id(fd: i32) -> Option<FileId> {
+    // SAFETY: `st` is a plain C struct that fstat fully initializes on success.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is an fd the host owns and `st` is a valid out-pointer.
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
+        return None;
+    }
+    Some(FileId {
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
+fn uname_release() -> String {
+    // SAFETY: utsname is a plain C struct of char arrays; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    if unsafe { libc::uname(&mut u) } < 0 {
+        return String::new();
+    }
+    let bytes: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn parse_version(rel: &str) -> (u32, u32, u32) {
+    let mut it = rel
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|s| s.parse::<u32>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
+}
+
+fn unavailable(what: &str, err: i32) -> Unavailable {
+    let name = match -err {
+        libc::ENOSYS => "ENOSYS".to_string(),
+        libc::EPERM => {
+            let d = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            format!("EPERM (kernel.io_uring_disabled={d})")
+        }
+        e => format!("errno {e}"),
+    };
+    Unavailable {
+        reason: format!("{what}: {name}"),
+    }
+}
+
+/// See [`crate::probe`].
+pub fn probe() -> Result<KernelInfo, Unavailable> {
+    let release = uname_release();
+    let version = parse_version(&release);
+    let mut p = Params::default();
+    let fd = sys_setup(2, &mut p);
+    if fd < 0 {
+        return Err(unavailable("io_uring_setup", fd));
+    }
+    // struct io_uring_probe (16 bytes) + 256 * io_uring_probe_op (8 bytes).
+    let mut buf = vec![0u8; 16 + 256 * 8];
+    let r = sys_register(fd, REG_PROBE, buf.as_mut_ptr() as *const libc::c_void, 256);
+    close_fd(fd);
+    let mut opcodes = Vec::new();
+    if r >= 0 {
+        let ops_len = buf[1] as usize;
+        for i in 0..ops_len.min(256) {
+            let o = &buf[16 + i * 8..16 + i * 8 + 8];
+            if u16::from_le_bytes([o[2], o[3]]) & 1 != 0 {
+                opcodes.push(o[0]);
+            }
+        }
+    }
+    Ok(KernelInfo {
+        release,
+        version,
+        features: p.features,
+        opcodes,
+    })
+}
+
+/// Undo `seq_file_path`'s `\ooo` escapes (it escapes space, tab, newline, `\`).
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parsed `/proc/self/fdinfo/<ring>`.
+struct FdInfo {
+    /// `UserFiles:` table: length and occupied slots with their path.
+    files: Option<(u32, Vec<(u32, String)>)>,
+    overflow: Option<Vec<(u64, i32, u32)>>,
+}
+
+fn parse_fdinfo(text: &str) -> FdInfo {
+    let mut files = None;
+    let mut overflow = None;
+    let mut section = "";
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("UserFiles:") {
+            section = "files";
+            let n = rest.trim().parse::<u32>().unwrap_or(0);
+            files = Some((n, Vec::new()));
+            continue;
+        }
+        if line.starts_with("CqOverflowList:") {
+            section = "overflow";
+            overflow = Some(Vec::new());
+            continue;
+        }
+        let indented = line.starts_with(' ') || line.starts_with('\t');
+        if !indented {
+            section = "";
+            continue;
+        }
+        match section {
+            "files" => {
+                let t = line.trim_start();
+                if let Some((idx, path)) = t.split_once(": ") {
+                    if let (Ok(i), Some((_, v))) = (idx.trim().parse::<u32>(), files.as_mut()) {
+                        v.push((i, unescape_octal(path)));
+                    }
+                }
+            }
+            "overflow" => {
+                // "  user_data=%llu, res=%d, flags=%x" (maybe followed by extra fields)
+                let mut ud = None;
+                let mut res = None;
+                let mut fl = None;
+                for part in line.trim().split(',') {
+                    let part = part.trim();
+                    if let Some(v) = part.strip_prefix("user_data=") {
+                        ud = v.parse::<u64>().ok();
+                    } else if let Some(v) = part.strip_prefix("res=") {
+                        res = v.parse::<i32>().ok();
+                    } else if let Some(v) = part.strip_prefix("flags=") {
+                        fl = u32::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+                    }
+                }
+                if let (Some(u), Some(r), Some(f), Some(o)) = (ud, res, fl, overflow.as_mut()) {
+                    o.push((u, r, f));
+                }
+            }
+            _ => {}
+        }
+    }
+    FdInfo { files, overflow }
+}
+
+impl Host {
+    /// A host with task 0 running. Fails when io_uring cannot be set up.
+    pub fn new() -> Result<Host, Unavailable> {
+        let mut p = Params::default();
+        let fd = sys_setup(1, &mut p);
+        if fd < 0 {
+            return Err(unavailable("io_uring_setup", fd));
+        }
+        close_fd(fd);
+        let t0 = Task::spawn().map_err(|e| unavailable("spawning task 0", e))?;
+        Ok(Host {
+            vfds: Vec::new(),
+            tasks: vec![Some(t0)],
+            paths: HashMap::new(),
+        })
+    }
+
+    // ---- tasks ----------------------------------------------------------
+
+    /// Start a new task (OS thread). `Err(-errno)` if the thread cannot be
+    /// created, `Err(HOST_REFUSED)` past [`MAX_TASKS`] live tasks.
+    pub fn spawn_task(&mut self) -> Result<TaskId, i32> {
+        if self.tasks.iter().flatten().count() >= MAX_TASKS || self.tasks.len() >= u32::MAX as usize
+        {
+            return Err(HOST_REFUSED);
+        }
+        let t = Task::spawn()?;
+        self.tasks.push(Some(t));
+        Ok(TaskId((self.tasks.len() - 1) as u32))
+    }
+
+    /// Exit task `t`: its thread returns and is joined. Rings it created stay
+    /// open (the host keeps their fds). 0, or `HOST_REFUSED` for an unknown task.
+    pub fn exit_task(&mut self, t: TaskId) -> i32 {
+        match self.tasks.get_mut(t.0 as usize).and_then(Option::take) {
+            Some(task) => {
+                drop(task);
+                0
+            }
+            None => HOST_REFUSED,
+        }
+    }
+
+    /// Whether task `t` is alive.
+    pub fn task_alive(&self, t: TaskId) -> bool {
+        matches!(self.tasks.get(t.0 as usize), Some(Some(_)))
+    }
+
+    /// Run `f` on task `t`'s thread and wait for its result.
+    fn run_on<R: Send + 'static>(
+        &self,
+        t: TaskId,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, i32> {
+        let task = self
+            .tasks
+            .get(t.0 as usize)
+            .and_then(Option::as_ref)
+            .ok_or(HOST_REFUSED)?;
+        let tx = task.tx.as_ref().ok_or(HOST_REFUSED)?;
+        let (rtx, rrx) = mpsc::sync_channel(1);
+        tx.send(Box::new(move || {
+            let _ = rtx.send(f());
+        }))
+        .map_err(|_| HOST_REFUSED)?;
+        rrx.recv().map_err(|_| HOST_REFUSED)
+    }
+
+    // ---- resources ------------------------------------------------------
+
+    fn live_rings(&self) -> usize {
+        self.vfds
+            .iter()
+            .flatten()
+            .filter(|r| matches!(r, Res::Ring(_)))
+            .count()
+    }
+
+    fn live_files(&self) -> usize {
+        self.vfds
+            .iter()
+            .flatten()
+            .filter(|r| matches!(r, Res::File { .. }))
+            .count()
+    }
+
+    fn add(&mut self, r: Res) -> Vfd {
+        self.vfds.push(Some(r));
+        Vfd((self.vfds.len() - 1) as u32)
+    }
+
+    fn ring(&self, v: Vfd) -> Option<&Ring> {
+        match self.vfds.get(v.0 as usize) {
+            Some(Some(Res::Ring(r))) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Host fd behind `v`, or -1 for an unknown/closed vfd.
+    fn real_fd(&self, v: Vfd) -> i32 {
+        match self.vfds.get(v.0 as usize) {
+            Some(Some(r)) => r.fd(),
+            _ => -1,
+        }
+    }
+
+    fn translate_i32(&self, raw: i32) -> i32 {
+        if raw < 0 {
+            -1
+        } else {
+            self.real_fd(Vfd(raw as u32))
+        }
+    }
+
+    fn vfd_room(&self, n: usize) -> bool {
+        self.vfds.len() + n <= MAX_VFDS as usize
+    }
+
+    fn record_file(&mut self, fd: i32, kind: Kind) -> Vfd {
+        if let (Ok(link), Some(id)) = (
+            std::fs::read_link(format!("/proc/self/fd/{fd}")),
+            fstat_id(fd),
+        ) {
+            self.paths.insert(link.to_string_lossy().into_owned(), id);
+        }
+        self.add(Res::File { fd, _kind: kind })
+    }
+
+    /// `io_uring_setup(entries, {flags, cq_entries})` on task `t`'s thread (so
+    /// a SINGLE_ISSUER ring is owned by `t`). Returns the ring's vfd or the
+    /// kernel's `-errno`; `HOST_REFUSED` for a refused flag (see
+    /// [`HOST_REFUSED`]), past [`MAX_RINGS`], or if the resulting sizes exceed
+    /// [`MAX_SQ_ENTRIES`]/[`MAX_CQ_ENTRIES`] (the ring is then closed again).
+    pub fn setup_ring(
+        &mut self,
+        t: TaskId,
+        entries: u32,
+        cq_entries: u32,
+        flags: u32,
+    ) -> Result<Vfd, i32> {
+        if flags & REFUSED_SETUP_FLAGS != 0 || self.live_rings() >= MAX_RINGS || !self.vfd_room(1) {
+            return Err(HOST_REFUSED);
+        }
+        let (fd, p) = self.run_on(t, move || {
+            let mut p = Params {
+                flags,
+                cq_entries,
+                ..Params::default()
+            };
+            let fd = sys_setup(entries, &mut p);
+            (fd, p)
+        })?;
+        if fd < 0 {
+            return Err(fd);
+        }
+        if p.sq_entries > MAX_SQ_ENTRIES
+            || p.cq_entries > MAX_CQ_ENTRIES
+            || p.features & FEAT_SINGLE_MMAP == 0
+            || !p.sq_entries.is_power_of_two()
+            || !p.cq_entries.is_power_of_two()
+        {
+            close_fd(fd);
+            return Err(HOST_REFUSED);
+        }
+        let cqe_size = if flags & SETUP_CQE32 != 0 { 32 } else { 16 };
+        let sqe_size = if flags & SETUP_SQE128 != 0 { 128 } else { 64 };
+        let no_sqarray = flags & SETUP_NO_SQARRAY != 0;
+        let sq_len = if no_sqarray {
+            0
+        } else {
+            p.sq_off.array as usize + p.sq_entries as usize * 4
+        };
+        let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * cqe_size;
+        let len = sq_len.max(cq_len);
+        let rings = match Mapping::map(fd, len, 0) {
+            Ok(m) => m,
+            Err(e) => {
+                close_fd(fd);
+                return Err(e);
+            }
+        };
+        let sqes = match Mapping::map(fd, p.sq_entries as usize * sqe_size, IORING_OFF_SQES) {
+            Ok(m) => m,
+            Err(e) => {
+                drop(rings);
+                close_fd(fd);
+                return Err(e);
+            }
+        };
+        let ring = Ring {
+            fd,
+            rings,
+            sqes,
+            p,
+            sqe_size,
+            cqe_size,
+            no_sqarray,
+            creator: t,
+            asked_flags: flags,
+        };
+        Ok(self.add(Res::Ring(Box::new(ring))))
+    }
+
+    /// Sizes/flags of a ring.
+    pub fn ring_info(&self, ring: Vfd) -> Option<RingInfo> {
+        self.ring(ring).map(|r| RingInfo {
+            sq_entries: r.p.sq_entries,
+            cq_entries: r.p.cq_entries,
+            flags: r.asked_flags,
+            features: r.p.features,
+            creator: r.creator,
+        })
+    }
+
+    /// A pipe: `(read end, write end)`.
+    pub fn create_pipe(&mut self) -> Result<(Vfd, Vfd), i32> {
+        if self.live_files() + 2 > MAX_FILES || !self.vfd_room(2) {
+            return Err(HOST_REFUSED);
+        }
+        let mut fds = [0i32; 2];
+        // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(-errno());
+        }
+        let r = self.record_file(fds[0], Kind::PipeRead);
+        let w = self.record_file(fds[1], Kind::PipeWrite);
+        Ok((r, w))
+    }
+
+    /// An eventfd (counter 0).
+    pub fn create_eventfd(&mut self) -> Result<Vfd, i32> {
+        if self.live_files() >= MAX_FILES || !self.vfd_room(1) {
+            return Err(HOST_REFUSED);
+        }
+        // SAFETY: plain syscall wrapper, no pointers.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(-errno());
+        }
+        Ok(self.record_file(fd, Kind::Eventfd))
+    }
+
+    /// A regular file: a memfd with a process-unique name.
+    pub fn create_regular_file(&mut self) -> Result<Vfd, i32> {
+        if self.live_files() >= MAX_FILES || !self.vfd_room(1) {
+            return Err(HOST_REFUSED);
+        }
+        let n = MEMFD_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("msgring-{}-{}\0", std::process::id(), n);
+        // SAFETY: `name` is NUL-terminated and lives across the call.
+        let fd =
+            unsafe { libc::memfd_create(name.as_ptr() as *const libc::c_char, libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(-errno());
+        }
+        Ok(self.record_file(fd, Kind::Memfd))
+    }
+
+    /// Close a vfd (ring: unmap and close). 0, or `-EBADF` if not open.
+    pub fn close(&mut self, v: Vfd) -> i32 {
+        match self.vfds.get_mut(v.0 as usize).and_then(Option::take) {
+            Some(r) => {
+                drop(r);
+                0
+            }
+            None => -libc::EBADF,
+        }
+    }
+
+    // ---- registration ---------------------------------------------------
+
+    fn register_on(&self, t: TaskId, ring: Vfd, op: u32, payload: RegArg) -> i32 {
+        // A vfd that is not a ring still goes to the kernel (as its host fd, or
+        // -1 when unknown), so the errno is the kernel's.
+        let fd = self.real_fd(ring);
+        self.run_on(t, move || payload.call(fd, op))
+            .unwrap_or_else(|e| e)
+    }
+
+    fn translate_slots(&self, fds: &[FileSlot]) -> Result<Vec<i32>, i32> {
+        if fds.len() > MAX_TABLE as usize {
+            return Err(HOST_REFUSED);
+        }
+        Ok(fds
+            .iter()
+            .map(|s| match *s {
+                FileSlot::File(v) => self.real_fd(v),
+                FileSlot::Empty => -1,
+                FileSlot::Skip => -2,
+            })
+            .collect())
+    }
+
+    /// `IORING_REGISTER_FILES` with the given table (`None` = -1, a sparse slot).
+    pub fn register_files(&mut self, t: TaskId, ring: Vfd, fds: &[Option<Vfd>]) -> i32 {
+        let slots: Vec<FileSlot> = fds.iter().map(|&v| v.into()).collect();
+        match self.translate_slots(&slots) {
+            Ok(v) => self.register_on(t, ring, REG_FILES, RegArg::Fds(v)),
+            Err(e) => e,
+        }
+    }
+
+    /// `IORING_REGISTER_FILES2` with `IORING_RSRC_REGISTER_SPARSE` and `nr` slots.
+    pub fn register_files_sparse(&mut self, t: TaskId, ring: Vfd, nr: u32) -> i32 {
+        if nr > MAX_TABLE {
+            return HOST_REFUSED;
+        }
+        self.register_on(t, ring, REG_FILES2, RegArg::Sparse(nr))
+    }
+
+    /// `IORING_REGISTER_FILES_UPDATE` at `offset` (`None` = -1: clear the slot).
+    pub fn update_files(&mut self, t: TaskId, ring: Vfd, offset: u32, fds: &[Option<Vfd>]) -> i32 {
+        let slots: Vec<FileSlot> = fds.iter().map(|&v| v.into()).collect();
+        self.update_files_slots(t, ring, offset, &slots)
+    }
+
+    /// `IORING_REGISTER_FILES_UPDATE` with explicit [`FileSlot`]s (allows `Skip`).
+    pub fn update_files_slots(
+        &mut self,
+        t: TaskId,
+        ring: Vfd,
+        offset: u32,
+        fds: &[FileSlot],
+    ) -> i32 {
+        match self.translate_slots(fds) {
+            Ok(v) => self.register_on(t, ring, REG_FILES_UPDATE, RegArg::Update(offset, v)),
+            Err(e) => e,
+        }
+    }
+
+    /// `IORING_UNREGISTER_FILES`.
+    pub fn unregister_files(&mut self, t: TaskId, ring: Vfd) -> i32 {
+        self.register_on(t, ring, UNREG_FILES, RegArg::None)
+    }
+
+    /// `IORING_REGISTER_FILE_ALLOC_RANGE`.
+    pub fn file_alloc_range(&mut self, t: TaskId, ring: Vfd, off: u32, len: u32) -> i32 {
+        self.register_on(t, ring, REG_FILE_ALLOC_RANGE, RegArg::Range(off, len))
+    }
+
+    /// `IORING_REGISTER_ENABLE_RINGS` (the calling task becomes the submitter
+    /// of a SINGLE_ISSUER ring created R_DISABLED).
+    pub fn enable_rings(&mut self, t: TaskId, ring: Vfd) -> i32 {
+        self.register_on(t, ring, REG_ENABLE_RINGS, RegArg::None)
+    }
+
+    /// Synchronous MSG_RING: `io_uring_register(-1, IORING_REGISTER_SEND_MSG_RING,
+    /// &sqe, 1)` on task `t`. The fd (bytes 4..8) is translated like `push_sqe`.
+    pub fn sync_msg(&mut self, t: TaskId, sqe: [u8; 64]) -> i32 {
+        let sqe = self.translate_sqe(sqe);
+        self.run_on(t, move || {
+            let b = sqe;
+            sys_register(-1, REG_SEND_MSG_RING, b.as_ptr() as *const libc::c_void, 1)
+        })
+        .unwrap_or_else(|e| e)
+    }
+
+    // ---- SQ / CQ --------------------------------------------------------
+
+    fn translate_sqe(&self, mut sqe: [u8; 64]) -> [u8; 64] {
+        if sqe[1] & crate::sqe::IOSQE_FIXED_FILE == 0 {
+            let raw = i32::from_le_bytes([sqe[4], sqe[5], sqe[6], sqe[7]]);
+            sqe[4..8].copy_from_slice(&self.translate_i32(raw).to_le_bytes());
+        }
+        sqe
+    }
+
+    /// Queue one SQE (not submitted until `enter`, or until the SQPOLL thread
+    /// picks it up). The 64 bytes go to the kernel as given, except the fd
+    /// field, which is translated vfd -> host fd unless `IOSQE_FIXED_FILE` is
+    /// set (an unknown vfd becomes -1). On an SQE128 ring the second half is
+    /// zeroed. Only [`ALLOWED_OPCODES`] are accepted.
+    pub fn push_sqe(&mut self, ring: Vfd, sqe: [u8; 64]) -> Result<(), PushError> {
+        if !ALLOWED_OPCODES.contains(&sqe[0]) {
+            return Err(PushError::Forbidden);
+        }
+        let sqe = self.translate_sqe(sqe);
+        let r = self.ring(ring).ok_or(PushError::NotARing)?;
+        let head = r.rings.atomic_u32(r.p.sq_off.head).load(Ordering::Acquire);
+        let tail_a = r.rings.atomic_u32(r.p.sq_off.tail);
+        let tail = tail_a.load(Ordering::Relaxed);
+        if tail.wrapping_sub(head) >= r.p.sq_entries {
+            return Err(PushError::SqFull);
+        }
+        let idx = tail & (r.p.sq_entries - 1);
+        let at = idx as usize * r.sqe_size;
+        assert!(at + r.sqe_size <= r.sqes.len);
+        // SAFETY: `at..at+sqe_size` is inside the SQE mapping (asserted); the
+        // slot is free (tail - head < entries), so the kernel is not reading it
+        // until we publish the new tail below.
+        unsafe {
+            let dst = r.sqes.ptr.add(at);
+            std::ptr::copy_nonoverlapping(sqe.as_ptr(), dst, 64);
+            if r.sqe_size > 64 {
+                std::ptr::write_bytes(dst.add(64), 0, r.sqe_size - 64);
+            }
+        }
+        if !r.no_sqarray {
+            let a = r.p.sq_off.array + idx * 4;
+            r.rings.atomic_u32(a).store(idx, Ordering::Relaxed);
+        }
+        tail_a.store(tail.wrapping_add(1), Ordering::Release);
+        Ok(())
+    }
+
+    /// `io_uring_enter(ring, to_submit, min_complete, flags)` on task `t`'s
+    /// thread. The caller's `EXT_ARG`/`EXT_ARG_REG` bits are dropped; when
+    /// `GETEVENTS` is set and `min_complete > 0` the host adds `EXT_ARG` with
+    /// `timeout` so the call cannot hang (it then returns `-ETIME`).
+    pub fn enter(
+        &mut self,
+        t: TaskId,
+        ring: Vfd,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+        timeout: Duration,
+    ) -> i32 {
+        let fd = self.real_fd(ring);
+        let mut flags = flags & !(ENTER_EXT_ARG | ENTER_EXT_ARG_REG);
+        let use_ts = flags & ENTER_GETEVENTS != 0 && min_complete > 0;
+        if use_ts {
+            flags |= ENTER_EXT_ARG;
+        }
+        let secs = timeout.as_secs().min(i64::MAX as u64) as i64;
+        let nsecs = timeout.subsec_nanos() as i64;
+        self.run_on(t, move || {
+            let ts: [i64; 2] = [secs, nsecs];
+            let arg = GetEventsArg {
+                sigmask: 0,
+                sigmask_sz: 8,
+                min_wait_usec: 0,
+                ts: ts.as_ptr() as u64,
+            };
+            let (argp, argsz) = if use_ts {
+                (
+                    &arg as *const GetEventsArg as *const libc::c_void,
+                    std::mem::size_of::<GetEventsArg>(),
+                )
+            } else {
+                (std::ptr::null(), 0)
+            };
+            // SAFETY: `argp` is NULL or points at `arg`, which (with `ts`) lives
+            // on this stack frame for the whole call; no sigmask is passed.
+            sys_ret(unsafe {
+                libc::syscall(
+                    libc::SYS_io_uring_enter,
+                    fd,
+                    to_submit,
+                    min_complete,
+                    flags,
+                    argp,
+                    argsz,
+                )
+            })
+        })
+        .unwrap_or_else(|e| e)
+    }
+
+    /// Read up to `max` CQEs straight from the CQ ring (tail with Acquire) and
+    /// release them (head with Release). No syscall, so no overflow flush and
+    /// no task_work run.
+    pub fn reap(&mut self, ring: Vfd, max: u32) -> Vec<Cqe> {
+        let Some(r) = self.ring(ring) else {
+            return Vec::new();
+        };
+        let head_a = r.rings.atomic_u32(r.p.cq_off.head);
+        let head = head_a.load(Ordering::Relaxed);
+        let tail = r.rings.atomic_u32(r.p.cq_off.tail).load(Ordering::Acquire);
+        let n = tail.wrapping_sub(head).min(max).min(r.p.cq_entries);
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let idx = head.wrapping_add(i) & (r.p.cq_entries - 1);
+            let at = r.p.cq_off.cqes as usize + idx as usize * r.cqe_size;
+            assert!(at + r.cqe_size <= r.rings.len);
+            let mut b = [0u8; 32];
+            // SAFETY: in bounds (asserted); the entry is between head and the
+            // Acquire-loaded tail, so the kernel finished writing it and will
+            // not touch it until we advance head.
+            unsafe {
+                std::ptr::copy_nonoverlapping(r.rings.ptr.add(at), b.as_mut_ptr(), r.cqe_size)
+            };
+            let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+            out.push(Cqe {
+                user_data: u64_at(0),
+                res: i32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+                flags: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+                big: [u64_at(16), u64_at(24)],
+            });
+        }
+        head_a.store(head.wrapping_add(n), Ordering::Release);
+        out
+    }
+
+    /// `sq_flags` word (NEED_WAKEUP, CQ_OVERFLOW, TASKRUN). 0 for a non-ring.
+    pub fn sq_flags(&self, ring: Vfd) -> u32 {
+        self.ring(ring)
+            .map(|r| r.rings.atomic_u32(r.p.sq_off.flags).load(Ordering::Acquire))
+            .unwrap_or(0)
+    }
+
+    /// The CQ ring's `overflow` counter (dropped CQEs). 0 for a non-ring.
+    pub fn cq_overflow(&self, ring: Vfd) -> u32 {
+        self.ring(ring)
+            .map(|r| {
+                r.rings
+                    .atomic_u32(r.p.cq_off.overflow)
+                    .load(Ordering::Acquire)
+            })
+            .unwrap_or(0)
+    }
+
+    /// CQEs visible in the CQ ring (`tail - head`). 0 for a non-ring.
+    pub fn cq_ready(&self, ring: Vfd) -> u32 {
+        self.ring(ring).map(Ring::cq_ready).unwrap_or(0)
+    }
+
+    /// Entries queued in the SQ ring and not yet consumed by the kernel.
+    pub fn sq_pending(&self, ring: Vfd) -> u32 {
+        self.ring(ring)
+            .map(|r| {
+                let tail = r.rings.atomic_u32(r.p.sq_off.tail).load(Ordering::Relaxed);
+                let head = r.rings.atomic_u32(r.p.sq_off.head).load(Ordering::Acquire);
+                tail.wrapping_sub(head)
+            })
+            .unwrap_or(0)
+    }
+
+    // ---- observation without side effects -------------------------------
+
+    fn fdinfo(&self, ring: Vfd) -> Option<FdInfo> {
+        let r = self.ring(ring)?;
+        // fdinfo only trylocks the ring's uring_lock; with SQPOLL the SQ thread
+        // may hold it, so retry a few times.
+        for i in 0..50 {
+            if let Ok(text) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", r.fd)) {
+                let info = parse_fdinfo(&text);
+                if info.files.is_some() {
+                    return Some(info);
+                }
+            }
+            std::thread::sleep(Duration::from_micros(100 * (i + 1)));
+        }
+        None
+    }
+
+    fn path_id(&self, path: &str) -> Option<FileId> {
+        self.paths.get(path).copied()
+    }
+
+    /// The registered file table of `ring` as seen by `/proc/self/fdinfo`:
+    /// `None` if the ring is unknown or fdinfo could not be read (lock busy);
+    /// otherwise one entry per slot (an empty `Vec` when no table is registered),
+    /// `None` for an empty slot. A file the host cannot name (should not happen)
+    /// shows as `FileId { dev: 0, ino: 0 }`.
+    pub fn file_table(&self, ring: Vfd) -> Option<Vec<Option<FileId>>> {
+        let info = self.fdinfo(ring)?;
+        let (n, files) = info.files?;
+        let n = n.min(1 << 20);
+        let mut out = vec![None; n as usize];
+        for (i, path) in files {
+            if let Some(slot) = out.get_mut(i as usize) {
+                *slot = Some(self.path_id(&path).unwrap_or(FileId { dev: 0, ino: 0 }));
+            }
+        }
+        Some(out)
+    }
+
+    /// What file fixed slot `slot` of `ring` holds (no side effects on the
+    /// ring). `None`: empty slot, out of range, no table, or fdinfo unreadable.
+    pub fn slot_identity(&self, ring: Vfd, slot: u32) -> Option<FileId> {
+        self.file_table(ring)?.get(slot as usize).copied().flatten()
+    }
+
+    /// `(st_dev, st_ino)` of a live vfd (rings included).
+    pub fn file_identity(&self, v: Vfd) -> Option<FileId> {
+        match self.vfds.get(v.0 as usize) {
+            Some(Some(r)) => fstat_id(r.fd()),
+            _ => None,
+        }
+    }
+
+    /// The kernel's CQ overflow list of `ring`, FIFO order, as
+    /// `(user_data, res, flags)`, read from fdinfo without side effects.
+    pub fn overflow_list(&self, ring: Vfd) -> Option<Vec<(u64, i32, u32)>> {
+        self.fdinfo(ring)?.overflow
+    }
+
+    /// Raw fdinfo text of a ring (for debugging / experiments).
+    pub fn fdinfo_text(&self, ring: Vfd) -> Option<String> {
+        let r = self.ring(ring)?;
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", r.fd)).ok()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // Close rings and files first (unmap + close), then stop every task.
+        self.vfds.clear();
+        self.tasks.clear();
+    }
+}
+
+/// Owned argument of a register call, moved to the task thread.
+enum RegArg {
+    None,
+    Fds(Vec<i32>),
+    Sparse(u32),
+    Update(u32, Vec<i32>),
+    Range(u32, u32),
+}
+
+impl RegArg {
+    fn call(self, fd: i32, op: u32) -> i32 {
+        match self {
+            RegArg::None => sys_register(fd, op, std::ptr::null(), 0),
+            RegArg::Fds(v) => {
+                let p = if v.is_empty() {
+                    std::ptr::null()
+                } else {
+                    v.as_ptr()
+                };
+                sys_register(fd, op, p as *const libc::c_void, v.len() as u32)
+            }
+            RegArg::Sparse(nr) => {
+                let a = RsrcRegister {
+                    nr,
+                    flags: RSRC_REGISTER_SPARSE,
+                    resv2: 0,
+                    data: 0,
+                    tags: 0,
+                };
+                sys_register(
+                    fd,
+                    op,
+                    &a as *const RsrcRegister as *const libc::c_void,
+                    std::mem::size_of::<RsrcRegister>() as u32,
+                )
+            }
+            RegArg::Update(offset, v) => {
+                let a = FilesUpdate {
+                    offset,
+                    resv: 0,
+                    fds: if v.is_empty() { 0 } else { v.as_ptr() as u64 },
+                };
+                sys_register(
+                    fd,
+                    op,
+                    &a as *const FilesUpdate as *const libc::c_void,
+                    v.len() as u32,
+                )
+            }
+            RegArg::Range(off, len) => {
+                let a = FileIndexRange { off, len, resv: 0 };
+                sys_register(
+                    fd,
+                    op,
+                    &a as *const FileIndexRange as *const libc::c_void,
+                    0,
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fdinfo() {
+        let t = "SqMask:\t0x7\nUserFiles:\t3\n    0: /memfd:a (deleted)\n    2: pipe:[12]\nUserBufs:\t0\nCqOverflowList:\n  user_data=5, res=-2, flags=0\n  user_data=6, res=7, flags=a\n";
+        let i = parse_fdinfo(t);
+        let (n, f) = i.files.unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(
+            f,
+            vec![(0, "/memfd:a (deleted)".into()), (2, "pipe:[12]".into())]
+        );
+        assert_eq!(i.overflow.unwrap(), vec![(5, -2, 0), (6, 7, 10)]);
+    }
+
+    #[test]
+    fn version_parse() {
+        assert_eq!(parse_version("6.18.44-fc-v595"), (6, 18, 44));
+        assert_eq!(parse_version("6.1"), (6, 1, 0));
+        assert_eq!(
+            unescape_octal("/memfd:x\\040(deleted)"),
+            "/memfd:x (deleted)"
+        );
+        assert_eq!(unescape_octal("a\\04"), "a\\04");
+    }
+}

@@ -1,0 +1,136 @@
+//! Basic behaviour of the Host API on the running kernel.
+#![cfg(target_os = "linux")]
+
+use msgring_real_backend::consts::*;
+use msgring_real_backend::*;
+use std::time::Duration;
+
+const T0: TaskId = TaskId(0);
+const MS: Duration = Duration::from_millis(200);
+
+#[test]
+fn probe_reports_msg_ring() {
+    let k = probe().unwrap();
+    assert!(k.version.0 >= 5);
+    assert!(k.supports_op(sqe::OP_MSG_RING));
+    assert!(k.supports_op(sqe::OP_NOP));
+}
+
+#[test]
+fn msg_data_to_other_ring() {
+    let mut h = Host::new().unwrap();
+    let a = h.setup_ring(T0, 4, 0, 0).unwrap();
+    let b = h.setup_ring(T0, 4, 0, SETUP_CQE32).unwrap();
+    h.push_sqe(a, sqe::msg_data(b.0, 7, 0x1234, 9)).unwrap();
+    assert_eq!(h.enter(T0, a, 1, 1, ENTER_GETEVENTS, MS), 1);
+    let c = h.reap(a, 8);
+    assert_eq!(
+        c,
+        vec![Cqe {
+            user_data: 9,
+            res: 0,
+            flags: 0,
+            big: [0, 0]
+        }]
+    );
+    assert_eq!(
+        h.reap(b, 8),
+        vec![Cqe {
+            user_data: 0x1234,
+            res: 7,
+            flags: 0,
+            big: [0, 0]
+        }]
+    );
+    assert_eq!(h.cq_ready(b), 0);
+}
+
+#[test]
+fn unknown_vfd_is_minus_one() {
+    let mut h = Host::new().unwrap();
+    let a = h.setup_ring(T0, 4, 0, 0).unwrap();
+    h.push_sqe(a, sqe::msg_data(999, 0, 0, 1)).unwrap();
+    h.enter(T0, a, 1, 1, ENTER_GETEVENTS, MS);
+    assert_eq!(h.reap(a, 8)[0].res, -libc_ebadf());
+    assert_eq!(h.sync_msg(T0, sqe::msg_data(999, 0, 0, 0)), -libc_ebadf());
+    assert_eq!(h.close(Vfd(999)), -libc_ebadf());
+}
+
+fn libc_ebadf() -> i32 {
+    9
+}
+
+#[test]
+fn forbidden_opcode_and_sq_full() {
+    let mut h = Host::new().unwrap();
+    let a = h.setup_ring(T0, 2, 0, 0).unwrap();
+    let mut read = sqe::nop(1);
+    read[0] = 22; // IORING_OP_READ
+    assert_eq!(h.push_sqe(a, read), Err(PushError::Forbidden));
+    h.push_sqe(a, sqe::nop(1)).unwrap();
+    h.push_sqe(a, sqe::nop(2)).unwrap();
+    assert_eq!(h.push_sqe(a, sqe::nop(3)), Err(PushError::SqFull));
+    assert_eq!(h.sq_pending(a), 2);
+    assert_eq!(h.enter(T0, a, 2, 0, 0, MS), 2);
+    assert_eq!(h.reap(a, 8).len(), 2);
+}
+
+#[test]
+fn send_fd_and_slot_identity() {
+    let mut h = Host::new().unwrap();
+    let a = h.setup_ring(T0, 4, 0, 0).unwrap();
+    let b = h.setup_ring(T0, 4, 0, 0).unwrap();
+    let f = h.create_regular_file().unwrap();
+    let (pr, _pw) = h.create_pipe().unwrap();
+    assert_eq!(h.register_files(T0, a, &[Some(f), Some(pr)]), 0);
+    assert_eq!(h.register_files_sparse(T0, b, 4), 0);
+    assert_eq!(h.slot_identity(b, 0), None);
+    h.push_sqe(a, sqe::msg_send_fd(b.0, 0, 2, 77, 5)).unwrap();
+    h.enter(T0, a, 1, 1, ENTER_GETEVENTS, MS);
+    assert_eq!(h.reap(a, 8)[0].res, 0);
+    assert_eq!(h.slot_identity(b, 2), h.file_identity(f));
+    assert_eq!(h.close(f), 0);
+    // Still identified after the host's own fd is closed.
+    assert_eq!(h.slot_identity(b, 2), h.slot_identity(a, 0));
+    assert!(h.slot_identity(b, 2).is_some());
+    assert_eq!(h.slot_identity(a, 1), h.file_identity(pr));
+    assert_eq!(h.file_table(b).unwrap().len(), 4);
+}
+
+#[test]
+fn single_issuer_owner_thread() {
+    let mut h = Host::new().unwrap();
+    let t1 = h.spawn_task().unwrap();
+    let r = h
+        .setup_ring(t1, 4, 0, SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN)
+        .unwrap();
+    assert_eq!(h.enter(T0, r, 0, 0, ENTER_GETEVENTS, MS), -17); // EEXIST
+    assert_eq!(h.enter(t1, r, 0, 0, ENTER_GETEVENTS, MS), 0);
+    assert_eq!(h.register_files_sparse(T0, r, 2), -17);
+    assert_eq!(h.register_files_sparse(t1, r, 2), 0);
+    assert_eq!(h.exit_task(t1), 0);
+    assert!(!h.task_alive(t1));
+    assert_eq!(h.enter(t1, r, 0, 0, ENTER_GETEVENTS, MS), HOST_REFUSED);
+    assert_eq!(h.ring_info(r).unwrap().creator, t1);
+}
+
+#[test]
+fn enter_timeout_returns_etime() {
+    let mut h = Host::new().unwrap();
+    let a = h.setup_ring(T0, 4, 0, 0).unwrap();
+    let r = h.enter(T0, a, 0, 1, ENTER_GETEVENTS, Duration::from_millis(10));
+    assert_eq!(r, -62); // ETIME
+}
+
+#[test]
+fn caps_and_refusals() {
+    let mut h = Host::new().unwrap();
+    assert_eq!(h.setup_ring(T0, 8192, 0, 0), Err(HOST_REFUSED));
+    assert_eq!(h.setup_ring(T0, 4, 0, SETUP_ATTACH_WQ), Err(HOST_REFUSED));
+    assert_eq!(h.setup_ring(T0, 0, 0, 0), Err(-22));
+    for _ in 0..limits::MAX_RINGS {
+        h.setup_ring(T0, 1, 0, 0).unwrap();
+    }
+    assert_eq!(h.setup_ring(T0, 1, 0, 0), Err(HOST_REFUSED));
+    assert_eq!(h.spawn_task().map(|_| ()), Ok(()));
+}
