@@ -193,6 +193,24 @@ pub fn probe() -> Result<KernelInfo, Unavailable> {
     }
 }
 
+/// Call `io_uring_setup(entries, {flags, cq_entries})` on the calling thread
+/// and close the ring at once (nothing is mapped): `Ok((sq_entries,
+/// cq_entries))` or the kernel's `-errno`. For checking setup validation and
+/// sizing without the host's caps. `HOST_REFUSED` for ATTACH_WQ, NO_MMAP and
+/// REGISTERED_FD_ONLY (they need arguments this call does not take) and off
+/// Linux.
+pub fn try_setup(entries: u32, cq_entries: u32, flags: u32) -> Result<(u32, u32), i32> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::try_setup(entries, cq_entries, flags)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (entries, cq_entries, flags);
+        Err(HOST_REFUSED)
+    }
+}
+
 /// Helpers to build raw 64-byte SQEs (little endian `io_uring_sqe`).
 pub mod sqe {
     pub const OP_NOP: u8 = 0;

@@ -425,6 +425,24 @@ fn unescape_octal(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// See [`crate::try_setup`].
+pub fn try_setup(entries: u32, cq_entries: u32, flags: u32) -> Result<(u32, u32), i32> {
+    if flags & (SETUP_ATTACH_WQ | SETUP_NO_MMAP | SETUP_REGISTERED_FD_ONLY) != 0 {
+        return Err(crate::HOST_REFUSED);
+    }
+    let mut p = Params {
+        flags,
+        cq_entries,
+        ..Params::default()
+    };
+    let fd = sys_setup(entries, &mut p);
+    if fd < 0 {
+        return Err(fd);
+    }
+    close_fd(fd);
+    Ok((p.sq_entries, p.cq_entries))
+}
+
 /// Parsed `/proc/self/fdinfo/<ring>`.
 struct FdInfo {
     /// `UserFiles:` table: length and occupied slots with their path.
@@ -1104,8 +1122,11 @@ impl RegArg {
         match self {
             RegArg::None => sys_register(fd, op, std::ptr::null(), 0),
             RegArg::Fds(v) => {
+                // Like liburing, always pass a valid pointer (even for nr=0), so
+                // the kernel's own checks decide rather than a NULL-arg -EFAULT.
+                let dummy = [-1i32];
                 let p = if v.is_empty() {
-                    std::ptr::null()
+                    dummy.as_ptr()
                 } else {
                     v.as_ptr()
                 };
@@ -1127,10 +1148,15 @@ impl RegArg {
                 )
             }
             RegArg::Update(offset, v) => {
+                let dummy = [-1i32];
                 let a = FilesUpdate {
                     offset,
                     resv: 0,
-                    fds: if v.is_empty() { 0 } else { v.as_ptr() as u64 },
+                    fds: if v.is_empty() {
+                        dummy.as_ptr() as u64
+                    } else {
+                        v.as_ptr() as u64
+                    },
                 };
                 sys_register(
                     fd,
