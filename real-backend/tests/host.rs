@@ -134,3 +134,35 @@ fn caps_and_refusals() {
     assert_eq!(h.setup_ring(T0, 1, 0, 0), Err(HOST_REFUSED));
     assert_eq!(h.spawn_task().map(|_| ()), Ok(()));
 }
+
+#[test]
+fn sqpoll_sqe128_nosqarray_rings_work() {
+    let mut h = Host::new().unwrap();
+    for flags in [
+        SETUP_SQPOLL,
+        SETUP_SQE128,
+        SETUP_NO_SQARRAY,
+        SETUP_CQE32 | SETUP_SQE128,
+    ] {
+        let r = h.setup_ring(T0, 4, 0, flags).unwrap();
+        for i in 0..6u64 {
+            h.push_sqe(r, sqe::msg_data(r.0, i as u32, 50 + i, i))
+                .unwrap();
+            let n = if flags & SETUP_SQPOLL != 0 { 0 } else { 1 };
+            h.enter(
+                T0,
+                r,
+                n,
+                2,
+                ENTER_GETEVENTS | ENTER_SQ_WAKEUP,
+                Duration::from_secs(2),
+            );
+            let mut c = h.reap(r, 8);
+            c.sort_by_key(|c| c.user_data);
+            assert_eq!(c.len(), 2, "flags {flags:#x}");
+            assert_eq!((c[0].user_data, c[0].res), (i, 0));
+            assert_eq!((c[1].user_data, c[1].res), (50 + i, i as i32));
+        }
+        assert_eq!(h.overflow_list(r), Some(vec![]));
+    }
+}
