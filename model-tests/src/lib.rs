@@ -1,1 +1,177 @@
-//! Shared helpers for msgring model tests.
+//! Shared helpers for msgring's model tests: a tiny scenario builder over
+//! [`msgring::World`] so each rule test reads like the kernel scenario it checks.
+
+use msgring::{
+    step::StepResult, uapi, Cqe, Faults, FileId, RingView, Sqe, Step, TaskId, Vfd, World,
+};
+
+/// A scenario under construction: a world plus helpers that assert each setup step
+/// succeeded, so a test fails at the step that went wrong.
+pub struct Sim {
+    pub world: World,
+}
+
+impl Default for Sim {
+    fn default() -> Sim {
+        Sim::new()
+    }
+}
+
+pub const T0: TaskId = TaskId(0);
+
+impl Sim {
+    pub fn new() -> Sim {
+        Sim {
+            world: World::default(),
+        }
+    }
+
+    /// Applies a step and returns its result.
+    pub fn step(&mut self, step: Step) -> StepResult {
+        self.world.apply(&step)
+    }
+
+    /// Applies a step with faults injected.
+    pub fn step_with(&mut self, step: Step, faults: Faults) -> StepResult {
+        self.world.apply_with(&step, faults)
+    }
+
+    /// Applies a step that must return `Ret(_)` and returns the value.
+    pub fn ret(&mut self, step: Step) -> i32 {
+        match self.step(step.clone()) {
+            StepResult::Ret(r) => r,
+            other => panic!("{step:?} gave {other:?}, expected a return value"),
+        }
+    }
+
+    /// A ring set up by task 0 with `flags`; panics if setup fails.
+    pub fn ring(&mut self, entries: u32, flags: u32) -> Vfd {
+        self.ring_by(T0, entries, 0, flags)
+    }
+
+    /// A ring set up by `task` with explicit CQ size (CQSIZE added when `cq` > 0).
+    pub fn ring_by(&mut self, task: TaskId, entries: u32, cq: u32, flags: u32) -> Vfd {
+        let flags = if cq > 0 {
+            flags | uapi::setup::CQSIZE
+        } else {
+            flags
+        };
+        let fd = self.ret(Step::Setup {
+            task,
+            entries,
+            cq_entries: cq,
+            flags,
+        });
+        assert!(fd >= 0, "setup failed: {fd}");
+        fd
+    }
+
+    pub fn regular(&mut self) -> Vfd {
+        self.ret(Step::RegularFile)
+    }
+
+    pub fn pipe(&mut self) -> (Vfd, Vfd) {
+        match self.step(Step::Pipe) {
+            StepResult::Fds(r, w) => (r, w),
+            other => panic!("pipe gave {other:?}"),
+        }
+    }
+
+    pub fn spawn(&mut self) -> TaskId {
+        match self.step(Step::SpawnTask) {
+            StepResult::Task(t) => t,
+            other => panic!("spawn gave {other:?}"),
+        }
+    }
+
+    /// Registers `fds` (-1 = sparse) on `ring` as task 0; panics on failure.
+    pub fn register(&mut self, ring: Vfd, fds: &[i32]) {
+        let r = self.ret(Step::RegisterFiles {
+            task: T0,
+            ring,
+            fds: fds.to_vec(),
+        });
+        assert_eq!(r, 0, "register_files failed");
+    }
+
+    pub fn push(&mut self, ring: Vfd, sqe: Sqe) {
+        assert_eq!(self.ret(Step::Push { ring, sqe }), 0, "SQ full");
+    }
+
+    /// Pushes `sqes` and submits them all with one enter by `task` (no GETEVENTS).
+    pub fn submit_by(&mut self, task: TaskId, ring: Vfd, sqes: &[Sqe]) -> i32 {
+        for s in sqes {
+            self.push(ring, *s);
+        }
+        self.ret(Step::Enter {
+            task,
+            ring,
+            to_submit: sqes.len() as u32,
+            min_complete: 0,
+            flags: 0,
+        })
+    }
+
+    pub fn submit(&mut self, ring: Vfd, sqes: &[Sqe]) -> i32 {
+        self.submit_by(T0, ring, sqes)
+    }
+
+    /// enter(0, min_complete, GETEVENTS) by `task`.
+    pub fn getevents(&mut self, task: TaskId, ring: Vfd, min_complete: u32) -> i32 {
+        self.ret(Step::Enter {
+            task,
+            ring,
+            to_submit: 0,
+            min_complete,
+            flags: uapi::enter::GETEVENTS,
+        })
+    }
+
+    /// Reaps every visible CQE.
+    pub fn reap(&mut self, ring: Vfd) -> Vec<Cqe> {
+        match self.step(Step::Reap {
+            ring,
+            max: u32::MAX,
+        }) {
+            StepResult::Reaped(c) => c,
+            other => panic!("reap gave {other:?}"),
+        }
+    }
+
+    /// Reaps and returns (user_data, res, flags) triples.
+    pub fn reap_t(&mut self, ring: Vfd) -> Vec<(u64, i32, u32)> {
+        self.reap(ring)
+            .iter()
+            .map(|c| (c.user_data, c.res, c.flags))
+            .collect()
+    }
+
+    pub fn view(&mut self, ring: Vfd) -> RingView {
+        match self.step(Step::Observe { ring }) {
+            StepResult::Ring(v) => v,
+            other => panic!("observe gave {other:?}"),
+        }
+    }
+
+    pub fn slot(&mut self, ring: Vfd, slot: u32) -> Option<FileId> {
+        match self.step(Step::QuerySlot { ring, slot }) {
+            StepResult::Slot(f) => f,
+            other => panic!("query gave {other:?}"),
+        }
+    }
+
+    /// The file an fd names.
+    pub fn file_of(&self, fd: Vfd) -> FileId {
+        self.world.fd_file(fd).expect("open fd")
+    }
+
+    /// The reference count of the file `fd` names.
+    pub fn refs(&self, fd: Vfd) -> u32 {
+        self.world.file(self.file_of(fd)).refs
+    }
+}
+
+/// `(user_data, res, flags)` shorthand.
+pub fn c(user_data: u64, res: i32, flags: u32) -> (u64, i32, u32) {
+    (user_data, res, flags)
+}

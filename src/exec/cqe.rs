@@ -1,0 +1,68 @@
+//! Posting CQEs: filling the CQ, the overflow list and its flush (C2–C4).
+
+use crate::state::{Cqe, RingId};
+use crate::uapi::sq;
+use crate::World;
+
+impl World {
+    /// `io_fill_cqe_aux` / `io_fill_cqe_req` via `io_get_cqe_overflow(.., false)`:
+    /// writes into the CQ only if it has room **and** the overflow list is empty (C3:
+    /// `io_cqe_cache_refill` refuses while `IO_CHECK_CQ_OVERFLOW_BIT` is set).
+    fn fill_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
+        let r = self.ring_mut(ring);
+        if !r.overflow.is_empty() {
+            return false;
+        }
+        r.cq.push(cqe)
+    }
+
+    /// C3 `io_cqring_event_overflow` / `io_cqe_overflow`: appends `cqe` to the
+    /// overflow list; the first entry sets `IORING_SQ_CQ_OVERFLOW`. If the allocation
+    /// fails (an injected fault), the CQE is dropped: `cq_overflow++` and the dropped bit
+    /// is set. Returns whether the CQE was kept.
+    pub(crate) fn cqring_event_overflow(&mut self, ring: RingId, cqe: Cqe) -> bool {
+        if self.faults.overflow_alloc_fails > 0 {
+            self.faults.overflow_alloc_fails -= 1;
+            let r = self.ring_mut(ring);
+            r.cq_overflow = r.cq_overflow.wrapping_add(1);
+            r.dropped = true;
+            return false;
+        }
+        let r = self.ring_mut(ring);
+        if r.overflow.is_empty() {
+            r.sq_flags |= sq::CQ_OVERFLOW;
+        }
+        r.overflow.push_back(cqe);
+        true
+    }
+
+    /// `io_post_aux_cqe` (R12, R13): fill the CQ or overflow. False only when the
+    /// overflow allocation failed; the caller turns that into -EOVERFLOW.
+    pub(crate) fn post_aux_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
+        self.fill_cqe(ring, cqe) || self.cqring_event_overflow(ring, cqe)
+    }
+
+    /// `io_add_aux_cqe` (R14, task_work path): like [`Self::post_aux_cqe`], but a
+    /// failed overflow allocation is only counted (cq_overflow, dropped bit), never
+    /// reported to anyone.
+    pub(crate) fn add_aux_cqe(&mut self, ring: RingId, cqe: Cqe) {
+        let _counted_if_dropped = self.post_aux_cqe(ring, cqe);
+    }
+
+    /// C4 `__io_cqring_overflow_flush`: moves overflowed CQEs, oldest first, into free
+    /// CQ slots; clears `IORING_SQ_CQ_OVERFLOW` once the list is empty. Only
+    /// `io_uring_enter` with GETEVENTS (and iopoll) calls it: advancing the CQ head does
+    /// not.
+    pub(crate) fn cqring_overflow_flush(&mut self, ring: RingId) {
+        let r = self.ring_mut(ring);
+        while let Some(&cqe) = r.overflow.front() {
+            if !r.cq.push(cqe) {
+                break;
+            }
+            r.overflow.pop_front();
+        }
+        if r.overflow.is_empty() {
+            r.sq_flags &= !sq::CQ_OVERFLOW;
+        }
+    }
+}

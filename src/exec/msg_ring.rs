@@ -1,0 +1,354 @@
+//! IORING_OP_MSG_RING: one function per kernel rule (R1–R25, R30), named for the
+//! kernel function it models.
+
+use super::submit::{IssueCtx, Issued};
+use crate::errno::Errno;
+use crate::sqe::Sqe;
+use crate::state::{Cqe, FileId, FileKind, Req, RingId, Work};
+use crate::uapi::{self, msg, sqe_flags};
+use crate::World;
+
+/// `struct io_msg` as `__io_msg_ring_prep` fills it from the SQE.
+#[derive(Clone, Copy, Debug)]
+struct IoMsg {
+    user_data: u64,
+    len: u32,
+    /// `sqe->addr` read into a u32: the high bits are dropped (finding 1).
+    cmd: u32,
+    /// `sqe->addr3` read into a u32 (finding 7).
+    src_fd: u32,
+    /// `sqe->file_index`: SEND_FD target slot + 1, or the CQE flags with FLAGS_PASS.
+    dst_fd: u32,
+    flags: u32,
+}
+
+impl IoMsg {
+    fn from_sqe(sqe: &Sqe) -> IoMsg {
+        IoMsg {
+            user_data: sqe.off,
+            len: sqe.len,
+            cmd: sqe.addr as u32,
+            src_fd: sqe.addr3 as u32,
+            dst_fd: sqe.file_index,
+            flags: sqe.msg_ring_flags,
+        }
+    }
+}
+
+/// R1 `__io_msg_ring_prep`: `buf_index` and `personality` must be zero, and only
+/// CQE_SKIP and FLAGS_PASS may be set in `msg_ring_flags` (-EINVAL).
+pub(crate) fn io_msg_ring_prep(sqe: &Sqe) -> Result<(), Errno> {
+    if sqe.buf_index != 0 || sqe.personality != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.msg_ring_flags & !(msg::CQE_SKIP | msg::FLAGS_PASS) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+impl World {
+    /// R3 `io_assign_file`: the target is looked up at issue. A normal fd that is not
+    /// open, or (IOSQE_FIXED_FILE) an empty or out-of-range slot of the *source* ring's
+    /// table, is -EBADF.
+    fn io_assign_file(&self, req: &Req) -> Result<FileId, Errno> {
+        if req.sqe.flags & sqe_flags::FIXED_FILE != 0 {
+            self.ring(req.ring)
+                .table
+                .get(req.sqe.fd as u32)
+                .ok_or(Errno::EBADF)
+        } else {
+            self.fd_file(req.sqe.fd).ok_or(Errno::EBADF)
+        }
+    }
+
+    /// `io_msg_ring`: R3, then R4 (the target must be an io_uring: -EBADFD), then the
+    /// command (R5: anything but DATA or SEND_FD is -EINVAL).
+    pub(crate) fn io_msg_ring(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
+        let target = match self.io_assign_file(&req) {
+            Ok(f) => f,
+            Err(e) => return (Some(req), Issued::Complete(e.neg())),
+        };
+        let FileKind::Ring(target) = self.file(target).kind else {
+            return (Some(req), Issued::Complete(Errno::EBADFD.neg()));
+        };
+        let m = IoMsg::from_sqe(&req.sqe);
+        match u64::from(m.cmd) {
+            msg::DATA => {
+                let res = self
+                    .io_msg_ring_data(target, &m)
+                    .map_or_else(Errno::neg, |()| 0);
+                (Some(req), Issued::Complete(res))
+            }
+            msg::SEND_FD => self.io_msg_send_fd(req, target, &m, ctx),
+            _ => (Some(req), Issued::Complete(Errno::EINVAL.neg())),
+        }
+    }
+
+    /// `__io_msg_ring_data` (R10–R14), shared by the SQE path and the sync variant.
+    fn io_msg_ring_data(&mut self, target: RingId, m: &IoMsg) -> Result<(), Errno> {
+        msg_data_field_checks(m)?;
+        self.msg_target_enabled(target)?;
+        let flags = if m.flags & msg::FLAGS_PASS != 0 {
+            m.dst_fd
+        } else {
+            0
+        };
+        let cqe = Cqe {
+            user_data: m.user_data,
+            res: m.len as i32,
+            flags,
+        };
+        if self.ring(target).task_complete() {
+            self.io_msg_data_remote(target, cqe)
+        } else {
+            self.io_msg_data_local(target, cqe)
+        }
+    }
+
+    /// R10.3 / R20.3 (B4): a target still R_DISABLED is -EBADFD.
+    fn msg_target_enabled(&self, target: RingId) -> Result<(), Errno> {
+        if self.ring(target).enabled {
+            Ok(())
+        } else {
+            Err(Errno::EBADFD)
+        }
+    }
+
+    /// R12, R13: post on a target that is not `task_complete`, at once
+    /// (`io_post_aux_cqe`; an IOPOLL target's lock is taken, which only matters under
+    /// concurrency, B3). A full CQ overflows and still succeeds; only a failed overflow
+    /// allocation is -EOVERFLOW.
+    fn io_msg_data_local(&mut self, target: RingId, cqe: Cqe) -> Result<(), Errno> {
+        if self.post_aux_cqe(target, cqe) {
+            Ok(())
+        } else {
+            Err(Errno::EOVERFLOW)
+        }
+    }
+
+    /// R14 `io_msg_data_remote` (6.11+): a fresh request (-ENOMEM if it cannot be
+    /// allocated) goes on the DEFER_TASKRUN target's local work list; the source
+    /// completes with 0 at once. The CQE appears when the owner runs local work, even if
+    /// the owner has exited (then never: finding 13).
+    fn io_msg_data_remote(&mut self, target: RingId, cqe: Cqe) -> Result<(), Errno> {
+        if self.take_nomem_fault() {
+            return Err(Errno::ENOMEM);
+        }
+        if self.ring(target).submitter.is_none() {
+            return Err(Errno::EOWNERDEAD);
+        }
+        self.local_work_add(target, Work::PostAux { ring: target, cqe });
+        Ok(())
+    }
+
+    /// `io_msg_send_fd` (R20, R24, R21, R23).
+    fn io_msg_send_fd(
+        &mut self,
+        mut req: Req,
+        target: RingId,
+        m: &IoMsg,
+        ctx: IssueCtx,
+    ) -> (Option<Req>, Issued) {
+        let _ = ctx; // the target lock is never contended in the sequential model (R22)
+        if let Err(e) = self.msg_send_fd_checks(req.ring, target, m) {
+            return (Some(req), Issued::Complete(e.neg()));
+        }
+        if req.src_file.is_none() {
+            match self.io_msg_grab_file(req.ring, m.src_fd) {
+                Ok(f) => req.src_file = Some(f),
+                Err(e) => return (Some(req), Issued::Complete(e.neg())),
+            }
+        }
+        if self.ring(target).task_complete() {
+            return match self.io_msg_fd_remote(target, req) {
+                Ok(()) => (None, Issued::Parked),
+                Err((req, e)) => {
+                    let req = self.io_msg_ring_cleanup(req);
+                    (Some(req), Issued::Complete(e.neg()))
+                }
+            };
+        }
+        let (req, res) = self.io_msg_install_complete(target, req);
+        (Some(req), Issued::Complete(res))
+    }
+
+    /// R20.1–R20.3: `len` must be 0 (-EINVAL), the target must not be the source ring
+    /// (-EINVAL), and must be enabled (-EBADFD).
+    fn msg_send_fd_checks(&self, source: RingId, target: RingId, m: &IoMsg) -> Result<(), Errno> {
+        if m.len != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if target == source {
+            return Err(Errno::EINVAL);
+        }
+        self.msg_target_enabled(target)
+    }
+
+    /// R20.4, R25 `io_msg_grab_file`: the source slot must hold a file (-EBADF for no
+    /// table, out of range, or empty: B2); the request takes its own reference.
+    fn io_msg_grab_file(&mut self, source: RingId, src_fd: u32) -> Result<FileId, Errno> {
+        let file = self.ring(source).table.get(src_fd).ok_or(Errno::EBADF)?;
+        self.get_file(file);
+        Ok(file)
+    }
+
+    /// R25 `io_msg_ring_cleanup`: a request that still holds its grabbed file puts it.
+    pub(crate) fn io_msg_ring_cleanup(&mut self, mut req: Req) -> Req {
+        if let Some(f) = req.src_file.take() {
+            self.put_file(f);
+        }
+        req
+    }
+
+    /// R24 `io_msg_fd_remote`: task_work to the DEFER_TASKRUN target's owner. If the
+    /// owner has exited, `task_work_add` fails: -EOWNERDEAD (finding 13, B13).
+    fn io_msg_fd_remote(&mut self, target: RingId, req: Req) -> Result<(), (Req, Errno)> {
+        let Some(owner) = self.ring(target).submitter else {
+            return Err((req, Errno::EOWNERDEAD));
+        };
+        if !self.task(owner).is_some_and(|t| t.alive) {
+            return Err((req, Errno::EOWNERDEAD));
+        }
+        self.task_work_add_signal(owner, Work::InstallFd { target, req });
+        Ok(())
+    }
+
+    /// R24 `io_msg_tw_fd_complete`, run by the target's owner: install, then complete
+    /// the source request through task_work (its CQE follows the target's).
+    pub(crate) fn io_msg_tw_fd_complete(&mut self, target: RingId, req: Req, exiting: bool) {
+        let (req, res) = if exiting {
+            (self.io_msg_ring_cleanup(req), Errno::EOWNERDEAD.neg())
+        } else {
+            self.io_msg_install_complete(target, req)
+        };
+        let (ring, task) = (req.ring, req.task);
+        self.io_req_task_work_add(ring, task, Work::Complete { req, res });
+    }
+
+    /// R21, R23 `io_msg_install_complete`: install the grabbed file (the reference
+    /// moves to the table), then post the target CQE (res = allocated slot or 0, flags
+    /// 0) unless CQE_SKIP. If that post fails the file **stays installed** and the
+    /// source gets -EOVERFLOW (B14).
+    fn io_msg_install_complete(&mut self, target: RingId, mut req: Req) -> (Req, i32) {
+        let m = IoMsg::from_sqe(&req.sqe);
+        let file = req.src_file.expect("grabbed before install");
+        let ret = match self.io_fixed_fd_install(target, file, m.dst_fd) {
+            Ok(r) => r,
+            Err(e) => return (self.io_msg_ring_cleanup(req), e.neg()),
+        };
+        req.src_file = None; // ownership moved to the target table
+        if m.flags & msg::CQE_SKIP != 0 {
+            return (req, ret);
+        }
+        let cqe = Cqe {
+            user_data: m.user_data,
+            res: ret,
+            flags: 0,
+        };
+        if self.post_aux_cqe(target, cqe) {
+            (req, ret)
+        } else {
+            (req, Errno::EOVERFLOW.neg())
+        }
+    }
+
+    /// R21 `__io_fixed_fd_install`: ALLOC takes `io_file_bitmap_get` (-ENFILE) and
+    /// reports the slot; otherwise slot = `dst_fd - 1` (u32, so 0 wraps) and the result
+    /// is 0. Then `io_install_fixed_file`.
+    fn io_fixed_fd_install(
+        &mut self,
+        target: RingId,
+        file: FileId,
+        dst_fd: u32,
+    ) -> Result<i32, Errno> {
+        if dst_fd == uapi::FILE_INDEX_ALLOC {
+            let slot = self
+                .ring_mut(target)
+                .table
+                .bitmap_get()
+                .ok_or(Errno::ENFILE)?;
+            self.io_install_fixed_file(target, file, slot)?;
+            Ok(slot as i32)
+        } else {
+            self.io_install_fixed_file(target, file, dst_fd.wrapping_sub(1))?;
+            Ok(0)
+        }
+    }
+
+    /// R21 `io_install_fixed_file`: a ring cannot be installed (-EBADF), the target
+    /// needs a table (-ENXIO) and the slot must exist (-EINVAL). An occupied slot is
+    /// replaced silently (the old file is put; `alloc_hint` does not move).
+    fn io_install_fixed_file(
+        &mut self,
+        target: RingId,
+        file: FileId,
+        slot: u32,
+    ) -> Result<(), Errno> {
+        if self.file(file).is_ring() {
+            return Err(Errno::EBADF);
+        }
+        let table = &self.ring(target).table;
+        if table.nr() == 0 {
+            return Err(Errno::ENXIO);
+        }
+        if slot >= table.nr() {
+            return Err(Errno::EINVAL);
+        }
+        if self.take_nomem_fault() {
+            return Err(Errno::ENOMEM);
+        }
+        let table = &mut self.ring_mut(target).table;
+        if table.get(slot).is_some() {
+            let old = table.replace(slot, file);
+            self.put_file(old);
+        } else {
+            table.set(slot, file);
+        }
+        Ok(())
+    }
+
+    /// R30 `io_uring_sync_msg_ring` via `IORING_REGISTER_SEND_MSG_RING` (6.13+,
+    /// finding 14): `sqe->flags` must be 0 and the opcode MSG_RING (-EINVAL), then R1;
+    /// only MSG_DATA (-EINVAL otherwise); the fd must be open (-EBADF) and a ring
+    /// (-EBADFD); then R10–R14 exactly as the SQE path. `ioprio` is not checked.
+    pub(crate) fn io_uring_sync_msg_ring(&mut self, sqe: &Sqe) -> i32 {
+        let res = (|| {
+            if sqe.flags != 0 || sqe.opcode != uapi::op::MSG_RING {
+                return Err(Errno::EINVAL);
+            }
+            io_msg_ring_prep(sqe)?;
+            let m = IoMsg::from_sqe(sqe);
+            if u64::from(m.cmd) != msg::DATA {
+                return Err(Errno::EINVAL);
+            }
+            let file = self.fd_file(sqe.fd).ok_or(Errno::EBADF)?;
+            let FileKind::Ring(target) = self.file(file).kind else {
+                return Err(Errno::EBADFD);
+            };
+            self.io_msg_ring_data(target, &m)
+        })();
+        res.map_or_else(Errno::neg, |()| 0)
+    }
+
+    fn take_nomem_fault(&mut self) -> bool {
+        if self.faults.nomem > 0 {
+            self.faults.nomem -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// R10.1, R10.2: for MSG_DATA, `addr3` must be 0 and CQE_SKIP is invalid; without
+/// FLAGS_PASS `file_index` must be 0 (-EINVAL). No IORING_CQE_F_32 check on 6.18.
+fn msg_data_field_checks(m: &IoMsg) -> Result<(), Errno> {
+    if m.src_fd != 0 || m.flags & !msg::FLAGS_PASS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if m.flags & msg::FLAGS_PASS == 0 && m.dst_fd != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}

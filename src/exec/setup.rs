@@ -1,0 +1,194 @@
+//! `io_uring_setup` (C1, C5, C6) and the task/file steps around it.
+
+use crate::errno::Errno;
+use crate::state::{FileKind, Ring, RingId, TaskId};
+use crate::step::StepResult;
+use crate::uapi::{self, setup};
+use crate::World;
+
+/// C1 `io_uring_fill_params`: the SQ and CQ sizes for `entries`/`cq_entries`.
+pub fn io_uring_fill_params(
+    entries: u32,
+    cq_entries: u32,
+    flags: u32,
+) -> Result<(u32, u32), Errno> {
+    let clamp = flags & setup::CLAMP != 0;
+    if entries == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let entries = if entries > uapi::MAX_ENTRIES {
+        if !clamp {
+            return Err(Errno::EINVAL);
+        }
+        uapi::MAX_ENTRIES
+    } else {
+        entries
+    };
+    let sq = entries.next_power_of_two();
+    let cq = if flags & setup::CQSIZE != 0 {
+        if cq_entries == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let c = if cq_entries > uapi::MAX_CQ_ENTRIES {
+            if !clamp {
+                return Err(Errno::EINVAL);
+            }
+            uapi::MAX_CQ_ENTRIES
+        } else {
+            cq_entries
+        };
+        let c = c.next_power_of_two();
+        if c < sq {
+            return Err(Errno::EINVAL);
+        }
+        c
+    } else {
+        2 * sq
+    };
+    Ok((sq, cq))
+}
+
+/// C6 `io_uring_sanitise_params`: flag combinations a 6.18 kernel refuses (-EINVAL).
+pub fn io_uring_sanitise_params(flags: u32) -> Result<(), Errno> {
+    let has = |f: u32| flags & f != 0;
+    let bad = flags & !setup::KNOWN_6_18 != 0
+        || (has(setup::REGISTERED_FD_ONLY) && !has(setup::NO_MMAP))
+        || (has(setup::SQPOLL)
+            && has(setup::COOP_TASKRUN | setup::TASKRUN_FLAG | setup::DEFER_TASKRUN))
+        || (has(setup::TASKRUN_FLAG) && !has(setup::COOP_TASKRUN | setup::DEFER_TASKRUN))
+        || (has(setup::HYBRID_IOPOLL) && !has(setup::IOPOLL))
+        || (has(setup::DEFER_TASKRUN) && !has(setup::SINGLE_ISSUER))
+        || (has(setup::CQE32) && has(setup::CQE_MIXED));
+    if bad {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
+    }
+}
+
+impl World {
+    /// `io_uring_setup` by `task` (C1, C5, C6): checks the flags and sizes, creates the
+    /// ring and its fd. A SINGLE_ISSUER ring created without R_DISABLED is owned by
+    /// `task` from the start.
+    pub(crate) fn io_uring_setup(
+        &mut self,
+        task: TaskId,
+        entries: u32,
+        cq_entries: u32,
+        flags: u32,
+    ) -> StepResult {
+        if let Err(e) = io_uring_sanitise_params(flags) {
+            return StepResult::Ret(e.neg());
+        }
+        let (sq, cq) = match io_uring_fill_params(entries, cq_entries, flags) {
+            Ok(sizes) => sizes,
+            Err(e) => return StepResult::Ret(e.neg()),
+        };
+        if flags & !setup::MODELLED != 0 {
+            return StepResult::Unmodelled(format!("setup flags {:#x}", flags & !setup::MODELLED));
+        }
+        let id = RingId(self.rings.len() as u32);
+        let file = self.new_file(FileKind::Ring(id));
+        let mut ring = Ring::new(file, flags, sq, cq);
+        if flags & setup::SINGLE_ISSUER != 0 && flags & setup::R_DISABLED == 0 {
+            ring.submitter = Some(task);
+        }
+        self.rings.push(ring);
+        StepResult::Ret(self.install_fd(file))
+    }
+
+    /// Creates a file of `kind` and opens an fd for it.
+    pub(crate) fn open_file(&mut self, kind: FileKind) -> i32 {
+        let f = self.new_file(kind);
+        self.install_fd(f)
+    }
+
+    /// `close(fd)`: drops the fd's reference. Closing a ring fd is refused: ring
+    /// teardown is outside the model.
+    pub(crate) fn close(&mut self, fd: i32) -> StepResult {
+        let Some(file) = self.fd_file(fd) else {
+            return StepResult::Ret(Errno::EBADF.neg());
+        };
+        if self.file(file).is_ring() {
+            return StepResult::Unmodelled("closing a ring fd (ring teardown)".into());
+        }
+        self.fds[fd as usize] = None;
+        self.put_file(file);
+        StepResult::Ret(0)
+    }
+
+    /// A task exits. Pending task_work runs first (the exit path runs it), then the
+    /// task is gone: `task_work_add` on it fails from now on (R24, finding 13).
+    pub(crate) fn exit_task(&mut self, task: TaskId) -> StepResult {
+        self.run_task_work(task);
+        self.task_mut(task).alive = false;
+        StepResult::Ret(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c1_sizes() {
+        assert_eq!(io_uring_fill_params(1, 0, 0), Ok((1, 2)));
+        assert_eq!(io_uring_fill_params(5, 0, 0), Ok((8, 16)));
+        assert_eq!(io_uring_fill_params(0, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(io_uring_fill_params(32769, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            io_uring_fill_params(32769, 0, setup::CLAMP),
+            Ok((32768, 65536))
+        );
+        assert_eq!(
+            io_uring_fill_params(4, 3, setup::CQSIZE),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(io_uring_fill_params(4, 5, setup::CQSIZE), Ok((4, 8)));
+        assert_eq!(
+            io_uring_fill_params(4, 0, setup::CQSIZE),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            io_uring_fill_params(4, 70000, setup::CQSIZE),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            io_uring_fill_params(4, 70000, setup::CQSIZE | setup::CLAMP),
+            Ok((4, 65536))
+        );
+    }
+
+    #[test]
+    fn c6_flag_combinations() {
+        assert_eq!(
+            io_uring_sanitise_params(setup::DEFER_TASKRUN),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            io_uring_sanitise_params(setup::DEFER_TASKRUN | setup::SINGLE_ISSUER),
+            Ok(())
+        );
+        assert_eq!(
+            io_uring_sanitise_params(setup::SQPOLL | setup::COOP_TASKRUN),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            io_uring_sanitise_params(setup::TASKRUN_FLAG),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            io_uring_sanitise_params(setup::TASKRUN_FLAG | setup::COOP_TASKRUN),
+            Ok(())
+        );
+        assert_eq!(
+            io_uring_sanitise_params(setup::CQE32 | setup::CQE_MIXED),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(io_uring_sanitise_params(1 << 25), Err(Errno::EINVAL));
+        assert_eq!(
+            io_uring_sanitise_params(setup::IOPOLL | setup::SQPOLL),
+            Ok(())
+        );
+    }
+}

@@ -1,0 +1,477 @@
+//! `io_uring_enter`: submission (`io_submit_sqes`, `io_init_req`, link assembly),
+//! completion batching, and waiting (`io_cqring_wait`, `io_iopoll_check`).
+//!
+//! Completion order is part of the model (R16): requests that complete inline are
+//! collected in a batch (`submit_state.compl_reqs`) and their CQEs are written when the
+//! batch is flushed, at the end of the submit or task_work run, while aux CQEs
+//! (`io_post_aux_cqe`) are written at once.
+
+use crate::errno::Errno;
+use crate::sqe::Sqe;
+use crate::state::{Cqe, Req, RingId, TaskId, Work};
+use crate::step::StepResult;
+use crate::uapi::{self, enter, op, setup, sqe_flags};
+use crate::World;
+
+/// `IO_LOCAL_TW_DEFAULT_MAX`: local task_work items one run handles (finding 11).
+pub const IO_LOCAL_TW_DEFAULT_MAX: u32 = 20;
+
+/// What issuing a request produced.
+pub(crate) enum Issued {
+    /// `IOU_COMPLETE` with this result.
+    Complete(i32),
+    /// `IOU_ISSUE_SKIP_COMPLETE`: the completion comes later from task_work.
+    Parked,
+}
+
+/// How a request is being issued.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IssueCtx {
+    /// Inline from the submitting task (`IO_URING_F_COMPLETE_DEFER`): completions go
+    /// to the batch.
+    Inline,
+    /// From an io-wq worker (`IO_URING_F_UNLOCKED | IO_URING_F_IOWQ`).
+    IoWq,
+}
+
+pub(crate) fn is_link(sqe: &Sqe) -> bool {
+    sqe.flags & (sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK) != 0
+}
+
+impl World {
+    /// The part of an SQE the model does not implement, if any. Checked before a submit
+    /// changes anything, so an unmodelled step leaves the world as it was.
+    pub(crate) fn unmodelled_sqe(&self, sqe: &Sqe) -> Option<String> {
+        if sqe.opcode >= self.profile.op_last() {
+            return None; // -EINVAL, modelled
+        }
+        match sqe.opcode {
+            op::MSG_RING => None,
+            op::NOP => {
+                const NOP_KNOWN: u32 = 0x3f;
+                let f = sqe.msg_ring_flags;
+                (f & NOP_KNOWN & !uapi::NOP_INJECT_RESULT != 0).then(|| format!("NOP flags {f:#x}"))
+            }
+            other => Some(format!("opcode {other}")),
+        }
+    }
+
+    /// `io_uring_enter(fd, to_submit, min_complete, flags)` by `task`.
+    pub(crate) fn io_uring_enter(
+        &mut self,
+        task: TaskId,
+        fd: i32,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+    ) -> StepResult {
+        const KNOWN: u32 = 0x7f;
+        if flags & !KNOWN != 0 {
+            return StepResult::Ret(Errno::EINVAL.neg());
+        }
+        if flags & !enter::MODELLED != 0 {
+            return StepResult::Unmodelled(format!("enter flags {flags:#x}"));
+        }
+        let Some(file) = self.fd_file(fd) else {
+            return StepResult::Ret(Errno::EBADF.neg());
+        };
+        let crate::state::FileKind::Ring(ring) = self.file(file).kind else {
+            return StepResult::Ret(Errno::EOPNOTSUPP.neg());
+        };
+        if !self.ring(ring).enabled {
+            return StepResult::Ret(Errno::EBADFD.neg());
+        }
+        let r = self.ring(ring);
+        let n = to_submit.min(r.sq.len() as u32) as usize;
+        if !r.has(setup::SQPOLL) {
+            if let Some(why) = r.sq.iter().take(n).find_map(|s| self.unmodelled_sqe(s)) {
+                return StepResult::Unmodelled(why);
+            }
+        }
+        let syscall_iopoll = r.has(setup::IOPOLL) && !r.has(setup::SQPOLL);
+        let mut ret: i32 = 0;
+        if r.has(setup::SQPOLL) {
+            // The SQ thread submits (in `settle`); enter only reports the count.
+            ret = to_submit as i32;
+        } else if to_submit > 0 {
+            if r.has(setup::SINGLE_ISSUER) && r.submitter != Some(task) {
+                return StepResult::Ret(Errno::EEXIST.neg());
+            }
+            let submitted = self.io_submit_sqes(ring, task, to_submit);
+            ret = submitted as i32;
+            if submitted != to_submit {
+                self.syscall_exit(task);
+                return StepResult::Ret(ret);
+            }
+            let r = self.ring(ring);
+            if flags & enter::GETEVENTS != 0
+                && !syscall_iopoll
+                && r.has(setup::DEFER_TASKRUN)
+                && r.submitter == Some(task)
+            {
+                let max = IO_LOCAL_TW_DEFAULT_MAX.max(min_complete);
+                self.run_local_work(ring, min_complete, max);
+            }
+        }
+        if flags & enter::GETEVENTS != 0 {
+            let ret2 = if syscall_iopoll {
+                self.io_iopoll_check(ring, task)
+            } else {
+                self.io_cqring_wait(ring, task, min_complete)
+            };
+            if ret == 0 {
+                ret = ret2;
+                if ret2 == Errno::EBADR.neg() {
+                    self.ring_mut(ring).dropped = false;
+                }
+            }
+        }
+        self.syscall_exit(task);
+        StepResult::Ret(ret)
+    }
+
+    /// Returning to userspace runs the task's pending task_work.
+    pub(crate) fn syscall_exit(&mut self, task: TaskId) {
+        self.run_task_work(task);
+    }
+
+    /// `io_submit_sqes`: consumes up to `nr` SQEs. An `io_init_req` failure of a
+    /// request that ends its chain stops the batch (unless SUBMIT_ALL); the failed SQE
+    /// counts as submitted. Returns the number consumed.
+    pub(crate) fn io_submit_sqes(&mut self, ring: RingId, task: TaskId, nr: u32) -> u32 {
+        let n = nr.min(self.ring(ring).sq.len() as u32);
+        let submit_all = self.ring(ring).has(setup::SUBMIT_ALL);
+        let mut link: Option<Req> = None;
+        let mut submitted = 0;
+        for _ in 0..n {
+            let sqe = self.ring_mut(ring).sq.pop_front().expect("counted above");
+            submitted += 1;
+            let mut req = Req {
+                ring,
+                task,
+                sqe,
+                init_failed: None,
+                link: Vec::new(),
+                skip_link_cqes: false,
+                src_file: None,
+            };
+            if let Err(e) = self.io_init_req(ring, &sqe) {
+                // io_submit_fail_init: fail this request, and the head of its chain.
+                req.init_failed = Some(e.neg());
+                if let Some(head) = link.as_mut() {
+                    if head.init_failed.is_none() {
+                        head.init_failed = Some(Errno::ECANCELED.neg());
+                    }
+                }
+                if is_link(&sqe) {
+                    Self::link_append(&mut link, req);
+                    continue;
+                }
+                let req = match link.take() {
+                    Some(mut head) => {
+                        head.link.push(req);
+                        head
+                    }
+                    None => req,
+                };
+                self.io_queue_sqe_fallback(req);
+                if !submit_all {
+                    break;
+                }
+                continue;
+            }
+            if link.is_some() {
+                Self::link_append(&mut link, req);
+                if is_link(&sqe) {
+                    continue;
+                }
+                let head = link.take().expect("checked");
+                self.io_queue_sqe_or_fallback(head);
+            } else if is_link(&sqe) {
+                link = Some(req);
+            } else {
+                self.io_queue_sqe_or_fallback(req);
+            }
+        }
+        // io_submit_state_end: an unterminated chain is queued as it is (to io-wq).
+        if let Some(head) = link.take() {
+            self.io_queue_sqe_fallback(head);
+        }
+        self.io_submit_flush_completions();
+        submitted
+    }
+
+    fn link_append(link: &mut Option<Req>, req: Req) {
+        match link {
+            Some(head) => head.link.push(req),
+            None => *link = Some(req),
+        }
+    }
+
+    /// R2 `io_init_req` for the modelled opcodes, then the opcode's prep (R1).
+    pub(crate) fn io_init_req(&mut self, ring: RingId, sqe: &Sqe) -> Result<(), Errno> {
+        if sqe.opcode >= self.profile.op_last() {
+            return Err(Errno::EINVAL);
+        }
+        let common =
+            sqe_flags::FIXED_FILE | sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK | sqe_flags::ASYNC;
+        if sqe.flags & !common != 0 {
+            if sqe.flags & !sqe_flags::VALID != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if sqe.flags & sqe_flags::BUFFER_SELECT != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            if sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 {
+                self.ring_mut(ring).drain_disabled = true;
+            }
+            if sqe.flags & sqe_flags::IO_DRAIN != 0 && self.ring(ring).drain_disabled {
+                return Err(Errno::EOPNOTSUPP);
+            }
+        }
+        if sqe.ioprio != 0 {
+            return Err(Errno::EINVAL); // neither NOP nor MSG_RING sets def->ioprio
+        }
+        if sqe.personality != 0 {
+            return Err(Errno::EINVAL); // the model registers no personalities
+        }
+        match sqe.opcode {
+            op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe),
+            _ => io_nop_prep(sqe),
+        }
+    }
+
+    /// `io_queue_sqe` for a valid chain head, or `io_queue_sqe_fallback` when it must go
+    /// async (IOSQE_ASYNC, IO_DRAIN) or has failed.
+    fn io_queue_sqe_or_fallback(&mut self, req: Req) {
+        if req.init_failed.is_some()
+            || req.sqe.flags & (sqe_flags::ASYNC | sqe_flags::IO_DRAIN) != 0
+        {
+            self.io_queue_sqe_fallback(req);
+        } else {
+            self.issue_and_complete(req, IssueCtx::Inline);
+        }
+    }
+
+    /// `io_queue_sqe_fallback`: a failed request completes with its failure (its chain
+    /// is cancelled, HARDLINK notwithstanding); anything else goes to io-wq.
+    fn io_queue_sqe_fallback(&mut self, mut req: Req) {
+        if let Some(res) = req.init_failed {
+            req.sqe.flags = (req.sqe.flags & !sqe_flags::IO_HARDLINK) | sqe_flags::IO_LINK;
+            self.complete_batched(req, res);
+        } else {
+            self.iowq.push_back(Work::Issue { req });
+        }
+    }
+
+    /// Issues `req` and routes its completion.
+    pub(crate) fn issue_and_complete(&mut self, req: Req, ctx: IssueCtx) {
+        let Some(_) = self.rings.get(req.ring.0 as usize) else {
+            return;
+        };
+        let (req, issued) = self.io_issue_sqe(req, ctx);
+        if let (Some(req), Issued::Complete(res)) = (req, issued) {
+            match ctx {
+                IssueCtx::Inline => self.complete_batched(req, res),
+                IssueCtx::IoWq => self.io_req_complete_post(req, res),
+            }
+        }
+    }
+
+    /// `io_issue_sqe` for the modelled opcodes. Returns the request back unless it was
+    /// parked in some work item.
+    fn io_issue_sqe(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
+        match req.sqe.opcode {
+            op::MSG_RING => self.io_msg_ring(req, ctx),
+            _ => {
+                let res = if req.sqe.msg_ring_flags & uapi::NOP_INJECT_RESULT != 0 {
+                    req.sqe.len as i32
+                } else {
+                    0
+                };
+                (Some(req), Issued::Complete(res))
+            }
+        }
+    }
+
+    /// `io_req_complete_defer`: the CQE is written at the next batch flush.
+    pub(crate) fn complete_batched(&mut self, req: Req, res: i32) {
+        self.batch.push((req, res));
+    }
+
+    /// `io_req_complete_post` from io-wq: rings with a lockless CQ (DEFER_TASKRUN,
+    /// IOPOLL) complete through task_work; others post now, and the worker runs the
+    /// next linked request itself.
+    fn io_req_complete_post(&mut self, req: Req, res: i32) {
+        if self.ring(req.ring).lockless_cq() {
+            let (ring, task) = (req.ring, req.task);
+            self.io_req_task_work_add(ring, task, Work::Complete { req, res });
+            return;
+        }
+        self.fill_req_cqe(&req, res);
+        if let Some(next) = self.io_req_find_next(req, res) {
+            self.iowq.push_front(Work::Issue { req: next });
+        }
+    }
+
+    /// Writes a request's CQE unless IOSQE_CQE_SKIP_SUCCESS hides it (R41: only on
+    /// success; a failure clears the skip).
+    fn fill_req_cqe(&mut self, req: &Req, res: i32) {
+        let skip = req.sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && res >= 0;
+        if !skip {
+            let cqe = Cqe {
+                user_data: req.sqe.user_data,
+                res,
+                flags: 0,
+            };
+            let _dropped_if_false = self.post_aux_cqe(req.ring, cqe);
+        }
+    }
+
+    /// `io_submit_flush_completions`: writes the batch's CQEs in order, then starts
+    /// each completed request's link successor (R40).
+    pub(crate) fn io_submit_flush_completions(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        for (req, res) in &batch {
+            self.fill_req_cqe(req, *res);
+        }
+        for (req, res) in batch {
+            if let Some(next) = self.io_req_find_next(req, res) {
+                let (ring, task) = (next.ring, next.task);
+                self.io_req_task_work_add(ring, task, Work::Issue { req: next });
+            }
+        }
+    }
+
+    /// `io_req_find_next` (R40): the next request of the chain, unless this one failed
+    /// without IO_HARDLINK, in which case the rest is cancelled (`io_fail_links`).
+    fn io_req_find_next(&mut self, mut req: Req, res: i32) -> Option<Req> {
+        if req.link.is_empty() {
+            return None;
+        }
+        let mut rest = std::mem::take(&mut req.link);
+        let failed = res < 0;
+        if failed && req.sqe.flags & sqe_flags::IO_HARDLINK == 0 {
+            let ignore_cqes = req.sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0;
+            let (ring, task) = (rest[0].ring, rest[0].task);
+            self.io_req_task_work_add(
+                ring,
+                task,
+                Work::FailLinks {
+                    reqs: rest,
+                    ignore_cqes,
+                },
+            );
+            return None;
+        }
+        let mut next = rest.remove(0);
+        next.link = rest;
+        Some(next)
+    }
+
+    /// `io_req_tw_fail_links`: each request completes with -ECANCELED, or with its
+    /// own init failure; with `ignore_cqes` none of them posts a CQE.
+    pub(crate) fn fail_links(&mut self, reqs: Vec<Req>, ignore_cqes: bool) {
+        if ignore_cqes {
+            return;
+        }
+        for mut r in reqs {
+            let res = r.init_failed.unwrap_or(Errno::ECANCELED.neg());
+            r.sqe.flags &= !sqe_flags::CQE_SKIP_SUCCESS;
+            self.complete_batched(r, res);
+        }
+    }
+
+    /// `io_cqring_wait` (C4, finding 11): runs local work (DEFER_TASKRUN owner only),
+    /// task_work, flushes the overflow list, and waits for `min_complete` (clamped to the
+    /// CQ size) visible CQEs. A wait nothing can satisfy ends like the real backend's
+    /// bounded wait: -ETIME, or 0 if any CQE is visible.
+    fn io_cqring_wait(&mut self, ring: RingId, task: TaskId, min_complete: u32) -> i32 {
+        let min = min_complete.min(self.ring(ring).cq.entries());
+        let r = self.ring(ring);
+        if r.has(setup::DEFER_TASKRUN) && r.submitter != Some(task) {
+            return Errno::EEXIST.neg();
+        }
+        if self.local_work_pending(ring) {
+            self.run_local_work(ring, min, IO_LOCAL_TW_DEFAULT_MAX.max(min));
+        }
+        self.run_task_work(task);
+        if !self.ring(ring).overflow.is_empty() {
+            self.cqring_overflow_flush(ring);
+        }
+        if self.ring(ring).cq.ready() >= min {
+            return 0;
+        }
+        let ret = loop {
+            let before = self.progress_marker(ring);
+            self.settle();
+            let nr_wait = min.saturating_sub(self.ring(ring).cq.ready());
+            if self.local_work_pending(ring) {
+                self.run_local_work(ring, nr_wait, nr_wait);
+            }
+            self.run_task_work(task);
+            if !self.ring(ring).overflow.is_empty() {
+                self.cqring_overflow_flush(ring);
+            }
+            if self.ring(ring).dropped {
+                break Errno::EBADR.neg();
+            }
+            if self.ring(ring).cq.ready() >= min {
+                break 0;
+            }
+            if self.progress_marker(ring) == before {
+                break Errno::ETIME.neg();
+            }
+        };
+        if self.ring(ring).cq.ready() == 0 {
+            ret
+        } else {
+            0
+        }
+    }
+
+    /// What can change while a waiter sleeps: the CQ tail, queued local work, and
+    /// pending async work.
+    fn progress_marker(&self, ring: RingId) -> (u32, usize, usize, usize) {
+        let r = self.ring(ring);
+        (
+            r.cq.tail(),
+            r.local_work.len() + r.retry_work.len(),
+            r.overflow.len(),
+            self.iowq.len(),
+        )
+    }
+
+    /// `io_iopoll_check` (IOPOLL rings): flush overflow, -EBADR if CQEs were dropped,
+    /// then return 0 without waiting (nothing of the model sits on the iopoll list).
+    fn io_iopoll_check(&mut self, ring: RingId, task: TaskId) -> i32 {
+        let r = self.ring(ring);
+        if r.has(setup::DEFER_TASKRUN) && r.submitter != Some(task) {
+            return Errno::EEXIST.neg();
+        }
+        if !self.ring(ring).overflow.is_empty() {
+            self.cqring_overflow_flush(ring);
+        }
+        if self.ring(ring).dropped {
+            return Errno::EBADR.neg();
+        }
+        if self.ring(ring).cq.ready() > 0 {
+            return 0;
+        }
+        if self.local_work_pending(ring) {
+            self.run_local_work(ring, 0, IO_LOCAL_TW_DEFAULT_MAX);
+        }
+        self.run_task_work(task);
+        0
+    }
+}
+
+/// `io_nop_prep`: only IORING_NOP_INJECT_RESULT is modelled (others are refused before
+/// submission); unknown NOP flags are -EINVAL.
+fn io_nop_prep(sqe: &Sqe) -> Result<(), Errno> {
+    const NOP_KNOWN: u32 = 0x3f;
+    if sqe.msg_ring_flags & !NOP_KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}

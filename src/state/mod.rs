@@ -1,0 +1,18 @@
+//! The kernel objects MSG_RING touches, as plain data.
+//!
+//! Nothing here decides *what happens*: that is [`crate::exec`]. This module holds the
+//! state and the small mechanical operations whose meaning is fixed by the data layout
+//! (CQ ring arithmetic, bitmap bits). Invariants over this state are checked by
+//! [`crate::check`].
+
+mod cq;
+mod file;
+mod filetable;
+mod ring;
+mod task;
+
+pub use cq::{Cq, Cqe};
+pub use file::{File, FileId, FileKind};
+pub use filetable::FileTable;
+pub use ring::{Req, Ring, RingId, Work};
+pub use task::{Task, TaskId};

@@ -1,0 +1,117 @@
+//! An io_uring instance: its parameters, SQ, CQ, overflow list, shared flags, local
+//! task_work list (DEFER_TASKRUN) and fixed-file table.
+
+use super::{Cq, Cqe, FileId, FileTable, TaskId};
+use crate::sqe::Sqe;
+use crate::uapi::setup;
+use std::collections::VecDeque;
+
+/// A ring, numbered in creation order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RingId(pub u32);
+
+/// A submitted request on its way through issue and completion.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Req {
+    /// The ring the SQE was submitted to (the source ring).
+    pub ring: RingId,
+    /// The task whose io_uring context submitted it (`req->tctx`).
+    pub task: TaskId,
+    pub sqe: Sqe,
+    /// `REQ_F_FAIL` with the failure result, set when `io_init_req` failed.
+    pub init_failed: Option<i32>,
+    /// The rest of the link chain, in order (`req->link`).
+    pub link: Vec<Req>,
+    /// `REQ_F_SKIP_LINK_CQES`: a failed CQE_SKIP_SUCCESS head silences its cancelled links.
+    pub skip_link_cqes: bool,
+    /// A SEND_FD request holds a reference to the file it grabbed (`msg->src_file`, R25).
+    pub src_file: Option<FileId>,
+}
+
+/// One unit of deferred work: on a task's task_work list, a ring's local work list
+/// (DEFER_TASKRUN), or io-wq.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Work {
+    /// R14 `io_msg_tw_complete`: post `cqe` on `ring` (`io_add_aux_cqe`).
+    PostAux { ring: RingId, cqe: Cqe },
+    /// R24 `io_msg_tw_fd_complete`: install the grabbed file into `target` and then
+    /// complete the source request.
+    InstallFd { target: RingId, req: Req },
+    /// Complete `req` with `res` (`io_req_task_complete` / `io_req_queue_tw_complete`).
+    Complete { req: Req, res: i32 },
+    /// Issue `req` (a link successor: `io_req_task_queue`; or io-wq work).
+    Issue { req: Req },
+    /// `io_req_tw_fail_links`: complete a broken chain's remaining requests with
+    /// -ECANCELED (or their own init failure). `ignore_cqes` is the head's
+    /// `REQ_F_SKIP_LINK_CQES`.
+    FailLinks { reqs: Vec<Req>, ignore_cqes: bool },
+}
+
+/// An io_uring instance.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Ring {
+    /// The file that is this ring (its fd points at it).
+    pub file: FileId,
+    /// `IORING_SETUP_*` flags as created.
+    pub flags: u32,
+    pub sq_entries: u32,
+    /// False while `IORING_SETUP_R_DISABLED` is in force.
+    pub enabled: bool,
+    /// `ctx->submitter_task` (SINGLE_ISSUER), set at creation or ENABLE_RINGS (C6).
+    pub submitter: Option<TaskId>,
+    /// SQEs pushed by userspace and not yet consumed.
+    pub sq: VecDeque<Sqe>,
+    pub cq: Cq,
+    /// `ctx->cq_overflow_list` (C3), FIFO.
+    pub overflow: VecDeque<Cqe>,
+    /// `rings->sq_flags`: `IORING_SQ_CQ_OVERFLOW`, `IORING_SQ_TASKRUN`.
+    pub sq_flags: u32,
+    /// `rings->cq_overflow`: CQEs dropped because an overflow allocation failed.
+    pub cq_overflow: u32,
+    /// `IO_CHECK_CQ_DROPPED_BIT`: the next wait reports -EBADR once (C3).
+    pub dropped: bool,
+    /// `ctx->work_llist`: DEFER_TASKRUN local task_work, oldest first.
+    pub local_work: VecDeque<Work>,
+    /// `ctx->retry_llist`: local work left over by a bounded run, run first next time.
+    pub retry_work: VecDeque<Work>,
+    pub table: FileTable,
+    /// `ctx->drain_disabled`, set by the first CQE_SKIP_SUCCESS request (R41).
+    pub drain_disabled: bool,
+}
+
+impl Ring {
+    pub fn new(file: FileId, flags: u32, sq_entries: u32, cq_entries: u32) -> Ring {
+        Ring {
+            file,
+            flags,
+            sq_entries,
+            enabled: flags & setup::R_DISABLED == 0,
+            submitter: None,
+            sq: VecDeque::new(),
+            cq: Cq::new(cq_entries),
+            overflow: VecDeque::new(),
+            sq_flags: 0,
+            cq_overflow: 0,
+            dropped: false,
+            local_work: VecDeque::new(),
+            retry_work: VecDeque::new(),
+            table: FileTable::default(),
+            drain_disabled: false,
+        }
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// C5 `ctx->task_complete`: DEFER_TASKRUN without IOPOLL or SQPOLL.
+    pub fn task_complete(&self) -> bool {
+        self.has(setup::DEFER_TASKRUN) && !self.has(setup::IOPOLL) && !self.has(setup::SQPOLL)
+    }
+
+    /// C5 `ctx->lockless_cq`: `task_complete || IOPOLL`.
+    pub fn lockless_cq(&self) -> bool {
+        self.task_complete() || self.has(setup::IOPOLL)
+    }
+}

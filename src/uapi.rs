@@ -1,0 +1,128 @@
+//! Values from `include/uapi/linux/io_uring.h`, named as the kernel names them.
+//!
+//! Only what MSG_RING and the machinery it touches need. Grouped like the header.
+
+/// `IORING_OP_*` opcodes the model executes.
+pub mod op {
+    /// `IORING_OP_NOP`: completes with res 0 (or an injected result).
+    pub const NOP: u8 = 0;
+    /// `IORING_OP_MSG_RING` (since 5.18).
+    pub const MSG_RING: u8 = 40;
+    /// `IORING_OP_LAST` on 6.18: opcodes at or above it fail `io_init_req` with -EINVAL.
+    pub const LAST_6_18: u8 = 63;
+}
+
+/// `IOSQE_*` SQE flags (`sqe->flags`).
+pub mod sqe_flags {
+    pub const FIXED_FILE: u8 = 1 << 0;
+    pub const IO_DRAIN: u8 = 1 << 1;
+    pub const IO_LINK: u8 = 1 << 2;
+    pub const IO_HARDLINK: u8 = 1 << 3;
+    pub const ASYNC: u8 = 1 << 4;
+    pub const BUFFER_SELECT: u8 = 1 << 5;
+    pub const CQE_SKIP_SUCCESS: u8 = 1 << 6;
+    /// Every flag `io_init_req` accepts (`SQE_VALID_FLAGS`).
+    pub const VALID: u8 = 0x7f;
+}
+
+/// `IORING_SETUP_*` flags for `io_uring_setup`.
+pub mod setup {
+    pub const IOPOLL: u32 = 1 << 0;
+    pub const SQPOLL: u32 = 1 << 1;
+    pub const SQ_AFF: u32 = 1 << 2;
+    pub const CQSIZE: u32 = 1 << 3;
+    pub const CLAMP: u32 = 1 << 4;
+    pub const ATTACH_WQ: u32 = 1 << 5;
+    pub const R_DISABLED: u32 = 1 << 6;
+    pub const SUBMIT_ALL: u32 = 1 << 7;
+    pub const COOP_TASKRUN: u32 = 1 << 8;
+    pub const TASKRUN_FLAG: u32 = 1 << 9;
+    pub const SQE128: u32 = 1 << 10;
+    pub const CQE32: u32 = 1 << 11;
+    pub const SINGLE_ISSUER: u32 = 1 << 12;
+    pub const DEFER_TASKRUN: u32 = 1 << 13;
+    pub const NO_MMAP: u32 = 1 << 14;
+    pub const REGISTERED_FD_ONLY: u32 = 1 << 15;
+    pub const NO_SQARRAY: u32 = 1 << 16;
+    pub const HYBRID_IOPOLL: u32 = 1 << 17;
+    pub const CQE_MIXED: u32 = 1 << 18;
+    pub const SQE_MIXED: u32 = 1 << 19;
+    /// Flags whose effect the model implements. Others are refused as unmodelled.
+    pub const MODELLED: u32 = IOPOLL
+        | SQPOLL
+        | CQSIZE
+        | CLAMP
+        | R_DISABLED
+        | SUBMIT_ALL
+        | COOP_TASKRUN
+        | TASKRUN_FLAG
+        | CQE32
+        | SINGLE_ISSUER
+        | DEFER_TASKRUN
+        | NO_SQARRAY;
+    /// Every flag a 6.18.44 kernel accepts (up to NO_SQARRAY and HYBRID_IOPOLL); a real
+    /// 6.18.44 refused CQE_MIXED with -EINVAL (docs/kernel-findings.md, experiment 4).
+    pub const KNOWN_6_18: u32 = (1 << 18) - 1;
+}
+
+/// `IORING_ENTER_*` flags for `io_uring_enter`.
+pub mod enter {
+    pub const GETEVENTS: u32 = 1 << 0;
+    pub const SQ_WAKEUP: u32 = 1 << 1;
+    pub const SQ_WAIT: u32 = 1 << 2;
+    pub const EXT_ARG: u32 = 1 << 3;
+    pub const REGISTERED_RING: u32 = 1 << 4;
+    /// Flags the model accepts on an enter step (EXT_ARG is how the real backend bounds waits).
+    pub const MODELLED: u32 = GETEVENTS | SQ_WAKEUP | EXT_ARG;
+}
+
+/// `IORING_SQ_*` bits of the shared `sq_flags` word.
+pub mod sq {
+    pub const NEED_WAKEUP: u32 = 1 << 0;
+    pub const CQ_OVERFLOW: u32 = 1 << 1;
+    pub const TASKRUN: u32 = 1 << 2;
+}
+
+/// `IORING_CQE_F_*` flags.
+pub mod cqe {
+    pub const BUFFER: u32 = 1 << 0;
+    pub const MORE: u32 = 1 << 1;
+    /// `IORING_CQE_F_32`, checked with FLAGS_PASS on the newest kernels (R10.4).
+    pub const F_32: u32 = 1 << 15;
+}
+
+/// MSG_RING commands (`sqe->addr`) and flags (`sqe->msg_ring_flags`).
+pub mod msg {
+    /// `IORING_MSG_DATA`: post a CQE on the target ring.
+    pub const DATA: u64 = 0;
+    /// `IORING_MSG_SEND_FD`: install a fixed file into the target's table (6.0+).
+    pub const SEND_FD: u64 = 1;
+    /// `IORING_MSG_RING_CQE_SKIP`: no target CQE (SEND_FD only).
+    pub const CQE_SKIP: u32 = 1 << 0;
+    /// `IORING_MSG_RING_FLAGS_PASS`: `file_index` becomes the target CQE flags (6.3+).
+    pub const FLAGS_PASS: u32 = 1 << 1;
+}
+
+/// `IORING_FILE_INDEX_ALLOC`: let the kernel pick a free fixed-file slot.
+pub const FILE_INDEX_ALLOC: u32 = !0;
+
+/// `IORING_REGISTER_FILES_SKIP`: an update entry that leaves its slot alone.
+pub const REGISTER_FILES_SKIP: i32 = -2;
+
+/// `IORING_NOP_INJECT_RESULT`: NOP completes with `sqe->len` as its result (6.x).
+pub const NOP_INJECT_RESULT: u32 = 1 << 0;
+
+/// `IORING_MAX_ENTRIES` and `IORING_MAX_CQ_ENTRIES` (C1).
+pub const MAX_ENTRIES: u32 = 32768;
+pub const MAX_CQ_ENTRIES: u32 = 2 * MAX_ENTRIES;
+
+/// `IORING_REGISTER_*` opcodes the model implements.
+pub mod register {
+    pub const FILES: u32 = 2;
+    pub const UNREGISTER_FILES: u32 = 3;
+    pub const FILES_UPDATE: u32 = 6;
+    pub const ENABLE_RINGS: u32 = 12;
+    pub const FILE_ALLOC_RANGE: u32 = 25;
+    /// `IORING_REGISTER_SEND_MSG_RING` (6.13+), a "blind" opcode: fd = -1.
+    pub const SEND_MSG_RING: u32 = 31;
+}
