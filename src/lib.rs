@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod check;
 pub mod errno;
 mod exec;
@@ -15,6 +16,7 @@ pub mod sync;
 pub mod uapi;
 mod world;
 
+pub use backend::Backend;
 pub use errno::Errno;
 pub use exec::{
     io_uring_fill_params, io_uring_sanitise_params, IO_LOCAL_TW_DEFAULT_MAX, MAX_FIXED_FILES,

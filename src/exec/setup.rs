@@ -142,7 +142,10 @@ mod tests {
         );
         // cq_entries is rounded up before the cq >= sq comparison.
         assert_eq!(io_uring_fill_params(4, 3, setup::CQSIZE), Ok((4, 4)));
-        assert_eq!(io_uring_fill_params(8, 3, setup::CQSIZE), Err(Errno::EINVAL));
+        assert_eq!(
+            io_uring_fill_params(8, 3, setup::CQSIZE),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(io_uring_fill_params(4, 5, setup::CQSIZE), Ok((4, 8)));
         assert_eq!(
             io_uring_fill_params(4, 0, setup::CQSIZE),
