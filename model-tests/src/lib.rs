@@ -165,6 +165,21 @@ impl Sim {
         self.world.fd_file(fd).expect("open fd")
     }
 
+    /// The reference count of a file.
+    pub fn refs_of(&self, f: FileId) -> u32 {
+        self.world.file(f).refs
+    }
+
+    /// The file in a ring's fixed slot (panics if empty).
+    pub fn file_of_slot(&self, ring: Vfd, slot: u32) -> FileId {
+        let r = self.world.ring_of_fd(ring).expect("a ring");
+        self.world
+            .ring(r)
+            .table
+            .get(slot)
+            .expect("an occupied slot")
+    }
+
     /// The reference count of the file `fd` names.
     pub fn refs(&self, fd: Vfd) -> u32 {
         self.world.file(self.file_of(fd)).refs

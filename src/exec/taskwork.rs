@@ -208,13 +208,14 @@ impl World {
     }
 }
 
-/// The ring whose completions a work item produces (for IORING_SQ_TASKRUN).
+/// The ring whose io_uring task_work a work item is (for IORING_SQ_TASKRUN, cleared
+/// by `ctx_flush_and_put`). SEND_FD's install runs as a plain `task_work_add` callback,
+/// outside any ring's task_work, so it clears nothing.
 fn work_ring(w: &Work) -> Option<RingId> {
     match w {
         Work::PostAux { ring, .. } => Some(*ring),
-        Work::InstallFd { req, .. } | Work::Complete { req, .. } | Work::Issue { req } => {
-            Some(req.ring)
-        }
+        Work::InstallFd { .. } => None,
+        Work::Complete { req, .. } | Work::Issue { req } => Some(req.ring),
         Work::FailLinks { reqs, .. } => reqs.first().map(|r| r.ring),
     }
 }
