@@ -1,6 +1,14 @@
-//! # msgring: an executable model of io_uring's MSG_RING
+#![doc = include_str!("../README.md")]
 //!
-//! (Tutorial-style crate documentation lands with the README.)
+//! ## Modules, in the order the tutorial meets them
+//!
+//! - [`World`] and [`step`]: the state and the steps that change it;
+//! - [`sqe`]: the raw `io_uring_sqe` and its builders ([`MsgRingData`], [`MsgRingSendFd`]);
+//! - [`state`]: rings, CQs, overflow lists, file tables, tasks (plain data);
+//! - [`check`]: invariant checkers;
+//! - [`backend`]: the [`Backend`] trait shared with the kernel backend;
+//! - [`errno`], [`uapi`], [`profile`]: kernel names and numbers;
+//! - [`sync`]: the std/loom facade used by the concurrent layer.
 
 #![forbid(unsafe_code)]
 
