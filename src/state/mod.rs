@@ -1,6 +1,6 @@
 //! The kernel objects MSG_RING touches, as plain data.
 //!
-//! Nothing here decides *what happens*: that is [`crate::exec`]. This module holds the
+//! Nothing here decides *what happens*: that is the `exec` module. This module holds the
 //! state and the small mechanical operations whose meaning is fixed by the data layout
 //! (CQ ring arithmetic, bitmap bits). Invariants over this state are checked by
 //! [`crate::check`].
