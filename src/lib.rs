@@ -21,6 +21,7 @@ pub mod sqe;
 pub mod state;
 pub mod step;
 pub mod sync;
+pub mod trace;
 pub mod uapi;
 mod world;
 

@@ -1,0 +1,339 @@
+//! Executing a trace on a [`Backend`] and checking its annotations.
+
+use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, View};
+use crate::uapi;
+use crate::{
+    Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, Sqe, Step, StepResult, TaskId, Vfd,
+};
+use std::collections::HashMap;
+use std::fmt;
+
+/// What a trace did on one backend: one [`Event`] per step, plus the reasons of
+/// refused/unmodelled steps. Equality compares the events only, so outcomes of two
+/// backends are equal exactly when they behaved the same.
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Outcome {
+    pub events: Vec<Event>,
+    /// Per step: why it was refused or unmodelled (`None` otherwise). Not compared.
+    pub notes: Vec<Option<String>>,
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, o: &Outcome) -> bool {
+        self.events == o.events
+    }
+}
+impl Eq for Outcome {}
+
+impl fmt::Display for Outcome {
+    /// One line per step: `N: event`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.events.iter().enumerate() {
+            match self.notes.get(i).and_then(|n| n.as_deref()) {
+                Some(n) => writeln!(f, "{i}: {e} ({n})")?,
+                None => writeln!(f, "{i}: {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An annotation that did not match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Mismatch {
+    /// Step index (0-based).
+    pub step: usize,
+    /// Source line of the step (0 for generated traces).
+    pub line: u32,
+    pub expected: Event,
+    /// `None` if the outcome has no event for this step.
+    pub actual: Option<Event>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let actual = self
+            .actual
+            .as_ref()
+            .map_or("(no event)".to_string(), |e| e.to_string());
+        write!(
+            f,
+            "line {}: expected {}\n{:>width$}  actual   {}",
+            self.line,
+            self.expected,
+            "",
+            actual,
+            width = 5 + self.line.to_string().len()
+        )
+    }
+}
+
+/// Compares each `=>` annotation of `trace` with the event of its step.
+pub fn check_annotations(trace: &Trace, outcome: &Outcome) -> Vec<Mismatch> {
+    trace
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let expected = s.expect.as_ref()?;
+            let actual = outcome.events.get(i);
+            (actual != Some(expected)).then(|| Mismatch {
+                step: i,
+                line: s.line,
+                expected: expected.clone(),
+                actual: actual.cloned(),
+            })
+        })
+        .collect()
+}
+
+/// Runs every step of `trace` on `backend`.
+pub fn run(trace: &Trace, backend: &mut dyn Backend) -> Outcome {
+    run_with(trace, backend, |_, _, _| {})
+}
+
+/// Like [`run`], calling `each(step_index, step, result)` with every raw backend
+/// result (`None` for a step that was not executed because a name is unbound).
+pub fn run_with(
+    trace: &Trace,
+    backend: &mut dyn Backend,
+    mut each: impl FnMut(usize, &Step, &StepResult),
+) -> Outcome {
+    let mut r = Resolver::default();
+    r.tasks.insert("t0".into(), TaskId(0));
+    let mut out = Outcome::default();
+    for (i, ts) in trace.steps.iter().enumerate() {
+        let (event, note) = match r.step(&ts.op) {
+            Err(name) => (Event::Unbound(name), None),
+            Ok(step) => {
+                let res = backend.apply_step(&step, ts.faults);
+                each(i, &step, &res);
+                r.event(&ts.op, res)
+            }
+        };
+        out.events.push(event);
+        out.notes.push(note);
+    }
+    out
+}
+
+/// Names bound so far, and the name of every virtual fd.
+#[derive(Default)]
+struct Resolver {
+    fds: HashMap<String, Vfd>,
+    tasks: HashMap<String, TaskId>,
+    names: HashMap<Vfd, String>,
+}
+
+type Res<T> = Result<T, String>;
+
+impl Resolver {
+    fn fd(&self, f: &FdRef) -> Res<Vfd> {
+        match f {
+            FdRef::Vfd(v) => Ok(*v),
+            FdRef::Name(n) => self.fds.get(n).copied().ok_or_else(|| n.clone()),
+        }
+    }
+    fn task(&self, t: &str) -> Res<TaskId> {
+        self.tasks.get(t).copied().ok_or_else(|| t.to_string())
+    }
+    fn sqe(&self, s: &SqeSpec) -> Res<Sqe> {
+        Ok(match s {
+            SqeSpec::Nop { user_data, flags } => Nop.build().user_data(*user_data).flags(*flags),
+            SqeSpec::MsgData {
+                ring_fd,
+                result,
+                user_data,
+                user_flags,
+                sqe_user_data,
+                flags,
+            } => MsgRingData {
+                ring_fd: self.fd(ring_fd)?,
+                result: *result,
+                user_data: *user_data,
+                user_flags: *user_flags,
+            }
+            .build()
+            .user_data(*sqe_user_data)
+            .flags(*flags),
+            SqeSpec::SendFd {
+                ring_fd,
+                fixed_slot_src,
+                dest_slot_index,
+                user_data,
+                skip_cqe,
+                sqe_user_data,
+                flags,
+            } => MsgRingSendFd {
+                ring_fd: self.fd(ring_fd)?,
+                fixed_slot_src: *fixed_slot_src,
+                dest_slot_index: match dest_slot_index {
+                    Dest::Index(i) => DestSlot::Index(*i),
+                    Dest::Alloc => DestSlot::Alloc,
+                },
+                user_data: *user_data,
+                skip_cqe: *skip_cqe,
+            }
+            .build()
+            .user_data(*sqe_user_data)
+            .flags(*flags),
+            SqeSpec::Raw { fd, sqe } => Sqe {
+                fd: self.fd(fd)?,
+                ..*sqe
+            },
+        })
+    }
+
+    /// The model step for `op`, or the first unbound name it uses.
+    fn step(&self, op: &Op) -> Res<Step> {
+        Ok(match op {
+            Op::Setup {
+                by,
+                entries,
+                cq_entries,
+                flags,
+                ..
+            } => Step::Setup {
+                task: self.task(by)?,
+                entries: *entries,
+                cq_entries: *cq_entries,
+                flags: *flags,
+            },
+            Op::Pipe { .. } => Step::Pipe,
+            Op::Eventfd { .. } => Step::Eventfd,
+            Op::File { .. } => Step::RegularFile,
+            Op::Close { fd } => Step::Close { fd: self.fd(fd)? },
+            Op::Spawn { .. } => Step::SpawnTask,
+            Op::Exit { task } => Step::ExitTask {
+                task: self.task(task)?,
+            },
+            Op::RegisterFiles { by, ring, files } => Step::RegisterFiles {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+                fds: files.iter().map(|f| self.fd(f)).collect::<Res<_>>()?,
+            },
+            Op::RegisterSparse { by, ring, nr } => Step::RegisterFilesSparse {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+                nr: *nr,
+            },
+            Op::UpdateFiles {
+                by,
+                ring,
+                off,
+                files,
+            } => Step::UpdateFiles {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+                offset: *off,
+                fds: files
+                    .iter()
+                    .map(|f| match f {
+                        ListItem::Fd(f) => self.fd(f),
+                        ListItem::Skip => Ok(uapi::REGISTER_FILES_SKIP),
+                    })
+                    .collect::<Res<_>>()?,
+            },
+            Op::UnregisterFiles { by, ring } => Step::UnregisterFiles {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+            },
+            Op::AllocRange { by, ring, off, len } => Step::FileAllocRange {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+                off: *off,
+                len: *len,
+            },
+            Op::Enable { by, ring } => Step::EnableRings {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+            },
+            Op::Push { ring, sqe } => Step::Push {
+                ring: self.fd(ring)?,
+                sqe: self.sqe(sqe)?,
+            },
+            Op::Enter {
+                by,
+                ring,
+                to_submit,
+                min_complete,
+                flags,
+            } => Step::Enter {
+                task: self.task(by)?,
+                ring: self.fd(ring)?,
+                to_submit: *to_submit,
+                min_complete: *min_complete,
+                flags: *flags,
+            },
+            Op::Reap { ring, max } => Step::Reap {
+                ring: self.fd(ring)?,
+                max: *max,
+            },
+            Op::SyncMsg { by, sqe } => Step::SyncMsg {
+                task: self.task(by)?,
+                sqe: self.sqe(sqe)?,
+            },
+            Op::Query { ring, slot } => Step::QuerySlot {
+                ring: self.fd(ring)?,
+                slot: *slot,
+            },
+            Op::Observe { ring } => Step::Observe {
+                ring: self.fd(ring)?,
+            },
+        })
+    }
+
+    fn bind_fd(&mut self, name: &str, fd: Vfd) {
+        self.fds.insert(name.to_string(), fd);
+        self.names.insert(fd, name.to_string());
+    }
+
+    /// A file identity class by name: file ids are creation order, as virtual fds are.
+    fn file(&self, f: FileId) -> FileRef {
+        i32::try_from(f.0)
+            .ok()
+            .and_then(|v| self.names.get(&v))
+            .map_or(FileRef::Id(f.0), |n| FileRef::Name(n.clone()))
+    }
+
+    /// Normalizes a backend result and binds the names a creating step made.
+    fn event(&mut self, op: &Op, res: StepResult) -> (Event, Option<String>) {
+        let ev = match (op, res) {
+            (_, StepResult::Refused(why)) => return (Event::Refused, Some(why)),
+            (_, StepResult::Unmodelled(why)) => return (Event::Unmodelled, Some(why)),
+            (Op::Setup { ring: name, .. }, StepResult::Ret(fd))
+            | (Op::Eventfd { file: name }, StepResult::Ret(fd))
+            | (Op::File { file: name }, StepResult::Ret(fd))
+                if fd >= 0 =>
+            {
+                self.bind_fd(name, fd);
+                Event::Bound(vec![name.clone()])
+            }
+            (Op::Pipe { read, write }, StepResult::Fds(r, w)) => {
+                self.bind_fd(read, r);
+                self.bind_fd(write, w);
+                Event::Bound(vec![read.clone(), write.clone()])
+            }
+            (Op::Spawn { task }, StepResult::Task(t)) => {
+                self.tasks.insert(task.clone(), t);
+                Event::Bound(vec![task.clone()])
+            }
+            (Op::Pipe { .. } | Op::Spawn { .. }, StepResult::Ret(r)) if r < 0 => Event::Ret(r),
+            (Op::Pipe { .. } | Op::Spawn { .. }, _) => Event::Unexpected,
+            (_, StepResult::Ret(r)) => Event::Ret(r),
+            (Op::Reap { .. }, StepResult::Reaped(c)) => Event::Cqes(c),
+            (Op::Query { .. }, StepResult::Slot(s)) => Event::Slot(s.map(|f| self.file(f))),
+            (Op::Observe { .. }, StepResult::Ring(v)) => Event::View(View {
+                sq_flags: v.sq_flags,
+                cq_overflow: v.cq_overflow,
+                ready: v.cq_ready,
+                overflow: v.overflow,
+                table: v.table.iter().map(|(s, f)| (*s, self.file(*f))).collect(),
+            }),
+            _ => Event::Unexpected,
+        };
+        (ev, None)
+    }
+}
