@@ -16,6 +16,8 @@ pub mod backend;
 pub mod check;
 pub mod errno;
 mod exec;
+#[cfg(feature = "real-backend")]
+pub mod kernel;
 pub mod profile;
 pub mod sqe;
 pub mod state;

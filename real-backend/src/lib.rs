@@ -126,6 +126,10 @@ pub struct FileId {
     pub ino: u64,
 }
 
+/// A ring's fixed-file table (one entry per slot) and its CQ overflow list as
+/// `(user_data, res, flags)`, from one fdinfo read.
+pub type TableAndOverflow = (Vec<Option<FileId>>, Vec<(u64, i32, u32)>);
+
 /// `push_sqe` could not queue the SQE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushError {

@@ -23,6 +23,9 @@ const REG_FILES2: u32 = 13;
 const REG_FILE_ALLOC_RANGE: u32 = 25;
 const REG_SEND_MSG_RING: u32 = 31;
 const RSRC_REGISTER_SPARSE: u32 = 1;
+/// An fd number no process can have open (above any `fs.nr_open`), for system
+/// calls on an unknown vfd that must fail with -EBADF.
+const UNOPENED_FD: i32 = i32::MAX;
 
 /// Setup flags the host refuses: they need extra fds/memory the host does not
 /// model (ATTACH_WQ, NO_MMAP, REGISTERED_FD_ONLY) or a CQ/SQ layout `reap`/
@@ -777,9 +780,15 @@ impl Host {
     // ---- registration ---------------------------------------------------
 
     fn register_on(&self, t: TaskId, ring: Vfd, op: u32, payload: RegArg) -> i32 {
-        // A vfd that is not a ring still goes to the kernel (as its host fd, or
-        // -1 when unknown), so the errno is the kernel's.
-        let fd = self.real_fd(ring);
+        // A vfd that is not a ring still goes to the kernel (as its host fd), so the
+        // errno is the kernel's. An unknown vfd must not become -1 here: fd -1 is
+        // io_uring_register's "blind" opcode path (-EINVAL for ring opcodes). It
+        // becomes `UNOPENED_FD` (-EBADF), unless it stands for a negative number
+        // (>= 2^31), which goes to the kernel as -1.
+        let fd = match self.real_fd(ring) {
+            -1 if ring.0 <= i32::MAX as u32 => UNOPENED_FD,
+            fd => fd,
+        };
         self.run_on(t, move || payload.call(fd, op))
             .unwrap_or_else(|e| e)
     }
@@ -1091,6 +1100,21 @@ impl Host {
     /// `(user_data, res, flags)`, read from fdinfo without side effects.
     pub fn overflow_list(&self, ring: Vfd) -> Option<Vec<(u64, i32, u32)>> {
         self.fdinfo(ring)?.overflow
+    }
+
+    /// The file table and the overflow list of `ring` from a single fdinfo read
+    /// (see [`Host::file_table`] and [`Host::overflow_list`]). `None` if the ring
+    /// is unknown or fdinfo could not be read.
+    pub fn table_and_overflow(&self, ring: Vfd) -> Option<crate::TableAndOverflow> {
+        let info = self.fdinfo(ring)?;
+        let (n, files) = info.files?;
+        let mut table = vec![None; n.min(1 << 20) as usize];
+        for (i, path) in files {
+            if let Some(slot) = table.get_mut(i as usize) {
+                *slot = Some(self.path_id(&path).unwrap_or(FileId { dev: 0, ino: 0 }));
+            }
+        }
+        Some((table, info.overflow.unwrap_or_default()))
     }
 
     /// Raw fdinfo text of a ring (for debugging / experiments).

@@ -120,6 +120,9 @@ impl Host {
     pub fn overflow_list(&self, ring: Vfd) -> Option<Vec<(u64, i32, u32)>> {
         match self.never {}
     }
+    pub fn table_and_overflow(&self, ring: Vfd) -> Option<crate::TableAndOverflow> {
+        match self.never {}
+    }
     pub fn fdinfo_text(&self, ring: Vfd) -> Option<String> {
         match self.never {}
     }
