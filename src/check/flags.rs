@@ -9,7 +9,7 @@ use crate::World;
 pub fn check(world: &World) -> Result<(), super::Violation> {
     for (i, r) in world.rings().iter().enumerate() {
         let flagged = r.sq_flags & sq::CQ_OVERFLOW != 0;
-        if flagged != !r.overflow.is_empty() {
+        if flagged == r.overflow.is_empty() {
             return violation(
                 "flags",
                 format!(

@@ -162,10 +162,10 @@ impl World {
         }
         if self.ring(target).task_complete() {
             return match self.io_msg_fd_remote(target, req) {
-                Ok(()) => (None, Issued::Parked),
-                Err((req, e)) => {
+                None => (None, Issued::Parked),
+                Some(req) => {
                     let req = self.io_msg_ring_cleanup(req);
-                    (Some(req), Issued::Complete(e.neg()))
+                    (Some(req), Issued::Complete(Errno::EOWNERDEAD.neg()))
                 }
             };
         }
@@ -202,16 +202,16 @@ impl World {
     }
 
     /// R24 `io_msg_fd_remote`: task_work to the DEFER_TASKRUN target's owner. If the
-    /// owner has exited, `task_work_add` fails: -EOWNERDEAD (finding 13, B13).
-    fn io_msg_fd_remote(&mut self, target: RingId, req: Req) -> Result<(), (Req, Errno)> {
-        let Some(owner) = self.ring(target).submitter else {
-            return Err((req, Errno::EOWNERDEAD));
-        };
-        if !self.task(owner).is_some_and(|t| t.alive) {
-            return Err((req, Errno::EOWNERDEAD));
+    /// owner has exited, `task_work_add` fails: -EOWNERDEAD (finding 13, B13), and the
+    /// request comes back.
+    fn io_msg_fd_remote(&mut self, target: RingId, req: Req) -> Option<Req> {
+        match self.ring(target).submitter {
+            Some(owner) if self.task(owner).is_some_and(|t| t.alive) => {
+                self.task_work_add_signal(owner, Work::InstallFd { target, req });
+                None
+            }
+            _ => Some(req),
         }
-        self.task_work_add_signal(owner, Work::InstallFd { target, req });
-        Ok(())
     }
 
     /// R24 `io_msg_tw_fd_complete`, run by the target's owner: install, then complete

@@ -11,26 +11,23 @@ use crate::World;
 
 impl World {
     /// `io_req_task_work_add`: DEFER_TASKRUN rings queue on the ring's local list;
-    /// others on the submitting task's list, signalled with the ring's
-    /// `notify_method` (TWA_SIGNAL_NO_IPI for COOP_TASKRUN and SQPOLL rings).
+    /// others on the submitting task's list (M9). COOP_TASKRUN and SQPOLL rings add it
+    /// with TWA_SIGNAL_NO_IPI, which only runs it when the task next enters the kernel;
+    /// a task always does before the next step (the real backend's task threads make
+    /// system calls between steps), so the model runs it before the step ends like
+    /// TWA_SIGNAL work. A TASKRUN_FLAG ring shows IORING_SQ_TASKRUN until then.
     pub(crate) fn io_req_task_work_add(&mut self, ring: RingId, task: TaskId, work: Work) {
         if self.ring(ring).has(setup::DEFER_TASKRUN) {
             self.local_work_add(ring, work);
             return;
         }
-        let r = self.ring(ring);
-        let no_ipi = r.has(setup::COOP_TASKRUN) || r.has(setup::SQPOLL);
-        let taskrun_flag = r.has(setup::TASKRUN_FLAG);
-        let alive = self.task(task).is_some_and(|t| t.alive);
+        let taskrun_flag = self.ring(ring).has(setup::TASKRUN_FLAG);
         let t = self.task_mut(task);
         let was_empty = t.tw.is_empty();
         t.tw.push_back(work);
-        if was_empty {
-            // A dead task's work runs from the fallback worker right away.
-            t.tw_signalled = !no_ipi || !alive;
-            if taskrun_flag {
-                self.ring_mut(ring).sq_flags |= sq::TASKRUN;
-            }
+        t.tw_signalled = true;
+        if was_empty && taskrun_flag {
+            self.ring_mut(ring).sq_flags |= sq::TASKRUN;
         }
     }
 
