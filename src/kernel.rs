@@ -25,6 +25,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// The real-kernel driver crate.
+pub use msgring_real_backend as driver;
 pub use rb::KernelInfo;
 
 /// The kernel backend cannot run here.
@@ -51,7 +53,12 @@ impl From<rb::Unavailable> for Unavailable {
 /// reason when io_uring cannot be used (not Linux, ENOSYS, EPERM from
 /// `kernel.io_uring_disabled`).
 pub fn probe() -> Result<KernelInfo, Unavailable> {
-    Ok(rb::probe()?)
+    // The kernel does not change under a running process: probe once.
+    static PROBED: std::sync::OnceLock<Result<KernelInfo, Unavailable>> =
+        std::sync::OnceLock::new();
+    PROBED
+        .get_or_init(|| rb::probe().map_err(Unavailable::from))
+        .clone()
 }
 
 /// The model profile for the running kernel, or why there is none.
@@ -189,6 +196,12 @@ impl KernelBackend {
     /// The underlying host (for experiments that need more than steps).
     pub fn host(&self) -> &rb::Host {
         &self.host
+    }
+
+    /// The underlying host, mutably (benchmarks, experiments). Resources created
+    /// through it directly are not known to the backend's numbering.
+    pub fn host_mut(&mut self) -> &mut rb::Host {
+        &mut self.host
     }
 
     /// Applies `step`, waiting for the kernel to settle afterwards; with a `hint`

@@ -1,0 +1,166 @@
+//! Throughput of the kernel, the model and the differential harness.
+//!
+//! `cargo bench -p msgring-model-tests --features real-backend --bench throughput`
+//! (plain harness: prints numbers; see docs/performance.md).
+
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "real-backend")]
+use msgring::kernel::{self, driver, KernelBackend};
+use msgring::uapi::setup;
+use msgring::{MsgRingData, Step, StepResult, TaskId, World};
+
+const BATCH: u32 = 64;
+const T0: TaskId = TaskId(0);
+
+fn per_sec(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn msg(target: i32, i: u32) -> msgring::Sqe {
+    MsgRingData {
+        ring_fd: target,
+        result: i as i32,
+        user_data: u64::from(i),
+        user_flags: None,
+    }
+    .build()
+}
+
+/// MSG_DATA through the model: 64 pushes, one enter, reap both rings.
+fn model_msgs(rounds: u32) -> (u64, Duration) {
+    let mut w = World::default();
+    let setup = |e: u32| Step::Setup {
+        task: T0,
+        entries: e,
+        cq_entries: 128,
+        flags: setup::CQSIZE,
+    };
+    assert_eq!(w.apply(&setup(BATCH)), StepResult::Ret(0));
+    assert_eq!(w.apply(&setup(1)), StepResult::Ret(1));
+    let start = Instant::now();
+    for r in 0..rounds {
+        for i in 0..BATCH {
+            w.apply(&Step::Push {
+                ring: 0,
+                sqe: msg(1, r * BATCH + i),
+            });
+        }
+        w.apply(&Step::Enter {
+            task: T0,
+            ring: 0,
+            to_submit: BATCH,
+            min_complete: 0,
+            flags: 0,
+        });
+        for ring in [0, 1] {
+            match w.apply(&Step::Reap { ring, max: BATCH }) {
+                StepResult::Reaped(c) => assert_eq!(c.len(), BATCH as usize),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    (u64::from(rounds * BATCH), start.elapsed())
+}
+
+#[cfg(feature = "real-backend")]
+fn kernel_msgs(rounds: u32) -> (u64, Duration) {
+    let mut h = driver::Host::new().expect("kernel");
+    let t = driver::TaskId(0);
+    let a = h.setup_ring(t, BATCH, 128, setup::CQSIZE).expect("ring");
+    let b = h.setup_ring(t, 1, 128, setup::CQSIZE).expect("ring");
+    let start = Instant::now();
+    for r in 0..rounds {
+        for i in 0..BATCH {
+            h.push_sqe(a, msg(b.0 as i32, r * BATCH + i).to_bytes())
+                .expect("push");
+        }
+        assert_eq!(h.enter(t, a, BATCH, 0, 0, Duration::ZERO), BATCH as i32);
+        assert_eq!(h.reap(a, BATCH).len(), BATCH as usize);
+        assert_eq!(h.reap(b, BATCH).len(), BATCH as usize);
+    }
+    (u64::from(rounds * BATCH), start.elapsed())
+}
+
+/// Two rings, one message, reap both: the smallest differential trace.
+fn small_trace() -> Vec<Step> {
+    let s = |e| Step::Setup {
+        task: T0,
+        entries: e,
+        cq_entries: 0,
+        flags: 0,
+    };
+    vec![
+        s(4),
+        s(4),
+        Step::Push {
+            ring: 0,
+            sqe: msg(1, 7),
+        },
+        Step::Enter {
+            task: T0,
+            ring: 0,
+            to_submit: 1,
+            min_complete: 0,
+            flags: 0,
+        },
+        Step::Reap { ring: 0, max: 8 },
+        Step::Reap { ring: 1, max: 8 },
+    ]
+}
+
+#[cfg(feature = "real-backend")]
+fn bare_loops(n: u32) -> (u64, Duration) {
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut h = driver::Host::new().expect("kernel");
+        let t = driver::TaskId(0);
+        let a = h.setup_ring(t, 4, 0, 0).expect("ring");
+        let b = h.setup_ring(t, 4, 0, 0).expect("ring");
+        h.push_sqe(a, msg(b.0 as i32, 7).to_bytes()).expect("push");
+        assert_eq!(h.enter(t, a, 1, 0, 0, Duration::ZERO), 1);
+        assert_eq!(h.reap(a, 8).len(), 1);
+        assert_eq!(h.reap(b, 8).len(), 1);
+    }
+    (u64::from(n), start.elapsed())
+}
+
+#[cfg(feature = "real-backend")]
+fn diff_loops(n: u32) -> (u64, Duration) {
+    let trace = small_trace();
+    let profile = kernel::kernel_profile(&kernel::probe().expect("kernel")).expect("profile");
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut kb = KernelBackend::new().expect("kernel");
+        let rep = kernel::diff_run_on(&mut World::new(profile), &mut kb, &trace);
+        assert!(rep.divergence.is_none() && rep.compared == trace.len());
+    }
+    (u64::from(n), start.elapsed())
+}
+
+fn main() {
+    let (n, d) = model_msgs(20_000);
+    let model = per_sec(n, d);
+    println!("model  MSG_DATA: {n} msgs in {d:.2?}: {model:.0} msgs/s");
+    #[cfg(feature = "real-backend")]
+    {
+        if let Err(u) = kernel::probe() {
+            println!("{u}: kernel figures skipped");
+            return;
+        }
+        let (n, d) = kernel_msgs(20_000);
+        let k = per_sec(n, d);
+        println!("kernel MSG_DATA: {n} msgs in {d:.2?}: {k:.0} msgs/s");
+        println!("model / kernel: {:.2}x (target >= 20x)", model / k);
+        let (n, d) = bare_loops(5_000);
+        let bare = per_sec(n, d);
+        println!("bare loop (2 rings, 1 msg, reap, teardown): {bare:.0} loops/s");
+        let (n, d) = diff_loops(5_000);
+        let diff = per_sec(n, d);
+        println!("differential (same trace, model + kernel): {diff:.0} traces/s");
+        println!(
+            "differential / bare: {:.0}% (target >= 50%)",
+            100.0 * diff / bare
+        );
+    }
+}
