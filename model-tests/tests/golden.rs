@@ -18,7 +18,10 @@ fn traces() -> Vec<(String, Trace)> {
     files
         .into_iter()
         .map(|p| {
-            let name = format!("model-tests/traces/{}", p.file_name().unwrap().to_string_lossy());
+            let name = format!(
+                "model-tests/traces/{}",
+                p.file_name().unwrap().to_string_lossy()
+            );
             let src = std::fs::read_to_string(&p).expect("readable trace");
             let t = trace::parse_file(&name, &src).unwrap_or_else(|e| panic!("{e}"));
             (name, t)
@@ -50,7 +53,10 @@ fn there_are_enough_golden_traces() {
     let t = traces();
     assert!(t.len() >= 40, "only {} golden traces", t.len());
     for (name, t) in &t {
-        assert!(t.steps.iter().any(|s| s.expect.is_some()), "{name} has no annotations");
+        assert!(
+            t.steps.iter().any(|s| s.expect.is_some()),
+            "{name} has no annotations"
+        );
         assert!(!t.preamble.is_empty(), "{name} has no header comment");
     }
 }
@@ -58,7 +64,12 @@ fn there_are_enough_golden_traces() {
 #[test]
 fn golden_traces_match_on_the_model() {
     let failures = check_all(|t| Some(Box::new(World::new(t.profile.unwrap_or_default()))));
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -82,7 +93,14 @@ fn golden_traces_match_on_the_kernel() {
         if t.steps.iter().any(|s| !s.faults.is_empty()) {
             return None;
         }
-        KernelBackend::new().ok().map(|b| Box::new(b) as Box<dyn Backend>)
+        KernelBackend::new()
+            .ok()
+            .map(|b| Box::new(b) as Box<dyn Backend>)
     });
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -344,10 +344,8 @@ impl G<'_> {
             _ => setup::R_DISABLED,
         };
         if flags & setup::SINGLE_ISSUER != 0 && self.tasks.len() > 1 && !self.chance(3) {
-            by = self
-                .pick(&self.tasks[1..].to_vec())
-                .cloned()
-                .unwrap_or_else(|| "t0".into());
+            let i = 1 + self.c.below(self.tasks.len() as u32 - 1) as usize;
+            by = self.tasks.get(i).cloned().unwrap_or_else(|| "t0".into());
         }
         if flags == setup::R_DISABLED && self.chance(2) {
             flags |= setup::DEFER_TASKRUN | setup::SINGLE_ISSUER;

@@ -344,3 +344,6 @@ pub enum Event {
     /// `unexpected`: the backend returned a result of the wrong shape for the step.
     Unexpected,
 }
+
+#[cfg(test)]
+mod tests;

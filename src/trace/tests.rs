@@ -1,0 +1,124 @@
+//! Parser/printer round trips, parser robustness and generator checks.
+
+use super::*;
+use crate::World;
+use proptest::prelude::*;
+
+fn round_trip(t: &Trace) {
+    let text = t.to_string();
+    let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(&back, t, "\n{text}");
+}
+
+/// A trace with every generated step annotated with its model outcome.
+fn annotated(seed: u64, steps: usize) -> Trace {
+    let mut t = gen(seed, steps);
+    let out = run(&t, &mut World::default());
+    for (s, e) in t.steps.iter_mut().zip(out.events) {
+        s.expect = Some(e);
+    }
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn parse_print_round_trips(seed in any::<u64>(), steps in 0usize..60) {
+        round_trip(&gen(seed, steps));
+        round_trip(&annotated(seed, steps));
+    }
+
+    #[test]
+    fn generated_traces_match_their_own_outcome(seed in any::<u64>(), steps in 0usize..60) {
+        let t = annotated(seed, steps);
+        let out = run(&t, &mut World::default());
+        prop_assert!(check_annotations(&t, &out).is_empty());
+    }
+
+    #[test]
+    fn parser_never_panics_on_garbage(s in "\\PC*") {
+        let _ = parse(&s);
+        let _ = parse(&format!("msgring-trace 1\n{s}"));
+    }
+
+    #[test]
+    fn parser_never_panics_on_mutated_traces(seed in any::<u64>(), cut in any::<usize>(), byte in any::<u8>()) {
+        let text = annotated(seed, 20).to_string();
+        let mut b = text.into_bytes();
+        if !b.is_empty() {
+            let i = cut % b.len();
+            b[i] = byte;
+            b.truncate(i + 1 + (cut % 7));
+        }
+        let _ = parse(&String::from_utf8_lossy(&b));
+    }
+}
+
+#[test]
+fn gen_is_deterministic_and_exercises_msg_ring() {
+    assert_eq!(gen(7, 50), gen(7, 50));
+    let mut msgs = 0;
+    let mut useful = 0;
+    let mut total = 0;
+    for seed in 0..20 {
+        let t = gen(seed, 80);
+        let out = run(&t, &mut World::default());
+        msgs += t
+            .steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    &s.op,
+                    Op::Push {
+                        sqe: SqeSpec::MsgData { .. } | SqeSpec::SendFd { .. },
+                        ..
+                    }
+                )
+            })
+            .count();
+        useful += out
+            .events
+            .iter()
+            .filter(|e| !matches!(e, Event::Refused | Event::Unmodelled | Event::Unbound(_)))
+            .count();
+        total += out.events.len();
+    }
+    assert!(msgs > 200, "only {msgs} MSG_RING pushes");
+    assert!(
+        useful * 10 > total * 9,
+        "{useful} of {total} steps executed"
+    );
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let e = parse("msgring-trace 1\nsetup r0 entries=4\npush r9 nop()\n").unwrap_err();
+    assert_eq!((e.line, e.col), (3, 6));
+    assert!(e.message.contains("r9"), "{e}");
+    let e = parse("msgring-trace 1\nsetup r0 entries=5000\n").unwrap_err();
+    assert!(e.message.contains("limit"), "{e}");
+    let e = parse("msgring-trace 2\n").unwrap_err();
+    assert!(e.to_string().starts_with("<input>:1:15:"), "{e}");
+    let e = parse("setup r0 entries=1\n").unwrap_err();
+    assert!(e.message.contains("msgring-trace 1"), "{e}");
+}
+
+#[test]
+fn failed_creation_binds_nothing() {
+    let t = parse("msgring-trace 1\nsetup r0 entries=0\nobserve r0\n").unwrap();
+    let out = run(&t, &mut World::default());
+    assert_eq!(out.events[0], Event::Ret(-22));
+    assert_eq!(out.events[1], Event::Unbound("r0".into()));
+}
+
+#[test]
+fn comments_and_continuation_lines() {
+    let src = "# head\nmsgring-trace 1\n\n# why\nsetup r0 entries=1  # note\n=> bound r0\n# end\n";
+    let t = parse(src).unwrap();
+    assert_eq!(t.preamble, vec!["# head".to_string()]);
+    assert_eq!(t.steps[0].comments, vec![String::new(), "# why".into()]);
+    assert_eq!(t.steps[0].note.as_deref(), Some(" note"));
+    assert_eq!(t.steps[0].expect, Some(Event::Bound(vec!["r0".into()])));
+    round_trip(&t);
+}
