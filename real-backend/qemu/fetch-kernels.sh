@@ -55,10 +55,14 @@ for s in "${SERIES[@]}"; do
     ensure_apt
     (cd "$tmp" && apt-get download -q "$pkg" >&2)
   fi
-  deb="$(ls "$tmp"/*.deb)"
-  dpkg-deb -x "$deb" "$tmp/x"
-  vm="$(ls "$tmp"/x/boot/vmlinuz-* | head -n1)"
-  cfg="$(ls "$tmp"/x/boot/config-* 2>/dev/null | head -n1 || true)"
+  debs=("$tmp"/*.deb)
+  dpkg-deb -x "${debs[0]}" "$tmp/x"
+  vms=("$tmp"/x/boot/vmlinuz-*)
+  vm="${vms[0]}"
+  [ -f "$vm" ] || { echo "fetch-kernels: no vmlinuz in $pkg" >&2; exit 1; }
+  cfgs=("$tmp"/x/boot/config-*)
+  cfg="${cfgs[0]}"
+  [ -f "$cfg" ] || cfg=""
   rm -rf "$dir"
   mkdir -p "$dir"
   cp "$vm" "$dir/vmlinuz"
