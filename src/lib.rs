@@ -14,6 +14,7 @@
 
 pub mod backend;
 pub mod check;
+pub mod concurrent;
 pub mod errno;
 mod exec;
 #[cfg(feature = "real-backend")]
