@@ -113,3 +113,30 @@ fn defer_taskrun_ring_sends_to_itself_and_to_a_peer() {
     sc.program(b, vec![Op::data(a, 3), Op::Reap]);
     sc.explore(1);
 }
+
+#[test]
+fn three_rings_plain_iopoll_defer_cross_messaging() {
+    let mut sc = Scenario::new();
+    let a = sc.ring(RingSpec::plain().cq(1).files(1, 0));
+    let b = sc.ring(RingSpec::iopoll().cq(1));
+    let c = sc.ring(RingSpec::defer_taskrun().cq(1).files(0, 1));
+    sc.program(a, vec![Op::data(b, 1), Op::send_fd(c, 0, DestSlot::Alloc)]);
+    sc.program(b, vec![Op::data(a, 2), Op::Wait { min_complete: 0 }]);
+    sc.program(c, vec![Op::data(a, 3), Op::Wait { min_complete: 1 }]);
+    assert!(sc.explore(1) > 1);
+}
+
+#[test]
+fn three_senders_into_one_defer_taskrun_cq_of_one() {
+    let mut sc = Scenario::new();
+    let a = sc.ring(RingSpec::plain());
+    let b = sc.ring(RingSpec::plain());
+    let t = sc.ring(RingSpec::defer_taskrun().cq(1));
+    sc.program(a, vec![Op::data(t, 1), Op::data(t, 2)]);
+    sc.program(b, vec![Op::data(t, 3).asynchronous()]);
+    sc.program(
+        t,
+        vec![Op::data(t, 4), Op::Wait { min_complete: 1 }, Op::Reap],
+    );
+    assert!(sc.explore(1) > 1);
+}

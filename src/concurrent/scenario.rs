@@ -639,15 +639,23 @@ impl Scenario {
 
     /// Explores the scenario: under `--cfg loom`, every interleaving loom generates
     /// (bounded by `LOOM_MAX_PREEMPTIONS` and the other `LOOM_*` variables); on std
-    /// threads, `runs` real runs. Every run is [verified](Scenario::verify).
-    pub fn explore(&self, runs: usize) {
+    /// threads, `runs` real runs. Every run is [verified](Scenario::verify). Returns how
+    /// many runs (interleavings) were checked.
+    pub fn explore(&self, runs: usize) -> usize {
         let allowed = std::sync::Arc::new(self.sequential_outcomes());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let sc = self.clone();
-        let one = move || {
+        let n = std::sync::Arc::clone(&count);
+        super::model(runs, move || {
             let o = sc.run_concurrent();
             sc.verify(&o, &allowed);
-        };
-        super::model(runs, one);
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        let n = count.load(std::sync::atomic::Ordering::Relaxed);
+        if std::env::var_os("MSGRING_LOOM_STATS").is_some() {
+            eprintln!("msgring: explored {n} interleavings");
+        }
+        n
     }
 }
 
