@@ -1385,12 +1385,17 @@ fn r44_iopoll_sqpoll_cqe32_coop_rings_deliver_normally() {
         let a = s.ring(4, flags);
         let b = s.ring(4, flags);
         s.push(a, data(b, 2, 3).user_data(1));
+        let wake = if flags & setup::SQPOLL != 0 {
+            enter::SQ_WAKEUP
+        } else {
+            0
+        };
         s.ret(Step::Enter {
             task: T0,
             ring: a,
             to_submit: 1,
             min_complete: 0,
-            flags: 0,
+            flags: wake,
         });
         if flags & setup::IOPOLL != 0 && flags & setup::SQPOLL == 0 {
             s.ret(Step::Enter {
@@ -1711,24 +1716,81 @@ fn m3_file_table_register_update_unregister_errors() {
 }
 
 #[test]
-fn m4_sqpoll_ring_submits_what_is_pushed() {
+fn m4_sqpoll_thread_starts_asleep_and_polls_once_woken() {
     let mut s = Sim::new();
     let a = s.ring(4, setup::SQPOLL);
     let b = s.ring(4, 0);
+    assert_eq!(
+        s.view(a).sq_flags & sq::NEED_WAKEUP,
+        sq::NEED_WAKEUP,
+        "D1: asleep from the start"
+    );
     s.push(a, data(b, 1, 2).user_data(1));
-    assert_eq!(s.reap_t(b), vec![c(2, 1, 0)]);
-    assert_eq!(s.reap_t(a), vec![c(1, 0, 0)]);
     assert_eq!(
         s.ret(Step::Enter {
             task: T0,
             ring: a,
-            to_submit: 3,
+            to_submit: 1,
             min_complete: 0,
             flags: 0
         }),
-        3,
+        1,
         "SQPOLL enter reports to_submit"
     );
+    assert!(s.reap(b).is_empty(), "D1: not submitted without SQ_WAKEUP");
+    assert_eq!(
+        s.ret(Step::Enter {
+            task: T0,
+            ring: a,
+            to_submit: 1,
+            min_complete: 0,
+            flags: enter::SQ_WAKEUP
+        }),
+        1
+    );
+    assert_eq!(s.reap_t(b), vec![c(2, 1, 0)]);
+    assert_eq!(s.reap_t(a), vec![c(1, 0, 0)]);
+    assert_eq!(s.view(a).sq_flags & sq::NEED_WAKEUP, 0);
+    s.push(a, data(b, 1, 3));
+    assert_eq!(
+        s.reap_t(b),
+        vec![c(3, 1, 0)],
+        "polling: a push is submitted"
+    );
+}
+
+#[test]
+fn r24_d2_send_fds_to_a_defer_target_complete_newest_first() {
+    let mut s = Sim::new();
+    let (a, b, owner) = defer_target(&mut s, 0);
+    let f = s.regular();
+    s.register(a, &[f]);
+    assert_eq!(
+        s.ret(Step::RegisterFilesSparse {
+            task: owner,
+            ring: b,
+            nr: 8
+        }),
+        0
+    );
+    let sqes: Vec<Sqe> = [(0, 1), (7, 2), (1, 3)]
+        .iter()
+        .map(|&(slot, ud)| send_fd(b, 0, DestSlot::Index(slot), ud).user_data(ud))
+        .collect();
+    for sqe in &sqes {
+        s.push(a, *sqe);
+    }
+    s.ret(Step::Enter {
+        task: T0,
+        ring: a,
+        to_submit: 3,
+        min_complete: 0,
+        flags: 0,
+    });
+    let order: Vec<u64> = s.reap(a).iter().map(|c| c.user_data).collect();
+    assert_eq!(order, vec![3, 2, 1], "task_works is a stack");
+    let order: Vec<u64> = s.reap(b).iter().map(|c| c.user_data).collect();
+    assert_eq!(order, vec![3, 2, 1]);
 }
 
 #[test]

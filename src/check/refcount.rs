@@ -41,7 +41,7 @@ pub fn expected_refs(world: &World) -> Vec<u32> {
             .for_each(|w| count_work(w, &mut counts));
     }
     for t in world.tasks() {
-        t.tw.iter().for_each(|w| count_work(w, &mut counts));
+        t.work_items().for_each(|w| count_work(w, &mut counts));
     }
     world.iowq().iter().for_each(|w| count_work(w, &mut counts));
     counts

@@ -91,7 +91,12 @@ impl World {
         let syscall_iopoll = r.has(setup::IOPOLL) && !r.has(setup::SQPOLL);
         let mut ret: i32 = 0;
         if r.has(setup::SQPOLL) {
-            // The SQ thread submits (in `settle`); enter only reports the count.
+            // The SQ thread submits (in `settle`) once woken; enter only reports the count.
+            if flags & enter::SQ_WAKEUP != 0 {
+                let r = self.ring_mut(ring);
+                r.sqpoll_awake = true;
+                r.sq_flags &= !crate::uapi::sq::NEED_WAKEUP;
+            }
             ret = to_submit as i32;
         } else if to_submit > 0 {
             if r.has(setup::SINGLE_ISSUER) && r.submitter != Some(task) {

@@ -5,7 +5,7 @@
 //! left that does not wait for a user task.
 
 use super::submit::IssueCtx;
-use crate::state::{RingId, TaskId, Work};
+use crate::state::{Callback, RingId, TaskId, Work};
 use crate::uapi::{setup, sq};
 use crate::World;
 
@@ -25,9 +25,11 @@ impl World {
         let t = self.task_mut(task);
         let was_empty = t.tw.is_empty();
         t.tw.push_back(work);
-        t.tw_signalled = true;
-        if was_empty && taskrun_flag {
-            self.ring_mut(ring).sq_flags |= sq::TASKRUN;
+        if was_empty {
+            t.callbacks.push(Callback::Tctx);
+            if taskrun_flag {
+                self.ring_mut(ring).sq_flags |= sq::TASKRUN;
+            }
         }
     }
 
@@ -43,9 +45,7 @@ impl World {
 
     /// `task_work_add(task, .., TWA_SIGNAL)`: the task is interrupted and runs it.
     pub(crate) fn task_work_add_signal(&mut self, task: TaskId, work: Work) {
-        let t = self.task_mut(task);
-        t.tw.push_back(work);
-        t.tw_signalled = true;
+        self.task_mut(task).callbacks.push(Callback::Plain(work));
     }
 
     pub(crate) fn local_work_pending(&self, ring: RingId) -> bool {
@@ -53,29 +53,31 @@ impl World {
         !r.local_work.is_empty() || !r.retry_work.is_empty()
     }
 
-    /// Runs `task`'s task_work until its list is empty (`tctx_task_work`). Each pass's
-    /// completions are flushed at its end (`ctx_flush_and_put`), which clears
-    /// IORING_SQ_TASKRUN on the rings involved.
+    /// `task_work_run`: runs `task`'s callbacks, newest first, until none is left.
+    /// io_uring's callback (`tctx_task_work`) runs the whole FIFO list; its completions
+    /// are flushed at its end (`ctx_flush_and_put`), which clears IORING_SQ_TASKRUN on
+    /// the rings involved.
     pub(crate) fn run_task_work(&mut self, task: TaskId) {
-        let exiting = false;
-        loop {
-            let t = self.task_mut(task);
-            if t.tw.is_empty() {
-                t.tw_signalled = false;
-                return;
+        while let Some(cb) = self.task_mut(task).callbacks.pop() {
+            match cb {
+                Callback::Plain(w) => self.run_work(w, false),
+                Callback::Tctx => self.tctx_task_work(task),
             }
-            let items: Vec<Work> = t.tw.drain(..).collect();
-            let mut touched = Vec::new();
-            for w in items {
-                touched.extend(work_ring(&w));
-                self.run_work(w, exiting);
-            }
-            self.io_submit_flush_completions();
-            for ring in touched {
-                let r = self.ring_mut(ring);
-                if !r.has(setup::DEFER_TASKRUN) {
-                    r.sq_flags &= !sq::TASKRUN;
-                }
+        }
+    }
+
+    fn tctx_task_work(&mut self, task: TaskId) {
+        let items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
+        let mut touched = Vec::new();
+        for w in items {
+            touched.extend(work_ring(&w));
+            self.run_work(w, false);
+        }
+        self.io_submit_flush_completions();
+        for ring in touched {
+            let r = self.ring_mut(ring);
+            if !r.has(setup::DEFER_TASKRUN) {
+                r.sq_flags &= !sq::TASKRUN;
             }
         }
     }
@@ -178,19 +180,18 @@ impl World {
                 }
             }
             for i in 0..self.tasks.len() {
-                let t = &self.tasks[i];
-                if t.tw_signalled && !t.tw.is_empty() {
+                if self.tasks[i].has_work() {
                     progressed = true;
                     self.run_task_work(TaskId(i as u32));
                 }
             }
-            if !self.sq_thread.tw.is_empty() {
+            if self.sq_thread.has_work() {
                 progressed = true;
                 self.run_task_work(TaskId::SQPOLL);
             }
             for i in 0..self.rings.len() {
                 let r = &self.rings[i];
-                if r.has(setup::SQPOLL) && r.enabled && !r.sq.is_empty() {
+                if r.has(setup::SQPOLL) && r.sqpoll_awake && r.enabled && !r.sq.is_empty() {
                     progressed = true;
                     let n = r.sq.len() as u32;
                     self.io_submit_sqes(RingId(i as u32), TaskId::SQPOLL, n);

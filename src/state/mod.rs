@@ -15,4 +15,4 @@ pub use cq::{Cq, Cqe};
 pub use file::{File, FileId, FileKind};
 pub use filetable::FileTable;
 pub use ring::{Req, Ring, RingId, Work};
-pub use task::{Task, TaskId};
+pub use task::{Callback, Task, TaskId};

@@ -78,6 +78,9 @@ pub struct Ring {
     pub table: FileTable,
     /// `ctx->drain_disabled`, set by the first CQE_SKIP_SUCCESS request (R41).
     pub drain_disabled: bool,
+    /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
+    /// IORING_SQ_NEED_WAKEUP set and wakes on enter with IORING_ENTER_SQ_WAKEUP.
+    pub sqpoll_awake: bool,
 }
 
 impl Ring {
@@ -91,13 +94,18 @@ impl Ring {
             sq: VecDeque::new(),
             cq: Cq::new(cq_entries),
             overflow: VecDeque::new(),
-            sq_flags: 0,
+            sq_flags: if flags & setup::SQPOLL != 0 {
+                crate::uapi::sq::NEED_WAKEUP
+            } else {
+                0
+            },
             cq_overflow: 0,
             dropped: false,
             local_work: VecDeque::new(),
             retry_work: VecDeque::new(),
             table: FileTable::default(),
             drain_disabled: false,
+            sqpoll_awake: false,
         }
     }
 

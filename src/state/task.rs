@@ -13,14 +13,44 @@ impl TaskId {
     pub const SQPOLL: TaskId = TaskId(u32::MAX);
 }
 
-/// A task and its normal (`task_work_add`) work list.
+/// An entry of a task's `task_works` list.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Callback {
+    /// io_uring's `tctx_task_work`: runs the task's io_uring work list ([`Task::tw`]).
+    Tctx,
+    /// A plain `task_work_add` callback (SEND_FD's `io_msg_tw_fd_complete`, R24).
+    Plain(Work),
+}
+
+/// A task and its task_work.
+///
+/// The kernel's `task->task_works` is a stack: `task_work_run` runs the newest
+/// callback first (D2 in docs/kernel-findings.md: three SEND_FDs to a DEFER_TASKRUN
+/// target complete in reverse order). io_uring's own list is FIFO and is one callback
+/// on that stack, queued when the list goes from empty to non-empty.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Task {
     /// False once the task has exited (R24, B13, finding 13).
     pub alive: bool,
-    /// Pending task_work, FIFO.
+    /// `task->task_works`, oldest first (run from the back).
+    pub callbacks: Vec<Callback>,
+    /// The io_uring task context's work list (`tctx->task_list`), FIFO.
     pub tw: VecDeque<Work>,
-    /// The task was signalled for its pending work (TWA_SIGNAL) and will run it
-    /// promptly; with only TWA_SIGNAL_NO_IPI additions it waits for its next syscall.
-    pub tw_signalled: bool,
+}
+
+impl Task {
+    /// Whether any task_work is pending.
+    pub fn has_work(&self) -> bool {
+        !self.callbacks.is_empty()
+    }
+
+    /// Every pending work item, for accounting.
+    pub fn work_items(&self) -> impl Iterator<Item = &Work> {
+        self.tw
+            .iter()
+            .chain(self.callbacks.iter().filter_map(|c| match c {
+                Callback::Plain(w) => Some(w),
+                Callback::Tctx => None,
+            }))
+    }
 }
