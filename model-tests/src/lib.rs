@@ -26,6 +26,13 @@ impl Sim {
         }
     }
 
+    /// A scenario on another kernel line.
+    pub fn with_profile(profile: msgring::Profile) -> Sim {
+        Sim {
+            world: World::new(profile),
+        }
+    }
+
     /// Applies a step and returns its result.
     pub fn step(&mut self, step: Step) -> StepResult {
         self.world.apply(&step)

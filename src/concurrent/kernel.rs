@@ -420,7 +420,7 @@ impl Kernel {
         };
         let mut batch = Vec::new();
         let prep = if sqe.opcode == crate::uapi::op::MSG_RING {
-            rules::io_msg_ring_prep(&sqe)
+            rules::io_msg_ring_prep(&sqe, crate::Profile::V6_18)
         } else {
             Ok(())
         };

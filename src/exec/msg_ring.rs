@@ -6,6 +6,7 @@ use crate::errno::Errno;
 use crate::sqe::Sqe;
 use crate::state::{Cqe, FileId, FileKind, Req, RingId, Work};
 use crate::uapi::{self, msg, sqe_flags};
+use crate::Profile;
 use crate::World;
 
 /// `struct io_msg` as `__io_msg_ring_prep` fills it from the SQE.
@@ -36,12 +37,16 @@ impl IoMsg {
 }
 
 /// R1 `__io_msg_ring_prep`: `buf_index` and `personality` must be zero, and only
-/// CQE_SKIP and FLAGS_PASS may be set in `msg_ring_flags` (-EINVAL).
-pub(crate) fn io_msg_ring_prep(sqe: &Sqe) -> Result<(), Errno> {
+/// the profile's flags (CQE_SKIP, and FLAGS_PASS from 6.3) may be set in
+/// `msg_ring_flags` (-EINVAL). 5.18 also required `addr` and `file_index` to be zero.
+pub(crate) fn io_msg_ring_prep(sqe: &Sqe, profile: Profile) -> Result<(), Errno> {
     if sqe.buf_index != 0 || sqe.personality != 0 {
         return Err(Errno::EINVAL);
     }
-    if sqe.msg_ring_flags & !(msg::CQE_SKIP | msg::FLAGS_PASS) != 0 {
+    if sqe.msg_ring_flags & !profile.msg_ring_flags_mask() != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if profile.prep_requires_zero_addr() && (sqe.addr != 0 || sqe.file_index != 0) {
         return Err(Errno::EINVAL);
     }
     Ok(())
@@ -88,7 +93,9 @@ impl World {
     /// `__io_msg_ring_data` (R10–R14), shared by the SQE path and the sync variant.
     fn io_msg_ring_data(&mut self, target: RingId, m: &IoMsg) -> Result<(), Errno> {
         msg_data_field_checks(m)?;
-        self.msg_target_enabled(target)?;
+        if self.profile.data_checks_disabled() {
+            self.msg_target_enabled(target)?;
+        }
         let flags = if m.flags & msg::FLAGS_PASS != 0 {
             m.dst_fd
         } else {
@@ -99,11 +106,18 @@ impl World {
             res: m.len as i32,
             flags,
         };
-        if self.ring(target).task_complete() {
+        if self.msg_need_remote(target) {
             self.io_msg_data_remote(target, cqe)
         } else {
             self.io_msg_data_local(target, cqe)
         }
+    }
+
+    /// R14/R24 `io_msg_need_remote`: a `task_complete` target gets its CQEs through
+    /// task_work (6.11+: for every sender; the profile says whether the line has the
+    /// path at all).
+    fn msg_need_remote(&self, target: RingId) -> bool {
+        self.profile.remote_task_work() && self.ring(target).task_complete()
     }
 
     /// R10.3 / R20.3 (B4): a target still R_DISABLED is -EBADFD.
@@ -160,7 +174,7 @@ impl World {
                 Err(e) => return (Some(req), Issued::Complete(e.neg())),
             }
         }
-        if self.ring(target).task_complete() {
+        if self.msg_need_remote(target) {
             return match self.io_msg_fd_remote(target, req) {
                 None => (None, Issued::Parked),
                 Some(req) => {
@@ -176,13 +190,16 @@ impl World {
     /// R20.1–R20.3: `len` must be 0 (-EINVAL), the target must not be the source ring
     /// (-EINVAL), and must be enabled (-EBADFD).
     fn msg_send_fd_checks(&self, source: RingId, target: RingId, m: &IoMsg) -> Result<(), Errno> {
-        if m.len != 0 {
+        if m.len != 0 && self.profile.send_fd_checks_len() {
             return Err(Errno::EINVAL);
         }
         if target == source {
             return Err(Errno::EINVAL);
         }
-        self.msg_target_enabled(target)
+        if self.profile.send_fd_checks_disabled() {
+            self.msg_target_enabled(target)?;
+        }
+        Ok(())
     }
 
     /// R20.4, R25 `io_msg_grab_file`: the source slot must hold a file (-EBADF for no
@@ -314,10 +331,10 @@ impl World {
     /// (-EBADFD); then R10–R14 exactly as the SQE path. `ioprio` is not checked.
     pub(crate) fn io_uring_sync_msg_ring(&mut self, sqe: &Sqe) -> i32 {
         let res = (|| {
-            if sqe.flags != 0 || sqe.opcode != uapi::op::MSG_RING {
+            if !self.profile.has_sync_msg() || sqe.flags != 0 || sqe.opcode != uapi::op::MSG_RING {
                 return Err(Errno::EINVAL);
             }
-            io_msg_ring_prep(sqe)?;
+            io_msg_ring_prep(sqe, self.profile)?;
             let m = IoMsg::from_sqe(sqe);
             if u64::from(m.cmd) != msg::DATA {
                 return Err(Errno::EINVAL);

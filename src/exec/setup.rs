@@ -48,10 +48,11 @@ pub fn io_uring_fill_params(
     Ok((sq, cq))
 }
 
-/// C6 `io_uring_sanitise_params`: flag combinations a 6.18 kernel refuses (-EINVAL).
-pub fn io_uring_sanitise_params(flags: u32) -> Result<(), Errno> {
+/// C1.1 `io_uring_sanitise_params`: unknown flags of `profile`'s kernel and flag
+/// combinations it refuses (-EINVAL).
+pub fn io_uring_sanitise_params(flags: u32, profile: crate::Profile) -> Result<(), Errno> {
     let has = |f: u32| flags & f != 0;
-    let bad = flags & !setup::KNOWN_6_18 != 0
+    let bad = flags & !profile.known_setup_flags() != 0
         || (has(setup::REGISTERED_FD_ONLY) && !has(setup::NO_MMAP))
         || (has(setup::SQPOLL)
             && has(setup::COOP_TASKRUN | setup::TASKRUN_FLAG | setup::DEFER_TASKRUN))
@@ -77,7 +78,7 @@ impl World {
         cq_entries: u32,
         flags: u32,
     ) -> StepResult {
-        if let Err(e) = io_uring_sanitise_params(flags) {
+        if let Err(e) = io_uring_sanitise_params(flags, self.profile) {
             return StepResult::Ret(e.neg());
         }
         let (sq, cq) = match io_uring_fill_params(entries, cq_entries, flags) {
@@ -161,35 +162,37 @@ mod tests {
         );
     }
 
+    const P: crate::Profile = crate::Profile::V6_18;
+
     #[test]
     fn c6_flag_combinations() {
         assert_eq!(
-            io_uring_sanitise_params(setup::DEFER_TASKRUN),
+            io_uring_sanitise_params(setup::DEFER_TASKRUN, P),
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            io_uring_sanitise_params(setup::DEFER_TASKRUN | setup::SINGLE_ISSUER),
+            io_uring_sanitise_params(setup::DEFER_TASKRUN | setup::SINGLE_ISSUER, P),
             Ok(())
         );
         assert_eq!(
-            io_uring_sanitise_params(setup::SQPOLL | setup::COOP_TASKRUN),
+            io_uring_sanitise_params(setup::SQPOLL | setup::COOP_TASKRUN, P),
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            io_uring_sanitise_params(setup::TASKRUN_FLAG),
+            io_uring_sanitise_params(setup::TASKRUN_FLAG, P),
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            io_uring_sanitise_params(setup::TASKRUN_FLAG | setup::COOP_TASKRUN),
+            io_uring_sanitise_params(setup::TASKRUN_FLAG | setup::COOP_TASKRUN, P),
             Ok(())
         );
         assert_eq!(
-            io_uring_sanitise_params(setup::CQE32 | setup::CQE_MIXED),
+            io_uring_sanitise_params(setup::CQE32 | setup::CQE_MIXED, P),
             Err(Errno::EINVAL)
         );
-        assert_eq!(io_uring_sanitise_params(1 << 25), Err(Errno::EINVAL));
+        assert_eq!(io_uring_sanitise_params(1 << 25, P), Err(Errno::EINVAL));
         assert_eq!(
-            io_uring_sanitise_params(setup::IOPOLL | setup::SQPOLL),
+            io_uring_sanitise_params(setup::IOPOLL | setup::SQPOLL, P),
             Ok(())
         );
     }

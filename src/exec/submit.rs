@@ -114,7 +114,7 @@ impl World {
                 && r.has(setup::DEFER_TASKRUN)
                 && r.submitter == Some(task)
             {
-                let max = IO_LOCAL_TW_DEFAULT_MAX.max(min_complete);
+                let max = self.local_work_max(min_complete);
                 self.run_local_work(ring, min_complete, max);
             }
         }
@@ -133,6 +133,15 @@ impl World {
         }
         self.syscall_exit(task);
         StepResult::Ret(ret)
+    }
+
+    /// M3: how many local work items a GETEVENTS run handles: `max(20, min)` on 6.18,
+    /// all of them before.
+    fn local_work_max(&self, min: u32) -> u32 {
+        match self.profile.local_work_max() {
+            Some(m) => m.max(min),
+            None => u32::MAX,
+        }
     }
 
     /// Returning to userspace runs the task's pending task_work.
@@ -241,7 +250,7 @@ impl World {
             return Err(Errno::EINVAL); // the model registers no personalities
         }
         match sqe.opcode {
-            op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe),
+            op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe, self.profile),
             _ => io_nop_prep(sqe),
         }
     }
@@ -398,7 +407,8 @@ impl World {
             return Errno::EEXIST.neg();
         }
         if self.local_work_pending(ring) {
-            self.run_local_work(ring, min, IO_LOCAL_TW_DEFAULT_MAX.max(min));
+            let max = self.local_work_max(min);
+            self.run_local_work(ring, min, max);
         }
         self.run_task_work(task);
         if !self.ring(ring).overflow.is_empty() {
@@ -464,7 +474,8 @@ impl World {
             return 0;
         }
         if self.local_work_pending(ring) {
-            self.run_local_work(ring, 0, IO_LOCAL_TW_DEFAULT_MAX);
+            let max = self.local_work_max(0);
+            self.run_local_work(ring, 0, max);
         }
         self.run_task_work(task);
         0

@@ -1,0 +1,243 @@
+//! Version profiles: each rule that differs between kernel lines, checked on every
+//! profile. The 6.1 and 6.12 values are what Debian's 6.1.192 and 6.12.117 kernels did
+//! under QEMU (docs/kernels.md, rows D1–D17); 5.18 comes from the reference alone.
+
+use msgring::uapi::{msg, setup};
+use msgring::Profile::{V5_18, V6_1, V6_12, V6_18};
+use msgring::{DestSlot, MsgRingData, MsgRingSendFd, Profile, Sqe, Step};
+use msgring_model_tests::*;
+
+fn data(ring: i32, ud: u64) -> Sqe {
+    MsgRingData {
+        ring_fd: ring,
+        result: 3,
+        user_data: ud,
+        user_flags: None,
+    }
+    .build()
+}
+
+fn one(s: &mut Sim, src: i32, sqe: Sqe) -> i32 {
+    s.submit(src, &[sqe.user_data(0xabc)]);
+    s.reap(src)
+        .iter()
+        .find(|c| c.user_data == 0xabc)
+        .expect("a source CQE")
+        .res
+}
+
+/// A source ring with a file in slot 0 and a target with `nr` empty slots.
+fn fd_pair(s: &mut Sim, target_flags: u32, owner: msgring::TaskId) -> (i32, i32, i32) {
+    let a = s.ring(4, 0);
+    let b = s.ring_by(owner, 4, 0, target_flags);
+    let f = s.regular();
+    s.register(a, &[f]);
+    assert_eq!(
+        s.ret(Step::RegisterFilesSparse {
+            task: owner,
+            ring: b,
+            nr: 4
+        }),
+        0
+    );
+    (a, b, f)
+}
+
+#[test]
+fn d1_flags_pass_is_6_3_plus() {
+    for (p, want) in [(V6_1, -22), (V6_12, 0), (V6_18, 0)] {
+        let mut s = Sim::with_profile(p);
+        let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+        let sqe = MsgRingData {
+            ring_fd: b,
+            result: 1,
+            user_data: 2,
+            user_flags: Some(0x10),
+        }
+        .build();
+        assert_eq!(one(&mut s, a, sqe), want, "{p}");
+    }
+}
+
+#[test]
+fn d3_send_fd_len_check_is_missing_on_6_1() {
+    for (p, want) in [(V6_1, 0), (V6_12, -22), (V6_18, -22)] {
+        let mut s = Sim::with_profile(p);
+        let (a, b, _) = fd_pair(&mut s, 0, T0);
+        let sqe = MsgRingSendFd {
+            ring_fd: b,
+            fixed_slot_src: 0,
+            dest_slot_index: DestSlot::Index(0),
+            user_data: 5,
+            skip_cqe: false,
+        }
+        .build();
+        assert_eq!(one(&mut s, a, Sqe { len: 5, ..sqe }), want, "{p}");
+    }
+}
+
+#[test]
+fn d4_send_fd_to_a_disabled_ring_installs_on_6_1() {
+    for (p, want, installed) in [(V6_1, 0, true), (V6_12, -77, false), (V6_18, -77, false)] {
+        let mut s = Sim::with_profile(p);
+        let (a, b, f) = fd_pair(&mut s, setup::R_DISABLED, T0);
+        let sqe = MsgRingSendFd {
+            ring_fd: b,
+            fixed_slot_src: 0,
+            dest_slot_index: DestSlot::Index(0),
+            user_data: 5,
+            skip_cqe: false,
+        }
+        .build();
+        assert_eq!(one(&mut s, a, sqe), want, "{p}");
+        assert_eq!(s.slot(b, 0).is_some(), installed, "{p}");
+        assert_eq!(
+            one(&mut s, a, data(b, 1)),
+            -77,
+            "{p}: MSG_DATA is checked on every 6.x line"
+        );
+        let _ = f;
+    }
+}
+
+#[test]
+fn d6_defer_target_gets_data_directly_on_6_1() {
+    for (p, visible_at_once) in [(V6_1, true), (V6_12, false), (V6_18, false)] {
+        let mut s = Sim::with_profile(p);
+        let a = s.ring(4, 0);
+        let owner = s.spawn();
+        let b = s.ring_by(owner, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        assert_eq!(one(&mut s, a, data(b, 7)), 0);
+        assert_eq!(s.reap(b).len() == 1, visible_at_once, "{p}");
+    }
+}
+
+#[test]
+fn d8_local_work_is_unbounded_before_6_18() {
+    for (p, first_call) in [(V6_12, 100), (V6_18, 20)] {
+        let mut s = Sim::with_profile(p);
+        let a = s.ring(4, 0);
+        let owner = s.spawn();
+        let b = s.ring_by(owner, 8, 256, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        for i in 0..100 {
+            one(&mut s, a, data(b, i));
+        }
+        s.getevents(owner, b, 0);
+        assert_eq!(s.reap(b).len(), first_call, "{p}");
+    }
+}
+
+#[test]
+fn d15_send_fd_to_an_exited_owner_succeeds_on_6_1() {
+    for (p, want) in [(V6_1, 0), (V6_12, -130), (V6_18, -130)] {
+        let mut s = Sim::with_profile(p);
+        let owner = s.spawn();
+        let (a, b, _) = fd_pair(&mut s, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN, owner);
+        s.ret(Step::ExitTask { task: owner });
+        let sqe = MsgRingSendFd {
+            ring_fd: b,
+            fixed_slot_src: 0,
+            dest_slot_index: DestSlot::Index(0),
+            user_data: 5,
+            skip_cqe: false,
+        }
+        .build();
+        assert_eq!(one(&mut s, a, sqe), want, "{p}");
+    }
+}
+
+#[test]
+fn d16_sync_variant_is_6_13_plus() {
+    for (p, want) in [(V6_1, -22), (V6_12, -22), (V6_18, 0)] {
+        let mut s = Sim::with_profile(p);
+        let b = s.ring(4, 0);
+        assert_eq!(
+            s.ret(Step::SyncMsg {
+                task: T0,
+                sqe: data(b, 1)
+            }),
+            want,
+            "{p}"
+        );
+        let (pr, _) = s.pipe();
+        let want_pipe = if p.has_sync_msg() { -77 } else { -22 };
+        assert_eq!(
+            s.ret(Step::SyncMsg {
+                task: T0,
+                sqe: data(pr, 1)
+            }),
+            want_pipe,
+            "{p}: D17"
+        );
+    }
+}
+
+#[test]
+fn s_setup_flags_each_line_knows() {
+    let cases: [(u32, [bool; 3]); 3] = [
+        (setup::NO_SQARRAY, [false, true, true]),
+        (setup::HYBRID_IOPOLL | setup::IOPOLL, [false, false, true]),
+        (setup::CQE_MIXED, [false, false, false]),
+    ];
+    for (flags, ok) in cases {
+        for (p, ok) in [V6_1, V6_12, V6_18].into_iter().zip(ok) {
+            let mut s = Sim::with_profile(p);
+            let r = s.step(Step::Setup {
+                task: T0,
+                entries: 4,
+                cq_entries: 0,
+                flags,
+            });
+            let failed = r == msgring::StepResult::Ret(-22);
+            assert_eq!(!failed, ok, "{p} flags {flags:#x}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn v5_18_is_msg_data_only() {
+    let mut s = Sim::with_profile(V5_18);
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    assert_eq!(one(&mut s, a, data(b, 1)), 0);
+    assert_eq!(s.reap_t(b), vec![c(1, 3, 0)]);
+    let sfd = MsgRingSendFd {
+        ring_fd: b,
+        fixed_slot_src: 0,
+        dest_slot_index: DestSlot::Index(0),
+        user_data: 5,
+        skip_cqe: false,
+    }
+    .build();
+    assert_eq!(one(&mut s, a, sfd), -22, "addr must be 0 in 5.18");
+    assert_eq!(
+        one(
+            &mut s,
+            a,
+            Sqe {
+                msg_ring_flags: msg::CQE_SKIP,
+                ..data(b, 1)
+            }
+        ),
+        -22
+    );
+    let r = s.step(Step::Setup {
+        task: T0,
+        entries: 4,
+        cq_entries: 0,
+        flags: setup::SINGLE_ISSUER,
+    });
+    assert_eq!(r, msgring::StepResult::Ret(-22), "SINGLE_ISSUER is 6.0");
+}
+
+#[test]
+fn every_profile_passes_the_invariant_checkers_on_the_same_traffic() {
+    for &p in Profile::ALL {
+        let mut s = Sim::with_profile(p);
+        let (a, b) = (s.ring(4, 0), s.ring_by(T0, 1, 1, 0));
+        for i in 0..6 {
+            one(&mut s, a, data(b, i));
+            msgring::check::check_all(&s.world).unwrap();
+        }
+        assert_eq!(s.view(b).overflow.len(), 5, "{p}");
+    }
+}
