@@ -9,11 +9,30 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Data { src: usize, dst: usize, n: u8, fault: bool },
-    SendFd { src: usize, dst: usize, alloc: bool, slot: u8 },
-    Reap { ring: usize },
-    GetEvents { ring: usize, min: u8 },
-    Update { ring: usize, slot: u8, clear: bool },
+    Data {
+        src: usize,
+        dst: usize,
+        n: u8,
+        fault: bool,
+    },
+    SendFd {
+        src: usize,
+        dst: usize,
+        alloc: bool,
+        slot: u8,
+    },
+    Reap {
+        ring: usize,
+    },
+    GetEvents {
+        ring: usize,
+        min: u8,
+    },
+    Update {
+        ring: usize,
+        slot: u8,
+        clear: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -47,14 +66,42 @@ impl Scenario {
                 other => panic!("{other:?}"),
             };
             let cq = 1 << (i % 3);
-            let fd = world.apply(&Step::Setup { task, entries: 1, cq_entries: cq, flags: flags | setup::CQSIZE }).ret().unwrap();
+            let fd = world
+                .apply(&Step::Setup {
+                    task,
+                    entries: 1,
+                    cq_entries: cq,
+                    flags: flags | setup::CQSIZE,
+                })
+                .ret()
+                .unwrap();
             assert!(fd >= 0);
-            let fds = if i % 2 == 0 { vec![file, -1, -1, -1] } else { vec![-1; 4] };
-            assert_eq!(world.apply(&Step::RegisterFiles { task, ring: fd, fds }).ret(), Some(0));
+            let fds = if i % 2 == 0 {
+                vec![file, -1, -1, -1]
+            } else {
+                vec![-1; 4]
+            };
+            assert_eq!(
+                world
+                    .apply(&Step::RegisterFiles {
+                        task,
+                        ring: fd,
+                        fds
+                    })
+                    .ret(),
+                Some(0)
+            );
             rings.push((fd, task));
         }
         let n = rings.len();
-        Scenario { world, rings, file, next_id: 1, sent: vec![], reaped: vec![vec![]; n] }
+        Scenario {
+            world,
+            rings,
+            file,
+            next_id: 1,
+            sent: vec![],
+            reaped: vec![vec![]; n],
+        }
     }
 
     fn apply(&mut self, step: Step, faults: Faults) -> StepResult {
@@ -66,7 +113,13 @@ impl Scenario {
     }
 
     fn reap(&mut self, i: usize) {
-        if let StepResult::Reaped(c) = self.apply(Step::Reap { ring: self.rings[i].0, max: u32::MAX }, Faults::default()) {
+        if let StepResult::Reaped(c) = self.apply(
+            Step::Reap {
+                ring: self.rings[i].0,
+                max: u32::MAX,
+            },
+            Faults::default(),
+        ) {
             self.reaped[i].extend(c);
         }
     }
@@ -76,14 +129,28 @@ impl Scenario {
         // Make room: the SQ has one entry.
         for sqe in sqes {
             self.apply(Step::Push { ring: fd, sqe }, Faults::default());
-            self.apply(Step::Enter { task, ring: fd, to_submit: 1, min_complete: 0, flags: 0 }, faults);
+            self.apply(
+                Step::Enter {
+                    task,
+                    ring: fd,
+                    to_submit: 1,
+                    min_complete: 0,
+                    flags: 0,
+                },
+                faults,
+            );
         }
     }
 
     fn run(&mut self, op: &Op) {
         let n = self.rings.len();
         match *op {
-            Op::Data { src, dst, n: count, fault } => {
+            Op::Data {
+                src,
+                dst,
+                n: count,
+                fault,
+            } => {
                 let (src, dst) = (src % n, dst % n);
                 let mut sqes = vec![];
                 for _ in 0..count {
@@ -91,26 +158,72 @@ impl Scenario {
                     self.next_id += 1;
                     let tgt_ud = id | 1 << 40;
                     self.sent.push((dst, tgt_ud, id, src));
-                    sqes.push(MsgRingData { ring_fd: self.rings[dst].0, result: id as i32, user_data: tgt_ud, user_flags: None }.build().user_data(id));
+                    sqes.push(
+                        MsgRingData {
+                            ring_fd: self.rings[dst].0,
+                            result: id as i32,
+                            user_data: tgt_ud,
+                            user_flags: None,
+                        }
+                        .build()
+                        .user_data(id),
+                    );
                 }
-                let faults = Faults { overflow_alloc_fails: u32::from(fault), nomem: u32::from(fault) };
+                let faults = Faults {
+                    overflow_alloc_fails: u32::from(fault),
+                    nomem: u32::from(fault),
+                };
                 self.submit(src, sqes, faults);
             }
-            Op::SendFd { src, dst, alloc, slot } => {
+            Op::SendFd {
+                src,
+                dst,
+                alloc,
+                slot,
+            } => {
                 let (src, dst) = (src % n, dst % n);
-                let dest_slot_index = if alloc { DestSlot::Alloc } else { DestSlot::Index(u32::from(slot)) };
-                let sqe = MsgRingSendFd { ring_fd: self.rings[dst].0, fixed_slot_src: 0, dest_slot_index, user_data: 1 << 41, skip_cqe: false }.build().user_data(1 << 42);
+                let dest_slot_index = if alloc {
+                    DestSlot::Alloc
+                } else {
+                    DestSlot::Index(u32::from(slot))
+                };
+                let sqe = MsgRingSendFd {
+                    ring_fd: self.rings[dst].0,
+                    fixed_slot_src: 0,
+                    dest_slot_index,
+                    user_data: 1 << 41,
+                    skip_cqe: false,
+                }
+                .build()
+                .user_data(1 << 42);
                 self.submit(src, vec![sqe], Faults::default());
             }
             Op::Reap { ring } => self.reap(ring % n),
             Op::GetEvents { ring, min } => {
                 let (fd, task) = self.rings[ring % n];
-                self.apply(Step::Enter { task, ring: fd, to_submit: 0, min_complete: u32::from(min), flags: enter::GETEVENTS }, Faults::default());
+                self.apply(
+                    Step::Enter {
+                        task,
+                        ring: fd,
+                        to_submit: 0,
+                        min_complete: u32::from(min),
+                        flags: enter::GETEVENTS,
+                    },
+                    Faults::default(),
+                );
             }
             Op::Update { ring, slot, clear } => {
                 let (fd, task) = self.rings[ring % n];
                 let fds = vec![if clear { -1 } else { self.file }];
-                self.apply(Step::UpdateFiles { task, ring: fd, offset: u32::from(slot), fds }, Faults::default());
+                self.apply(
+                    Step::UpdateFiles {
+                        task,
+                        ring: fd,
+                        offset: u32::from(slot),
+                        fds,
+                    },
+                    Faults::default(),
+                );
             }
         }
     }
@@ -121,36 +234,69 @@ impl Scenario {
             let before: usize = self.reaped.iter().map(Vec::len).sum();
             for i in 0..self.rings.len() {
                 let (fd, task) = self.rings[i];
-                self.apply(Step::Enter { task, ring: fd, to_submit: 0, min_complete: 0, flags: enter::GETEVENTS }, Faults::default());
+                self.apply(
+                    Step::Enter {
+                        task,
+                        ring: fd,
+                        to_submit: 0,
+                        min_complete: 0,
+                        flags: enter::GETEVENTS,
+                    },
+                    Faults::default(),
+                );
                 self.reap(i);
             }
-            let idle = self.world.rings().iter().all(|r| r.overflow.is_empty() && r.local_work.is_empty() && r.retry_work.is_empty());
+            let idle = self.world.rings().iter().all(|r| {
+                r.overflow.is_empty() && r.local_work.is_empty() && r.retry_work.is_empty()
+            });
             if idle && self.reaped.iter().map(Vec::len).sum::<usize>() == before {
                 break;
             }
         }
         let all_reaped: Vec<msgring::Cqe> = self.reaped.iter().flatten().copied().collect();
         for &(dst, tgt_ud, src_ud, src) in &self.sent {
-            let src_cqes: Vec<_> = all_reaped.iter().filter(|c| c.user_data == src_ud).collect();
+            let src_cqes: Vec<_> = all_reaped
+                .iter()
+                .filter(|c| c.user_data == src_ud)
+                .collect();
             let src_ring = self.world.ring_of_fd(self.rings[src].0).unwrap();
             if src_cqes.is_empty() && self.world.ring(src_ring).cq_overflow > 0 {
                 continue; // the source CQE itself was dropped (an injected overflow fault)
             }
-            assert_eq!(src_cqes.len(), 1, "message {src_ud}: exactly one source CQE");
+            assert_eq!(
+                src_cqes.len(),
+                1,
+                "message {src_ud}: exactly one source CQE"
+            );
             let ok = src_cqes[0].res == 0;
             let ring = self.world.ring_of_fd(self.rings[dst].0).unwrap();
             messages::check_message(&self.world, ring, tgt_ud, ok, &self.reaped[dst]).unwrap();
         }
         // Per-target FIFO: the target CQEs of one source arrive in send order.
         for (dst, reaped) in self.reaped.iter().enumerate() {
-            let ids: Vec<u64> = reaped.iter().filter(|c| c.user_data & (1 << 40) != 0).map(|c| c.user_data & 0xffff_ffff).collect();
-            let sent: Vec<u64> = self.sent.iter().filter(|s| s.0 == dst).map(|s| s.2).filter(|id| ids.contains(id)).collect();
+            let ids: Vec<u64> = reaped
+                .iter()
+                .filter(|c| c.user_data & (1 << 40) != 0)
+                .map(|c| c.user_data & 0xffff_ffff)
+                .collect();
+            let sent: Vec<u64> = self
+                .sent
+                .iter()
+                .filter(|s| s.0 == dst)
+                .map(|s| s.2)
+                .filter(|id| ids.contains(id))
+                .collect();
             assert_eq!(ids, sent, "ring {dst}: target CQEs in send order");
         }
     }
 }
 
-const KINDS: [u32; 4] = [0, setup::IOPOLL, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN | setup::TASKRUN_FLAG];
+const KINDS: [u32; 4] = [
+    0,
+    setup::IOPOLL,
+    setup::SINGLE_ISSUER | setup::DEFER_TASKRUN,
+    setup::SINGLE_ISSUER | setup::DEFER_TASKRUN | setup::TASKRUN_FLAG,
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
