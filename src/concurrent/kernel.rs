@@ -354,7 +354,13 @@ impl Kernel {
         let m = IoMsg::from_sqe(&req.sqe);
         let file = req.src_file.expect("grabbed before install");
         let is_ring = self.file_is_ring[file.0 as usize];
-        let ret = match rules::io_fixed_fd_install(&mut g.table, file, is_ring, m.dst_fd) {
+        let ret = match rules::io_fixed_fd_install(
+            &mut g.table,
+            file,
+            is_ring,
+            m.dst_fd,
+            &mut || false,
+        ) {
             Ok((ret, old)) => {
                 if let Some(old) = old {
                     let n = self.refs[old.0 as usize].fetch_sub(1, Ordering::AcqRel);

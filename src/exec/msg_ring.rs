@@ -4,27 +4,28 @@
 use super::submit::{IssueCtx, Issued};
 use crate::errno::Errno;
 use crate::sqe::Sqe;
-use crate::state::{Cqe, FileId, FileKind, Req, RingId, Work};
+use crate::state::{Cqe, FileId, FileKind, FileTable, Req, RingId, Work};
 use crate::uapi::{self, msg, sqe_flags};
 use crate::Profile;
 use crate::World;
 
-/// `struct io_msg` as `__io_msg_ring_prep` fills it from the SQE.
+/// `struct io_msg` as `__io_msg_ring_prep` fills it from the SQE. Shared with the
+/// concurrent layer, which takes the same decisions.
 #[derive(Clone, Copy, Debug)]
-struct IoMsg {
-    user_data: u64,
-    len: u32,
+pub(crate) struct IoMsg {
+    pub user_data: u64,
+    pub len: u32,
     /// `sqe->addr` read into a u32: the high bits are dropped (finding 1).
-    cmd: u32,
+    pub cmd: u32,
     /// `sqe->addr3` read into a u32 (finding 7).
-    src_fd: u32,
+    pub src_fd: u32,
     /// `sqe->file_index`: SEND_FD target slot + 1, or the CQE flags with FLAGS_PASS.
-    dst_fd: u32,
-    flags: u32,
+    pub dst_fd: u32,
+    pub flags: u32,
 }
 
 impl IoMsg {
-    fn from_sqe(sqe: &Sqe) -> IoMsg {
+    pub(crate) fn from_sqe(sqe: &Sqe) -> IoMsg {
         IoMsg {
             user_data: sqe.off,
             len: sqe.len,
@@ -34,6 +35,79 @@ impl IoMsg {
             flags: sqe.msg_ring_flags,
         }
     }
+
+    pub(crate) fn is_data(&self) -> bool {
+        u64::from(self.cmd) == msg::DATA
+    }
+
+    pub(crate) fn is_send_fd(&self) -> bool {
+        u64::from(self.cmd) == msg::SEND_FD
+    }
+
+    /// R12, C7: the target CQE's flags: the FLAGS_PASS value verbatim, else 0.
+    pub(crate) fn data_cqe_flags(&self) -> u32 {
+        if self.flags & msg::FLAGS_PASS != 0 {
+            self.dst_fd
+        } else {
+            0
+        }
+    }
+}
+
+/// R20.1, R20.2: SEND_FD's `len` must be 0 (where the profile checks it) and the target
+/// must not be the source ring (-EINVAL).
+pub(crate) fn msg_send_fd_fields(
+    same_ring: bool,
+    m: &IoMsg,
+    profile: Profile,
+) -> Result<(), Errno> {
+    if m.len != 0 && profile.send_fd_checks_len() {
+        return Err(Errno::EINVAL);
+    }
+    if same_ring {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// R21 `__io_fixed_fd_install` and `io_install_fixed_file` on the target's table:
+/// ALLOC takes `io_file_bitmap_get` (-ENFILE) and reports the slot; otherwise slot =
+/// `dst_fd - 1` (u32, so 0 wraps) and the result is 0. A ring cannot be installed
+/// (-EBADF), the target needs a table (-ENXIO), the slot must exist (-EINVAL), and the
+/// node allocation may fail (-ENOMEM). An occupied slot is replaced silently; the
+/// replaced file is returned for the caller to put (`alloc_hint` does not move).
+pub(crate) fn io_fixed_fd_install(
+    table: &mut FileTable,
+    file: FileId,
+    file_is_ring: bool,
+    dst_fd: u32,
+    node_alloc_fails: &mut dyn FnMut() -> bool,
+) -> Result<(i32, Option<FileId>), Errno> {
+    let (slot, ret) = if dst_fd == uapi::FILE_INDEX_ALLOC {
+        let slot = table.bitmap_get().ok_or(Errno::ENFILE)?;
+        (slot, slot as i32)
+    } else {
+        (dst_fd.wrapping_sub(1), 0)
+    };
+    if file_is_ring {
+        return Err(Errno::EBADF);
+    }
+    if table.nr() == 0 {
+        return Err(Errno::ENXIO);
+    }
+    if slot >= table.nr() {
+        return Err(Errno::EINVAL);
+    }
+    if node_alloc_fails() {
+        return Err(Errno::ENOMEM);
+    }
+    let old = if table.get(slot).is_some() {
+        Some(table.replace(slot, file))
+    } else {
+        table.set(slot, file);
+        None
+    };
+    Ok((ret, old))
 }
 
 /// R1 `__io_msg_ring_prep`: `buf_index` and `personality` must be zero, and only
@@ -96,15 +170,10 @@ impl World {
         if self.profile.data_checks_disabled() {
             self.msg_target_enabled(target)?;
         }
-        let flags = if m.flags & msg::FLAGS_PASS != 0 {
-            m.dst_fd
-        } else {
-            0
-        };
         let cqe = Cqe {
             user_data: m.user_data,
             res: m.len as i32,
-            flags,
+            flags: m.data_cqe_flags(),
         };
         if self.msg_need_remote(target) {
             self.io_msg_data_remote(target, cqe)
@@ -187,15 +256,10 @@ impl World {
         (Some(req), Issued::Complete(res))
     }
 
-    /// R20.1–R20.3: `len` must be 0 (-EINVAL), the target must not be the source ring
-    /// (-EINVAL), and must be enabled (-EBADFD).
+    /// R20.1–R20.3: the SEND_FD field checks, then the target must be enabled
+    /// (-EBADFD, where the profile checks it).
     fn msg_send_fd_checks(&self, source: RingId, target: RingId, m: &IoMsg) -> Result<(), Errno> {
-        if m.len != 0 && self.profile.send_fd_checks_len() {
-            return Err(Errno::EINVAL);
-        }
-        if target == source {
-            return Err(Errno::EINVAL);
-        }
+        msg_send_fd_fields(target == source, m, self.profile)?;
         if self.profile.send_fd_checks_disabled() {
             self.msg_target_enabled(target)?;
         }
@@ -270,59 +334,34 @@ impl World {
         }
     }
 
-    /// R21 `__io_fixed_fd_install`: ALLOC takes `io_file_bitmap_get` (-ENFILE) and
-    /// reports the slot; otherwise slot = `dst_fd - 1` (u32, so 0 wraps) and the result
-    /// is 0. Then `io_install_fixed_file`.
+    /// R21: install into the target's table (see [`io_fixed_fd_install`]) and put the
+    /// file an occupied slot held.
     fn io_fixed_fd_install(
         &mut self,
         target: RingId,
         file: FileId,
         dst_fd: u32,
     ) -> Result<i32, Errno> {
-        if dst_fd == uapi::FILE_INDEX_ALLOC {
-            let slot = self
-                .ring_mut(target)
-                .table
-                .bitmap_get()
-                .ok_or(Errno::ENFILE)?;
-            self.io_install_fixed_file(target, file, slot)?;
-            Ok(slot as i32)
-        } else {
-            self.io_install_fixed_file(target, file, dst_fd.wrapping_sub(1))?;
-            Ok(0)
-        }
-    }
-
-    /// R21 `io_install_fixed_file`: a ring cannot be installed (-EBADF), the target
-    /// needs a table (-ENXIO) and the slot must exist (-EINVAL). An occupied slot is
-    /// replaced silently (the old file is put; `alloc_hint` does not move).
-    fn io_install_fixed_file(
-        &mut self,
-        target: RingId,
-        file: FileId,
-        slot: u32,
-    ) -> Result<(), Errno> {
-        if self.file(file).is_ring() {
-            return Err(Errno::EBADF);
-        }
-        let table = &self.ring(target).table;
-        if table.nr() == 0 {
-            return Err(Errno::ENXIO);
-        }
-        if slot >= table.nr() {
-            return Err(Errno::EINVAL);
-        }
-        if self.take_nomem_fault() {
-            return Err(Errno::ENOMEM);
-        }
-        let table = &mut self.ring_mut(target).table;
-        if table.get(slot).is_some() {
-            let old = table.replace(slot, file);
+        let is_ring = self.file(file).is_ring();
+        let mut faults = self.faults;
+        let mut nomem = || {
+            let hit = faults.nomem > 0;
+            faults.nomem = faults.nomem.saturating_sub(1);
+            hit
+        };
+        let res = io_fixed_fd_install(
+            &mut self.ring_mut(target).table,
+            file,
+            is_ring,
+            dst_fd,
+            &mut nomem,
+        );
+        self.faults = faults;
+        let (ret, old) = res?;
+        if let Some(old) = old {
             self.put_file(old);
-        } else {
-            table.set(slot, file);
         }
-        Ok(())
+        Ok(ret)
     }
 
     /// R30 `io_uring_sync_msg_ring` via `IORING_REGISTER_SEND_MSG_RING` (6.13+,
@@ -360,7 +399,7 @@ impl World {
 
 /// R10.1, R10.2: for MSG_DATA, `addr3` must be 0 and CQE_SKIP is invalid; without
 /// FLAGS_PASS `file_index` must be 0 (-EINVAL). No IORING_CQE_F_32 check on 6.18.
-fn msg_data_field_checks(m: &IoMsg) -> Result<(), Errno> {
+pub(crate) fn msg_data_field_checks(m: &IoMsg) -> Result<(), Errno> {
     if m.src_fd != 0 || m.flags & !msg::FLAGS_PASS != 0 {
         return Err(Errno::EINVAL);
     }
