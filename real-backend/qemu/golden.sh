@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Run the golden traces (model-tests/traces/*.trace) through `msgring diff` on Debian's
+# 6.1 and 6.12 kernels (QEMU) and on the host kernel, and print per kernel how many
+# traces agree with the model, diverge, or were skipped, with every divergence.
+#
+# usage: real-backend/qemu/golden.sh
+# env:   MSGRING_KERNEL_CACHE        kernel cache (see fetch-kernels.sh)
+#        MSGRING_QEMU_ACCEL=tcg|kvm  (see boot.sh)
+#        MSGRING_QEMU_TIMEOUT        seconds per boot (default 420)
+#        MSGRING_GOLDEN_TIMEOUT      seconds for msgring inside a guest / on the host (default 360)
+#        MSGRING_GOLDEN_KERNELS      which to run, default "6.1 6.12 host"
+#        MSGRING_GOLDEN_MODE=diff|run  default diff; `run` only proves the pipeline
+#                                    (model-only `msgring run` inside the guest)
+# Output: target/golden/{6.1,6.12,host}.{log,out,err} (raw console; msgring's stdout
+#         and stderr), target/golden/summary.txt.
+# Exit:  0 every kernel agrees with the model; 1 a divergence; 2 something could not be
+#        built, fetched or booted (one line `golden: error: ...` says what).
+# Needs (Debian): qemu-system-x86 cpio (installed with apt-get if missing), cargo, rustc.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/target/golden"
+mkdir -p "$out"
+t_all=$(date +%s.%N)
+step() { printf '== %s\n' "$*" >&2; }
+die() { printf 'golden: error: %s\n' "$*" >&2; exit 2; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+boot_tmo="${MSGRING_QEMU_TIMEOUT:-420}"
+run_tmo="${MSGRING_GOLDEN_TIMEOUT:-360}"
+kernels_wanted="${MSGRING_GOLDEN_KERNELS:-6.1 6.12 host}"
+mode="${MSGRING_GOLDEN_MODE:-diff}"
+timings=()
+
+# ---- tools -------------------------------------------------------------------------
+command -v cargo >/dev/null || die "cargo not found"
+command -v rustc >/dev/null || die "rustc not found"
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null; then
+  step "installing qemu-system-x86 cpio"
+  command -v apt-get >/dev/null || die "qemu-system-x86_64 or cpio missing and no apt-get to install them"
+  timeout 600 apt-get update -qq >&2 || die "apt-get update failed (needed to install qemu-system-x86 cpio)"
+  DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq qemu-system-x86 cpio >/dev/null ||
+    die "apt-get install qemu-system-x86 cpio failed"
+fi
+
+# ---- build -------------------------------------------------------------------------
+t=$(date +%s.%N)
+step "building the static msgring (features real-backend) and the guest init"
+target=x86_64-unknown-linux-gnu
+(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" timeout 1800 cargo build -q --release \
+  --features real-backend --bin msgring --target "$target" --target-dir "$out/cargo") ||
+  die "cargo build of the static msgring failed"
+bin="$out/cargo/$target/release/msgring"
+timeout 600 rustc -O --edition 2021 --target "$target" -C target-feature=+crt-static -C debuginfo=0 \
+  "$here/golden_init.rs" -o "$out/init" || die "rustc of golden_init.rs failed"
+if [ "$mode" = diff ] && ! "$bin" diff --help >/dev/null 2>&1; then
+  die "this msgring has no \`diff\` subcommand (MSGRING_GOLDEN_MODE=run proves the pipeline without it)"
+fi
+
+# ---- traces ------------------------------------------------------------------------
+# Traces with fault injection are model-only: the kernel cannot inject faults. The
+# `kernel P` header is dropped from the packed copies so that the model runs with the
+# running kernel's profile, not the one the trace was written for.
+stage="$out/stage"
+rm -rf "$stage"
+mkdir -p "$stage/golden/traces" "$stage/proc" "$stage/sys" "$stage/tmp" "$stage/dev"
+excluded=()
+ntr=0
+for f in "$root"/model-tests/traces/*.trace; do
+  b="$(basename "$f")"
+  if grep -Eq '(^|[[:space:]])fault[[:space:]]+(overflow_alloc|nomem)=' "$f"; then
+    excluded+=("$b")
+    continue
+  fi
+  sed -E '/^kernel[[:space:]]/d' "$f" >"$stage/golden/traces/$b"
+  ntr=$((ntr + 1))
+done
+[ "$ntr" -gt 0 ] || die "no traces in model-tests/traces"
+cp "$bin" "$stage/golden/msgring"
+echo "$run_tmo" >"$stage/golden/timeout"
+# One argument per line; the guest's init expands @PROFILE@ and @TRACES@.
+if [ "$mode" = diff ]; then
+  args=(--json diff)
+  "$bin" diff --help 2>/dev/null | grep -q -- '--kernel' && args+=(--kernel @PROFILE@)
+else
+  args=(--json run --kernel @PROFILE@)
+fi
+args+=(@TRACES@)
+printf '%s\n' "${args[@]}" >"$stage/golden/args"
+cp "$out/init" "$stage/init"
+chmod 755 "$stage/init" "$stage/golden/msgring"
+[ -e "$stage/dev/console" ] || mknod -m 600 "$stage/dev/console" c 5 1 ||
+  die "mknod /dev/console failed (needs root)"
+(cd "$stage" && find . -print0 | sort -z | cpio --null -o -H newc --owner=0:0 --quiet) |
+  gzip -1 >"$out/initrd.cpio.gz"
+timings+=("build+initrd $(since "$t")s")
+echo "build+initrd: $(since "$t")s ($ntr traces packed, ${#excluded[@]} model-only excluded: ${excluded[*]:-none})" >&2
+
+# ---- kernels -----------------------------------------------------------------------
+declare -A vmlinuz=()
+if [ "$kernels_wanted" != host ]; then
+  t=$(date +%s.%N)
+  step "fetching kernels"
+  fk="$(timeout 900 "$here/fetch-kernels.sh")" || die "could not fetch the Debian 6.1/6.12 kernels (fetch-kernels.sh failed; see above)"
+  while read -r label path; do vmlinuz[$label]="$path"; done <<<"$fk"
+  timings+=("fetch $(since "$t")s")
+  echo "fetch: $(since "$t")s" >&2
+fi
+
+# Splits a console log into msgring's stdout (.out) and stderr (.err); prints the
+# GOLDEN-EXIT value.
+split_log() {
+  local log="$1" base="$2"
+  sed -n 's/^O|//p' "$log" >"$base.out"
+  sed -n 's/^E|//p' "$log" >"$base.err"
+  sed -n 's/^GOLDEN-EXIT //p' "$log" | tail -n1
+}
+
+declare -A status=()
+labels=()
+for label in $kernels_wanted; do
+  labels+=("$label")
+  t=$(date +%s.%N)
+  if [ "$label" = host ]; then
+    step "running on the host ($(uname -r))"
+    # The same init, not as PID 1: it runs msgring from the staged tree and exits.
+    GOLDEN_ROOT="$stage/golden" timeout -k 5 "$((run_tmo + 30))" "$out/init" >"$out/host.log" 2>&1 || true
+  else
+    [ -n "${vmlinuz[$label]:-}" ] || die "fetch-kernels.sh gave no kernel labelled $label"
+    step "booting $label ($(cat "$(dirname "${vmlinuz[$label]}")/pkg" 2>/dev/null || echo "${vmlinuz[$label]}"))"
+    MSGRING_QEMU_TIMEOUT="$boot_tmo" "$here/boot.sh" "${vmlinuz[$label]}" "$out/initrd.cpio.gz" "$out/$label.log" || true
+  fi
+  st="$(split_log "$out/$label.log" "$out/$label")"
+  status[$label]="${st:-none}"
+  timings+=("$label $(since "$t")s")
+  echo "$label: $(since "$t")s, msgring exit ${status[$label]}" >&2
+done
+
+# ---- summary -----------------------------------------------------------------------
+summarize() {
+  local label="$1" f="$out/$1.out"
+  python3 "$here/golden_summary.py" "$mode" "$label" "$f" "${status[$label]}" "$out/$label.log"
+}
+command -v python3 >/dev/null || die "python3 not found (needed to read msgring's JSON)"
+rc=0
+{
+  echo "golden traces: $ntr on the kernel, ${#excluded[@]} model-only (fault injection) not packed: ${excluded[*]:-none}"
+  echo "mode: $mode; args: ${args[*]}"
+  echo
+  for label in "${labels[@]}"; do
+    s=0
+    summarize "$label" || s=$?
+    [ "$s" -gt "$rc" ] && rc=$s
+  done
+  echo "timings: ${timings[*]}; total $(since "$t_all")s"
+  echo "raw outputs in $out"
+} | tee "$out/summary.txt"
+# tee hides the loop's status: take it back from the summary lines.
+if grep -q '^golden: error' "$out/summary.txt"; then exit 2; fi
+if grep -q '^RESULT .* DIVERGES' "$out/summary.txt"; then exit 1; fi
+exit 0

@@ -1,0 +1,224 @@
+//! /init of the golden-trace initramfs (see `golden.sh`). Built by `golden.sh` with plain
+//! `rustc` as a static binary: std only, libc calls declared by hand, so it needs no crate.
+//!
+//! As PID 1 it mounts /proc and /sys, writes 0 to `/proc/sys/kernel/io_uring_disabled`
+//! when that sysctl exists, picks the model profile from the running kernel's release
+//! (`6.1`, `6.12`, `6.18`), and runs `/golden/msgring` with the arguments in
+//! `/golden/args` (one per line; `@PROFILE@` is replaced by the profile, `@TRACES@` by
+//! every `/golden/traces/*.trace`, sorted). The child's stdout lines are printed as
+//! `O|line`, its stderr lines as `E|line`, so the host can take them apart from kernel
+//! messages on the same console. Then it prints `GOLDEN-EXIT <status>`, `GOLDEN-END`
+//! and `MSGRING-END`, and powers off. A watchdog kills the child after the seconds in
+//! `/golden/timeout` (default 200) and reports `GOLDEN-EXIT timeout`.
+//!
+//! Console output:
+//! ```text
+//! GOLDEN-BEGIN
+//! GOLDEN-INFO release=6.12.117+deb12-amd64 profile=6.12 io_uring_disabled=was-0
+//! GOLDEN-CMD /golden/msgring diff --json ...
+//! O|...
+//! GOLDEN-EXIT 1
+//! GOLDEN-TIME ms=5321
+//! GOLDEN-END
+//! MSGRING-END
+//! ```
+
+use std::ffi::CString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::raw::{c_char, c_int, c_ulong, c_void};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+extern "C" {
+    fn mount(
+        src: *const c_char,
+        target: *const c_char,
+        fstype: *const c_char,
+        flags: c_ulong,
+        data: *const c_void,
+    ) -> c_int;
+    fn reboot(cmd: c_int) -> c_int;
+    fn sync();
+}
+
+const RB_POWER_OFF: c_int = 0x4321_fedc_u32 as c_int;
+
+fn say(s: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{s}");
+    let _ = o.flush();
+}
+
+fn mnt(src: &str, target: &str, fstype: &str) {
+    let _ = std::fs::create_dir_all(target);
+    let (s, t, f) = (
+        CString::new(src).unwrap(),
+        CString::new(target).unwrap(),
+        CString::new(fstype).unwrap(),
+    );
+    // SAFETY: valid NUL-terminated strings, no data argument.
+    let r = unsafe { mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), 0, std::ptr::null()) };
+    if r != 0 {
+        say(&format!(
+            "GOLDEN-INFO mount {target}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
+fn power_off() -> ! {
+    // SAFETY: plain system calls; as PID 1 reboot() does not return on success.
+    unsafe {
+        sync();
+        reboot(RB_POWER_OFF);
+    }
+    // Not PID 1 (a test run on the host) or reboot refused: just exit.
+    std::process::exit(0)
+}
+
+/// The model profile for a kernel release `MAJOR.MINOR...`.
+fn profile_for(release: &str) -> Option<&'static str> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = it.next()?.parse().ok()?;
+    let minor: u32 = it.next()?.parse().ok()?;
+    // Same table as msgring::Profile::for_kernel.
+    match (major, minor) {
+        (5, 18..) | (6, 0) => Some("5.18"),
+        (6, 1..=11) => Some("6.1"),
+        (6, 12..=17) => Some("6.12"),
+        (6, 18..) | (7.., _) => Some("6.18"),
+        _ => None,
+    }
+}
+
+fn main() {
+    let pid1 = std::process::id() == 1;
+    say("GOLDEN-BEGIN");
+    if pid1 {
+        mnt("proc", "/proc", "proc");
+        mnt("sysfs", "/sys", "sysfs");
+        mnt("tmpfs", "/tmp", "tmpfs");
+        // /dev/null and friends (the initramfs has only /dev/console).
+        mnt("devtmpfs", "/dev", "devtmpfs");
+    }
+    let ctl = "/proc/sys/kernel/io_uring_disabled";
+    let disabled = match std::fs::read_to_string(ctl) {
+        Ok(v) => {
+            let was = v.trim().to_string();
+            match std::fs::write(ctl, "0") {
+                Ok(()) => format!("was-{was}"),
+                Err(e) => format!("was-{was}-write-failed:{e}"),
+            }
+        }
+        Err(_) => "absent".into(),
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let profile = profile_for(&release);
+    say(&format!(
+        "GOLDEN-INFO release={release} profile={} io_uring_disabled={disabled}",
+        profile.unwrap_or("none")
+    ));
+
+    let root = std::env::var("GOLDEN_ROOT").unwrap_or_else(|_| "/golden".into());
+    let args_txt = std::fs::read_to_string(format!("{root}/args")).unwrap_or_default();
+    let secs: u64 = std::fs::read_to_string(format!("{root}/timeout"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(200);
+    let mut traces: Vec<String> = std::fs::read_dir(format!("{root}/traces"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().to_string_lossy().into_owned())
+                .filter(|p| p.ends_with(".trace"))
+                .collect()
+        })
+        .unwrap_or_default();
+    traces.sort();
+    let mut args = Vec::new();
+    for a in args_txt.lines().filter(|l| !l.is_empty()) {
+        match a {
+            "@TRACES@" => args.extend(traces.iter().cloned()),
+            "@PROFILE@" => match profile {
+                Some(p) => args.push(p.to_string()),
+                None => {
+                    say(&format!("GOLDEN-ERROR no model profile for kernel {release}"));
+                    say("GOLDEN-EXIT noprofile");
+                    say("GOLDEN-END");
+                    say("MSGRING-END");
+                    power_off();
+                }
+            },
+            a => args.push(a.to_string()),
+        }
+    }
+    let bin = format!("{root}/msgring");
+    say(&format!("GOLDEN-CMD {bin} {}", args.join(" ")));
+
+    let start = Instant::now();
+    let status = match Command::new(&bin)
+        .args(&args)
+        // Not Stdio::null(): that opens /dev/null, which a kernel without devtmpfs lacks.
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Err(e) => format!("spawn-failed:{e}"),
+        Ok(mut child) => {
+            let (tx, rx) = mpsc::channel::<String>();
+            let out = child.stdout.take().unwrap();
+            let err = child.stderr.take().unwrap();
+            let tx2 = tx.clone();
+            let to = std::thread::spawn(move || {
+                for l in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(format!("O|{l}"));
+                }
+            });
+            let te = std::thread::spawn(move || {
+                for l in BufReader::new(err).lines().map_while(Result::ok) {
+                    let _ = tx2.send(format!("E|{l}"));
+                }
+            });
+            let deadline = start + Duration::from_secs(secs);
+            let mut timed_out = false;
+            // Print lines as they come until both pipes close or the deadline passes.
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    timed_out = true;
+                    break;
+                }
+                match rx.recv_timeout(left.min(Duration::from_millis(500))) {
+                    Ok(l) => say(&l),
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            if timed_out {
+                let _ = child.kill();
+                let _ = child.wait();
+                "timeout".to_string()
+            } else {
+                let _ = to.join();
+                let _ = te.join();
+                match child.wait() {
+                    Ok(s) => match s.code() {
+                        Some(c) => c.to_string(),
+                        None => format!("signal:{s}"),
+                    },
+                    Err(e) => format!("wait-failed:{e}"),
+                }
+            }
+        }
+    };
+    say(&format!("GOLDEN-EXIT {status}"));
+    say(&format!("GOLDEN-TIME ms={}", start.elapsed().as_millis()));
+    say("GOLDEN-END");
+    say("MSGRING-END");
+    if pid1 {
+        power_off();
+    }
+}
