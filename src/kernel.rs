@@ -1181,3 +1181,997 @@ pub fn minimize(steps: &[Step], max_runs: usize) -> Result<Vec<Step>, Unavailabl
 pub fn renumbered(steps: &[Step], keep: &[usize], profile: Profile) -> Vec<Step> {
     Symbolic::new(profile, steps).concretize(profile, keep, &HashMap::new())
 }
+
+// ---- traces -------------------------------------------------------------------------
+//
+// The same differential check at the level of [`Trace`]s: both sides run through
+// [`trace::run`], so results are compared as normalized [`Event`]s (names instead of
+// numbers), divergences are reported by source line, and minimized scenarios are
+// traces that `msgring run` / `msgring diff` can replay.
+
+use crate::trace::{self, Dest, Event, ListItem, Op, Outcome, SqeSpec, Trace};
+
+/// The kernel backend with a shadow model running the same steps: the model's world
+/// and result are the settle [`Hint`] for each kernel step. Its results are the
+/// kernel's.
+struct Hinted<'a> {
+    shadow: World,
+    kernel: &'a mut KernelBackend,
+}
+
+impl Backend for Hinted<'_> {
+    fn name(&self) -> String {
+        self.kernel.name()
+    }
+
+    fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
+        let m = self.shadow.apply_with(step, faults);
+        self.kernel.apply_step_hinted(
+            step,
+            faults,
+            Some(Hint {
+                world: &self.shadow,
+                result: &m,
+            }),
+        )
+    }
+}
+
+/// A trace run on the model and on the kernel, compared event by event.
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TraceDiff {
+    /// The model's outcome (every step).
+    pub model: Outcome,
+    /// The kernel's outcome (every step).
+    pub kernel: Outcome,
+    /// Steps whose events were compared and agreed (up to the divergence).
+    pub compared: usize,
+    /// Steps not compared because one side reported `unmodelled` (including the
+    /// steps after a stop).
+    pub skipped: usize,
+    /// A state-changing step was unmodelled on one side: the sides no longer describe
+    /// the same system, so comparison stopped there (step index, reason).
+    pub stopped: Option<(usize, String)>,
+    /// Index of the first step whose events differ.
+    pub divergence: Option<usize>,
+}
+
+impl TraceDiff {
+    /// Compares two outcomes of `trace` (see [`TraceDiff`]).
+    pub fn compare(trace: &Trace, model: Outcome, kernel: Outcome) -> TraceDiff {
+        let mut d = TraceDiff::default();
+        let n = trace.steps.len();
+        for (i, ts) in trace.steps.iter().enumerate() {
+            let (m, k) = (model.events.get(i), kernel.events.get(i));
+            let unmodelled = |e: Option<&Event>| matches!(e, Some(Event::Unmodelled));
+            if unmodelled(m) || unmodelled(k) {
+                d.skipped += 1;
+                if !matches!(ts.op, Op::Query { .. } | Op::Observe { .. }) {
+                    let note = |o: &Outcome, side: &str| {
+                        o.notes
+                            .get(i)
+                            .cloned()
+                            .flatten()
+                            .map(|n| format!("{side}: {n}"))
+                    };
+                    let why = if unmodelled(m) {
+                        note(&model, "model")
+                    } else {
+                        note(&kernel, "kernel")
+                    };
+                    d.skipped += n - i - 1;
+                    d.stopped = Some((i, why.unwrap_or_else(|| "unmodelled".into())));
+                    break;
+                }
+                continue;
+            }
+            if m != k {
+                d.divergence = Some(i);
+                break;
+            }
+            d.compared += 1;
+        }
+        d.model = model;
+        d.kernel = kernel;
+        d
+    }
+
+    /// The model's and the kernel's events at the divergence.
+    pub fn divergent_events(&self) -> Option<(usize, &Event, &Event)> {
+        let i = self.divergence?;
+        Some((i, self.model.events.get(i)?, self.kernel.events.get(i)?))
+    }
+
+    /// The divergence's [`signature`], for deduplicating reports.
+    pub fn signature(&self, trace: &Trace) -> Option<String> {
+        let (i, m, k) = self.divergent_events()?;
+        Some(signature(&trace.steps.get(i)?.op, m, k))
+    }
+}
+
+/// Runs `trace` on a fresh model of `profile` and on `kernel` (fresh, or in the state
+/// the trace expects), and compares the two outcomes.
+pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
+    let model = trace::run(trace, &mut World::new(profile));
+    let kernel = trace::run(
+        trace,
+        &mut Hinted {
+            shadow: World::new(profile),
+            kernel,
+        },
+    );
+    TraceDiff::compare(trace, model, kernel)
+}
+
+/// [`diff_trace_on`] with a fresh kernel backend; the model's profile is `profile`,
+/// else the trace's `kernel` line, else the running kernel's.
+pub fn diff_trace(trace: &Trace, profile: Option<Profile>) -> Result<TraceDiff, Unavailable> {
+    let mut kernel = KernelBackend::new()?;
+    let profile = match profile.or(trace.profile) {
+        Some(p) => p,
+        None => kernel_profile(&kernel.info)?,
+    };
+    Ok(diff_trace_on(trace, profile, &mut kernel))
+}
+
+fn ret_class(r: i32) -> String {
+    match r {
+        0 => "0".into(),
+        r if r > 0 => ">0".into(),
+        r => crate::errno::fmt_res(r),
+    }
+}
+
+fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Ret(_) => "ret",
+        Event::Bound(_) => "bound",
+        Event::Cqes(_) => "cqes",
+        Event::Slot(_) => "slot",
+        Event::View(_) => "view",
+        Event::Refused => "refused",
+        Event::Unmodelled => "unmodelled",
+        Event::Unbound(_) => "unbound",
+        Event::Unexpected => "unexpected",
+    }
+}
+
+/// What differs between two events, abstracted from the exact numbers: `ret 0 vs
+/// -EBUSY`, `cqes order`, `cqes count < kernel`, `view sq_flags NEED_WAKEUP`.
+fn event_diff(m: &Event, k: &Event) -> String {
+    let key = |c: &Cqe| (c.user_data, c.res, c.flags);
+    match (m, k) {
+        (Event::Ret(a), Event::Ret(b)) => format!("ret {} vs {}", ret_class(*a), ret_class(*b)),
+        (Event::Bound(_), Event::Ret(b)) => format!("bound vs ret {}", ret_class(*b)),
+        (Event::Ret(a), Event::Bound(_)) => format!("ret {} vs bound", ret_class(*a)),
+        (Event::Cqes(a), Event::Cqes(b)) => {
+            if a.len() != b.len() {
+                let mut sa: Vec<_> = a.iter().map(key).collect();
+                let mut sb: Vec<_> = b.iter().map(key).collect();
+                sa.sort_unstable();
+                sb.sort_unstable();
+                let sub = |x: &[(u64, i32, u32)], y: &[(u64, i32, u32)]| {
+                    x.iter().all(|e| y.binary_search(e).is_ok())
+                };
+                let rel = if a.len() < b.len() { "<" } else { ">" };
+                let extra = if sub(&sa, &sb) || sub(&sb, &sa) {
+                    ""
+                } else {
+                    " (and different)"
+                };
+                return format!("cqes count model {rel} kernel{extra}");
+            }
+            let mut sa: Vec<_> = a.iter().map(key).collect();
+            let mut sb: Vec<_> = b.iter().map(key).collect();
+            sa.sort_unstable();
+            sb.sort_unstable();
+            if sa == sb {
+                return "cqes order".into();
+            }
+            match a.iter().zip(b).find(|(x, y)| x != y) {
+                Some((x, y)) if x.user_data != y.user_data => "cqes user_data".into(),
+                Some((x, y)) if x.res != y.res => {
+                    format!("cqes res {} vs {}", ret_class(x.res), ret_class(y.res))
+                }
+                Some((x, y)) => format!("cqes flags {:#x} vs {:#x}", x.flags, y.flags),
+                None => "cqes".into(),
+            }
+        }
+        (Event::View(a), Event::View(b)) => {
+            let mut parts = Vec::new();
+            if a.sq_flags != b.sq_flags {
+                parts.push(format!(
+                    "sq_flags {}",
+                    trace::fmt_flags(a.sq_flags ^ b.sq_flags, trace::SQ_FLAGS)
+                ));
+            }
+            if a.cq_overflow != b.cq_overflow {
+                parts.push("cq_overflow".into());
+            }
+            if a.ready != b.ready {
+                let rel = if a.ready < b.ready { "<" } else { ">" };
+                parts.push(format!("ready model {rel} kernel"));
+            }
+            if a.overflow != b.overflow {
+                parts.push("overflow".into());
+            }
+            if a.table != b.table {
+                parts.push("table".into());
+            }
+            format!("view {}", parts.join(" "))
+        }
+        (Event::Slot(a), Event::Slot(b)) => match (a, b) {
+            (Some(_), None) => "slot full vs empty".into(),
+            (None, Some(_)) => "slot empty vs full".into(),
+            _ => "slot other file".into(),
+        },
+        (a, b) => format!("{} vs {}", event_kind(a), event_kind(b)),
+    }
+}
+
+/// A rule-ish signature of a divergence: the step kind (and SQE kind) and an
+/// abstraction of what differs (model first). One model bug tends to produce one
+/// signature, whatever the numbers.
+pub fn signature(op: &Op, model: &Event, kernel: &Event) -> String {
+    let what = match op {
+        Op::Push { sqe, .. } | Op::SyncMsg { sqe, .. } => {
+            let kind = match sqe {
+                SqeSpec::Nop { .. } => "nop".to_string(),
+                SqeSpec::MsgData { .. } => "msg_data".to_string(),
+                SqeSpec::SendFd { .. } => "send_fd".to_string(),
+                SqeSpec::Raw { sqe, .. } => format!("sqe opcode={}", sqe.opcode),
+            };
+            format!("{} {kind}", op.keyword())
+        }
+        Op::Setup { flags, .. } => {
+            format!("setup {}", trace::fmt_flags(*flags, trace::SETUP_FLAGS))
+        }
+        Op::Enter { flags, .. } => {
+            format!("enter {}", trace::fmt_flags(*flags, trace::ENTER_FLAGS))
+        }
+        op => op.keyword().to_string(),
+    };
+    format!("{what}: {}", event_diff(model, kernel))
+}
+
+// ---- minimizing traces ----------------------------------------------------------------
+
+/// Smaller variants of one trace step (numbers shrunk, flag bits cleared), simplest
+/// first.
+fn shrink_op(op: &Op) -> Vec<Op> {
+    fn bits(v: u32) -> impl Iterator<Item = u32> {
+        (0..32).map(|b| 1u32 << b).filter(move |b| v & b != 0)
+    }
+    fn smaller(v: u32) -> Vec<u32> {
+        match v {
+            0 => vec![],
+            1 => vec![0],
+            v => vec![0, 1, v / 2],
+        }
+    }
+    let mut out = Vec::new();
+    let sqe_variants = |s: &SqeSpec| -> Vec<SqeSpec> {
+        let mut v = Vec::new();
+        match s {
+            SqeSpec::Nop { user_data, flags } => {
+                if *user_data != 0 {
+                    v.push(SqeSpec::Nop {
+                        user_data: 0,
+                        flags: *flags,
+                    });
+                }
+                for b in bits((*flags).into()) {
+                    v.push(SqeSpec::Nop {
+                        user_data: *user_data,
+                        flags: flags & !(b as u8),
+                    });
+                }
+            }
+            SqeSpec::MsgData {
+                ring_fd,
+                result,
+                user_data,
+                user_flags,
+                sqe_user_data,
+                flags,
+            } => {
+                let mk = |result, user_data, user_flags, sqe_user_data, flags| SqeSpec::MsgData {
+                    ring_fd: ring_fd.clone(),
+                    result,
+                    user_data,
+                    user_flags,
+                    sqe_user_data,
+                    flags,
+                };
+                if *result != 0 {
+                    v.push(mk(0, *user_data, *user_flags, *sqe_user_data, *flags));
+                }
+                if *user_data != 0 {
+                    v.push(mk(*result, 0, *user_flags, *sqe_user_data, *flags));
+                }
+                if user_flags.is_some() {
+                    v.push(mk(*result, *user_data, None, *sqe_user_data, *flags));
+                }
+                if *sqe_user_data != 0 {
+                    v.push(mk(*result, *user_data, *user_flags, 0, *flags));
+                }
+                for b in bits((*flags).into()) {
+                    let f = flags & !(b as u8);
+                    v.push(mk(*result, *user_data, *user_flags, *sqe_user_data, f));
+                }
+            }
+            SqeSpec::SendFd {
+                ring_fd,
+                fixed_slot_src,
+                dest_slot_index,
+                user_data,
+                skip_cqe,
+                sqe_user_data,
+                flags,
+            } => {
+                let base = SqeSpec::SendFd {
+                    ring_fd: ring_fd.clone(),
+                    fixed_slot_src: *fixed_slot_src,
+                    dest_slot_index: *dest_slot_index,
+                    user_data: *user_data,
+                    skip_cqe: *skip_cqe,
+                    sqe_user_data: *sqe_user_data,
+                    flags: *flags,
+                };
+                let with = |f: &dyn Fn(&mut SqeSpec)| {
+                    let mut n = base.clone();
+                    f(&mut n);
+                    n
+                };
+                let set = |src: Option<u32>,
+                           dst: Option<Dest>,
+                           ud: Option<u64>,
+                           skip: Option<bool>,
+                           sud: Option<u64>,
+                           fl: Option<u8>| {
+                    with(&|n: &mut SqeSpec| {
+                        if let SqeSpec::SendFd {
+                            fixed_slot_src,
+                            dest_slot_index,
+                            user_data,
+                            skip_cqe,
+                            sqe_user_data,
+                            flags,
+                            ..
+                        } = n
+                        {
+                            if let Some(x) = src {
+                                *fixed_slot_src = x;
+                            }
+                            if let Some(x) = dst {
+                                *dest_slot_index = x;
+                            }
+                            if let Some(x) = ud {
+                                *user_data = x;
+                            }
+                            if let Some(x) = skip {
+                                *skip_cqe = x;
+                            }
+                            if let Some(x) = sud {
+                                *sqe_user_data = x;
+                            }
+                            if let Some(x) = fl {
+                                *flags = x;
+                            }
+                        }
+                    })
+                };
+                for x in smaller(*fixed_slot_src) {
+                    v.push(set(Some(x), None, None, None, None, None));
+                }
+                if let Dest::Index(i) = dest_slot_index {
+                    for x in smaller(*i) {
+                        v.push(set(None, Some(Dest::Index(x)), None, None, None, None));
+                    }
+                }
+                if *user_data != 0 {
+                    v.push(set(None, None, Some(0), None, None, None));
+                }
+                if *skip_cqe {
+                    v.push(set(None, None, None, Some(false), None, None));
+                }
+                if *sqe_user_data != 0 {
+                    v.push(set(None, None, None, None, Some(0), None));
+                }
+                for b in bits((*flags).into()) {
+                    v.push(set(None, None, None, None, None, Some(flags & !(b as u8))));
+                }
+            }
+            SqeSpec::Raw { fd, sqe } => {
+                let fields: [fn(&mut Sqe); 11] = [
+                    |q| q.user_data = 0,
+                    |q| q.off = 0,
+                    |q| q.addr = 0,
+                    |q| q.len = 0,
+                    |q| q.file_index = 0,
+                    |q| q.addr3 = 0,
+                    |q| q.pad2 = 0,
+                    |q| q.ioprio = 0,
+                    |q| q.buf_index = 0,
+                    |q| q.personality = 0,
+                    |q| q.msg_ring_flags = 0,
+                ];
+                let mut push = |n: Sqe| {
+                    if n != *sqe {
+                        v.push(SqeSpec::Raw {
+                            fd: fd.clone(),
+                            sqe: n,
+                        });
+                    }
+                };
+                for f in fields {
+                    let mut n = *sqe;
+                    f(&mut n);
+                    push(n);
+                }
+                for b in bits(sqe.flags.into()) {
+                    push(Sqe {
+                        flags: sqe.flags & !(b as u8),
+                        ..*sqe
+                    });
+                }
+                for b in bits(sqe.msg_ring_flags) {
+                    push(Sqe {
+                        msg_ring_flags: sqe.msg_ring_flags & !b,
+                        ..*sqe
+                    });
+                }
+            }
+        }
+        v
+    };
+    match op {
+        Op::Setup {
+            ring,
+            by,
+            entries,
+            cq_entries,
+            flags,
+        } => {
+            let mk = |entries, cq_entries, flags| Op::Setup {
+                ring: ring.clone(),
+                by: by.clone(),
+                entries,
+                cq_entries,
+                flags,
+            };
+            for b in bits(*flags) {
+                out.push(mk(*entries, *cq_entries, flags & !b));
+            }
+            for e in smaller(*entries).into_iter().filter(|&e| e > 0) {
+                out.push(mk(e, *cq_entries, *flags));
+            }
+            for c in smaller(*cq_entries) {
+                out.push(mk(*entries, c, *flags));
+            }
+        }
+        Op::Push { ring, sqe } => {
+            for s in sqe_variants(sqe) {
+                out.push(Op::Push {
+                    ring: ring.clone(),
+                    sqe: s,
+                });
+            }
+        }
+        Op::SyncMsg { by, sqe } => {
+            for s in sqe_variants(sqe) {
+                out.push(Op::SyncMsg {
+                    by: by.clone(),
+                    sqe: s,
+                });
+            }
+        }
+        Op::Enter {
+            by,
+            ring,
+            to_submit,
+            min_complete,
+            flags,
+        } => {
+            let mk = |to_submit, min_complete, flags| Op::Enter {
+                by: by.clone(),
+                ring: ring.clone(),
+                to_submit,
+                min_complete,
+                flags,
+            };
+            for m in smaller(*min_complete) {
+                out.push(mk(*to_submit, m, *flags));
+            }
+            for t in smaller(*to_submit) {
+                out.push(mk(t, *min_complete, *flags));
+            }
+            for b in bits(*flags) {
+                out.push(mk(*to_submit, *min_complete, flags & !b));
+            }
+        }
+        Op::RegisterFiles { by, ring, files } if files.len() > 1 => {
+            out.push(Op::RegisterFiles {
+                by: by.clone(),
+                ring: ring.clone(),
+                files: files[..files.len() / 2].to_vec(),
+            });
+        }
+        Op::RegisterSparse { by, ring, nr } => {
+            for n in smaller(*nr) {
+                out.push(Op::RegisterSparse {
+                    by: by.clone(),
+                    ring: ring.clone(),
+                    nr: n,
+                });
+            }
+        }
+        Op::UpdateFiles {
+            by,
+            ring,
+            off,
+            files,
+        } => {
+            let mk = |off, files: &[ListItem]| Op::UpdateFiles {
+                by: by.clone(),
+                ring: ring.clone(),
+                off,
+                files: files.to_vec(),
+            };
+            for o in smaller(*off) {
+                out.push(mk(o, files));
+            }
+            if files.len() > 1 {
+                out.push(mk(*off, &files[..files.len() / 2]));
+            }
+        }
+        Op::AllocRange { by, ring, off, len } => {
+            for o in smaller(*off) {
+                out.push(Op::AllocRange {
+                    by: by.clone(),
+                    ring: ring.clone(),
+                    off: o,
+                    len: *len,
+                });
+            }
+            for l in smaller(*len) {
+                out.push(Op::AllocRange {
+                    by: by.clone(),
+                    ring: ring.clone(),
+                    off: *off,
+                    len: l,
+                });
+            }
+        }
+        Op::Query { ring, slot } => {
+            for s in smaller(*slot) {
+                out.push(Op::Query {
+                    ring: ring.clone(),
+                    slot: s,
+                });
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Whether a candidate trace is well formed: every name it uses is created by an
+/// earlier step (the parser checks that).
+fn well_formed(t: &Trace) -> bool {
+    trace::parse(&t.to_string()).is_ok()
+}
+
+/// The steps of `t` at `keep`.
+fn subtrace(t: &Trace, keep: &[usize]) -> Trace {
+    Trace {
+        steps: keep.iter().map(|&i| t.steps[i].clone()).collect(),
+        ..t.clone()
+    }
+}
+
+/// Shrinks a diverging trace while it keeps diverging with the same [`signature`]:
+/// delta debugging over its steps (a candidate that uses a name whose creating step
+/// was dropped is discarded), then per-step simplification of numbers and flag bits,
+/// repeated until nothing changes. At most `max_runs` kernel runs. Annotations,
+/// comments and faults are dropped. Returns the trace unchanged (without annotations)
+/// if it does not diverge. A divergence that does not reproduce on every run gets up
+/// to three runs per candidate.
+pub fn minimize_trace(
+    trace: &Trace,
+    profile: Profile,
+    max_runs: usize,
+) -> Result<Trace, Unavailable> {
+    let mut cur = Trace {
+        preamble: Vec::new(),
+        trailer: Vec::new(),
+        profile: trace.profile,
+        steps: trace
+            .steps
+            .iter()
+            .map(|s| trace::TraceStep::new(s.op.clone()))
+            .collect(),
+    };
+    let sig_of = |t: &Trace| -> Result<Option<String>, Unavailable> {
+        Ok(diff_trace_on(t, profile, &mut KernelBackend::new()?).signature(t))
+    };
+    let Some(target) = sig_of(&cur)? else {
+        return Ok(cur);
+    };
+    // A timing-dependent divergence (io-wq, SQPOLL and task_work races) does not show
+    // on every run: then a candidate gets three tries.
+    let mut tries = 1;
+    for _ in 0..2 {
+        if sig_of(&cur)?.as_deref() != Some(target.as_str()) {
+            tries = 3;
+        }
+    }
+    let diverges = |cand: &Trace| -> Result<bool, Unavailable> {
+        if !well_formed(cand) {
+            return Ok(false);
+        }
+        for _ in 0..tries {
+            if sig_of(cand)?.as_deref() == Some(target.as_str()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    let runs_left = |n: &usize| *n < max_runs;
+    let mut used = 0usize;
+    loop {
+        let before = cur.clone();
+        // ddmin over the steps.
+        let mut n = 2usize;
+        while cur.steps.len() >= 2 && runs_left(&used) {
+            let len = cur.steps.len();
+            let chunk = len.div_ceil(n);
+            let mut reduced = false;
+            for start in (0..len).step_by(chunk) {
+                if !runs_left(&used) {
+                    break;
+                }
+                let keep: Vec<usize> = (0..len)
+                    .filter(|j| *j < start || *j >= start + chunk)
+                    .collect();
+                if keep.is_empty() {
+                    continue;
+                }
+                let cand = subtrace(&cur, &keep);
+                used += 1;
+                if diverges(&cand)? {
+                    cur = cand;
+                    n = (n - 1).max(2);
+                    reduced = true;
+                    break;
+                }
+            }
+            if !reduced {
+                if n >= len {
+                    break;
+                }
+                n = (2 * n).min(len);
+            }
+        }
+        // Simplify each step.
+        let mut i = 0;
+        while i < cur.steps.len() && runs_left(&used) {
+            for v in shrink_op(&cur.steps[i].op) {
+                if !runs_left(&used) {
+                    break;
+                }
+                let mut cand = cur.clone();
+                cand.steps[i].op = v;
+                used += 1;
+                if diverges(&cand)? {
+                    cur = cand;
+                    break;
+                }
+            }
+            i += 1;
+        }
+        if cur == before || !runs_left(&used) {
+            break;
+        }
+    }
+    Ok(cur)
+}
+
+/// `trace` annotated with the kernel's events (`=>` on every compared step whose
+/// event is not a plain `bound`, and on the diverging step), with the model's event
+/// as a comment above the divergence.
+pub fn annotate_with_kernel(trace: &Trace, d: &TraceDiff) -> Trace {
+    let mut t = trace.clone();
+    let last = d
+        .divergence
+        .or(d.stopped.as_ref().map(|s| s.0))
+        .unwrap_or(t.steps.len());
+    for (i, s) in t.steps.iter_mut().enumerate() {
+        s.expect = None;
+        let Some(k) = d.kernel.events.get(i) else {
+            continue;
+        };
+        if i > last || matches!(k, Event::Unmodelled) {
+            continue;
+        }
+        if Some(i) == d.divergence {
+            let m = d
+                .model
+                .events
+                .get(i)
+                .map_or("(none)".into(), |m| m.to_string());
+            s.comments
+                .push(format!("# DIVERGENCE: the model gives `{m}`"));
+            s.expect = Some(k.clone());
+        } else if !matches!(k, Event::Bound(_)) {
+            s.expect = Some(k.clone());
+        }
+    }
+    t
+}
+
+/// The `i`-th trace seed of a check run with seed `seed`: the `i`-th output of
+/// SplitMix64 seeded with `seed` (so `msgring gen --seed <it>` regenerates trace `i`).
+pub fn trace_seed(seed: u64, i: u64) -> u64 {
+    trace::SplitMix(seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))).next_u64()
+}
+
+// ---- random checking ---------------------------------------------------------------
+
+/// How long a [`check`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Exactly this many traces (deterministic).
+    Count(u64),
+    /// Traces until this much time has passed.
+    Time(Duration),
+}
+
+/// Settings of a [`check`] run.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Trace `i` is `trace::gen(trace_seed(seed, i), steps)`.
+    pub seed: u64,
+    pub steps: usize,
+    pub budget: Budget,
+    /// Kernel runs the minimizer may spend on each new mismatch signature.
+    pub minimize_runs: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions {
+            seed: 0,
+            steps: 40,
+            budget: Budget::Count(100),
+            minimize_runs: 400,
+        }
+    }
+}
+
+/// Running totals of a [`check`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CheckStats {
+    pub traces: u64,
+    /// Steps compared (and agreeing) over all traces.
+    pub compared: u64,
+    /// Steps skipped because one side reported `unmodelled`.
+    pub skipped: u64,
+    /// Traces that diverged (not deduplicated).
+    pub mismatches: u64,
+    /// Distinct signatures among them.
+    pub distinct: u64,
+    /// Seconds since the start.
+    pub seconds: f64,
+}
+
+impl CheckStats {
+    pub fn traces_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.traces as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One distinct mismatch found by [`check`].
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Finding {
+    /// Index of the first trace that showed it, and that trace's seed.
+    pub index: u64,
+    pub trace_seed: u64,
+    /// See [`signature`].
+    pub signature: String,
+    /// Steps of the generated trace and of the minimized one.
+    pub original_steps: usize,
+    pub minimized_steps: usize,
+    /// The minimized trace, annotated with the kernel's events, with a header comment
+    /// saying where it comes from and how the two sides differ: a golden trace the
+    /// model fails until it is fixed.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub trace: Trace,
+    /// Source line of the diverging step in `trace.to_string()`, the step, and the
+    /// two events.
+    pub line: u32,
+    pub step: String,
+    pub model: String,
+    pub kernel: String,
+    /// Traces with this signature (this one included).
+    pub count: u64,
+    /// Of [`REPRODUCE_RUNS`] runs of the minimized trace, how many showed the
+    /// divergence (fewer than all: timing-dependent).
+    pub reproduced: u32,
+}
+
+/// The result of a [`check`].
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CheckReport {
+    pub seed: u64,
+    pub steps: usize,
+    pub kernel: String,
+    pub profile: String,
+    pub stats: CheckStats,
+    pub findings: Vec<Finding>,
+}
+
+/// Trace `i` of a check run: generated, without fault injections (the kernel cannot
+/// inject them, and a step with faults would end the comparison there).
+pub fn check_trace(seed: u64, i: u64, steps: usize) -> Trace {
+    let mut t = trace::gen(trace_seed(seed, i), steps);
+    for s in &mut t.steps {
+        s.faults = Faults::default();
+    }
+    t
+}
+
+/// Runs generated traces on the model and the kernel until the budget is spent,
+/// minimizing the first mismatch of each [`signature`]. `progress` is called after
+/// every trace, with the new finding if that trace made one.
+pub fn check(
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(&CheckStats, Option<&Finding>),
+) -> Result<CheckReport, Unavailable> {
+    let info = probe()?;
+    let profile = kernel_profile(&info)?;
+    let start = Instant::now();
+    let mut stats = CheckStats::default();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut by_sig: HashMap<String, usize> = HashMap::new();
+    let mut kernel_name = format!("kernel {}", info.release);
+    for i in 0.. {
+        let done = match opts.budget {
+            Budget::Count(n) => i >= n,
+            Budget::Time(d) => start.elapsed() >= d,
+        };
+        if done {
+            break;
+        }
+        let t = check_trace(opts.seed, i, opts.steps);
+        let mut kb = KernelBackend::new()?;
+        kernel_name = kb.name();
+        let d = diff_trace_on(&t, profile, &mut kb);
+        drop(kb);
+        stats.traces += 1;
+        stats.compared += d.compared as u64;
+        stats.skipped += d.skipped as u64;
+        let mut new = None;
+        if let Some(sig) = d.signature(&t) {
+            stats.mismatches += 1;
+            match by_sig.get(&sig) {
+                Some(&k) => findings[k].count += 1,
+                None => {
+                    let f = finding(opts, i, &t, &d, &sig, profile, &kernel_name)?;
+                    by_sig.insert(sig, findings.len());
+                    findings.push(f);
+                    stats.distinct += 1;
+                    new = findings.last();
+                }
+            }
+        }
+        stats.seconds = start.elapsed().as_secs_f64();
+        progress(&stats, new);
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    Ok(CheckReport {
+        seed: opts.seed,
+        steps: opts.steps,
+        kernel: kernel_name,
+        profile: profile.to_string(),
+        stats,
+        findings,
+    })
+}
+
+/// Minimizes and annotates the mismatch of trace `i`.
+fn finding(
+    opts: &CheckOptions,
+    i: u64,
+    t: &Trace,
+    d: &TraceDiff,
+    sig: &str,
+    profile: Profile,
+    kernel_name: &str,
+) -> Result<Finding, Unavailable> {
+    let small = minimize_trace(t, profile, opts.minimize_runs)?;
+    // Re-run the minimized trace: how often it reproduces, and its events for the
+    // annotations. Fall back to the original if it never does (timing-dependent).
+    let mut reproduced = 0;
+    let mut first: Option<TraceDiff> = None;
+    for _ in 0..REPRODUCE_RUNS {
+        let sd = diff_trace_on(&small, profile, &mut KernelBackend::new()?);
+        if sd.signature(&small).as_deref() == Some(sig) {
+            reproduced += 1;
+            first.get_or_insert(sd);
+        }
+    }
+    let (base, bd) = match first {
+        Some(sd) => (small, sd),
+        None => (t.clone(), d.clone()),
+    };
+    let mut out = annotate_with_kernel(&base, &bd);
+    out.profile = Some(profile);
+    let seed_i = trace_seed(opts.seed, i);
+    let (di, m, k) = bd
+        .divergent_events()
+        .map(|(di, m, k)| (di, m.to_string(), k.to_string()))
+        .unwrap_or((0, String::new(), String::new()));
+    let step = base
+        .steps
+        .get(di)
+        .map(|s| s.op.to_string())
+        .unwrap_or_default();
+    out.preamble = vec![
+        format!("# msgring check: the model ({profile}) and the {kernel_name} disagree"),
+        format!(
+            "# check seed {}, trace {i}: msgring gen --seed {seed_i:#x} --steps {} (faults removed),",
+            opts.seed, opts.steps
+        ),
+        format!(
+            "# minimized from {} to {} steps",
+            t.steps.len(),
+            base.steps.len()
+        ),
+        format!("# signature: {sig}"),
+        format!(
+            "# reproduces on {reproduced} of {REPRODUCE_RUNS} runs{}",
+            if reproduced == 0 {
+                " (minimized form; this is the generated trace)"
+            } else if reproduced < REPRODUCE_RUNS {
+                " (timing-dependent)"
+            } else {
+                ""
+            }
+        ),
+        format!("# diverging step: {step}"),
+        format!("#   model:  {m}"),
+        format!("#   kernel: {k}"),
+        "# The `=>` annotations are the kernel's events: `msgring run` on this file shows".into(),
+        "# where the model differs.".into(),
+    ];
+    let line = trace::parse(&out.to_string())
+        .ok()
+        .and_then(|p| p.steps.get(di).map(|s| s.line))
+        .unwrap_or(0);
+    Ok(Finding {
+        index: i,
+        trace_seed: seed_i,
+        signature: sig.to_string(),
+        original_steps: t.steps.len(),
+        minimized_steps: base.steps.len(),
+        trace: out,
+        line,
+        step,
+        model: m,
+        kernel: k,
+        count: 1,
+        reproduced,
+    })
+}
+
+/// Runs of a minimized mismatch that measure how often it reproduces.
+pub const REPRODUCE_RUNS: u32 = 5;

@@ -1,6 +1,10 @@
 //! The `msgring` command line. Each subcommand lives in its own module and returns an
 //! exit [`Code`]; adding one (`diff`, `check`) is a variant in [`Cmd`] and a match arm.
 
+#[cfg(feature = "real-backend")]
+mod check;
+#[cfg(feature = "real-backend")]
+mod diff;
 mod fmt;
 mod gen;
 mod run;
@@ -9,12 +13,15 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Exit codes: 0 ok, 1 mismatch (or `fmt --check` difference), 2 bad input or usage.
+/// Exit codes: 0 ok, 1 mismatch (or `fmt --check` difference), 2 bad input or usage,
+/// 3 the kernel backend is unavailable (`diff`, `check`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Code {
     Ok = 0,
     Mismatch = 1,
     BadInput = 2,
+    #[cfg_attr(not(feature = "real-backend"), allow(dead_code))]
+    Unavailable = 3,
 }
 
 #[derive(Parser)]
@@ -39,6 +46,12 @@ enum Cmd {
     Fmt(fmt::Args),
     /// Generate a deterministic pseudo-random trace.
     Gen(gen::Args),
+    /// Run traces on the model and on the running kernel; show the first divergence.
+    #[cfg(feature = "real-backend")]
+    Diff(diff::Args),
+    /// Random traces on the model and on the running kernel; minimize every mismatch.
+    #[cfg(feature = "real-backend")]
+    Check(check::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -58,6 +71,10 @@ pub fn main() -> ExitCode {
         Cmd::Run(a) => run::main(a, cli.json, &mut out),
         Cmd::Fmt(a) => fmt::main(a, cli.json, &mut out),
         Cmd::Gen(a) => gen::main(a, cli.json, &mut out),
+        #[cfg(feature = "real-backend")]
+        Cmd::Diff(a) => diff::main(a, cli.json, &mut out),
+        #[cfg(feature = "real-backend")]
+        Cmd::Check(a) => check::main(a, cli.json, &mut out),
     };
     let code = if out.failed {
         code.max(Code::BadInput)
