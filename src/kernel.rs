@@ -1937,6 +1937,10 @@ pub struct CheckOptions {
     pub budget: Budget,
     /// Kernel runs the minimizer may spend on each new mismatch signature.
     pub minimize_runs: usize,
+    /// Threads running traces (each with its own kernel backend). The kernel side
+    /// mostly waits (settling, `io_uring_enter` timeouts), so more threads than CPUs
+    /// pay off.
+    pub jobs: usize,
 }
 
 impl Default for CheckOptions {
@@ -1946,6 +1950,7 @@ impl Default for CheckOptions {
             steps: 40,
             budget: Budget::Count(100),
             minimize_runs: 400,
+            jobs: 1,
         }
     }
 }
@@ -2030,51 +2035,106 @@ pub fn check_trace(seed: u64, i: u64, steps: usize) -> Trace {
 }
 
 /// Runs generated traces on the model and the kernel until the budget is spent,
-/// minimizing the first mismatch of each [`signature`]. `progress` is called after
-/// every trace, with the new finding if that trace made one.
+/// minimizing the first mismatch of each [`signature`]. Traces run on
+/// [`CheckOptions::jobs`] threads, each with its own kernel backend; results are
+/// taken in trace order, so which trace stands for a signature does not depend on
+/// the threads. `progress` is called after every trace, with the new finding if that
+/// trace made one.
 pub fn check(
     opts: &CheckOptions,
     progress: &mut dyn FnMut(&CheckStats, Option<&Finding>),
 ) -> Result<CheckReport, Unavailable> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let info = probe()?;
     let profile = kernel_profile(&info)?;
+    let kernel_name = format!("kernel {}", info.release);
     let start = Instant::now();
     let mut stats = CheckStats::default();
     let mut findings: Vec<Finding> = Vec::new();
     let mut by_sig: HashMap<String, usize> = HashMap::new();
-    let mut kernel_name = format!("kernel {}", info.release);
-    for i in 0.. {
-        let done = match opts.budget {
-            Budget::Count(n) => i >= n,
-            Budget::Time(d) => start.elapsed() >= d,
-        };
-        if done {
-            break;
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(u64, Result<(Trace, TraceDiff), Unavailable>)>();
+    let mut failure: Option<Unavailable> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1) {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Budget::Time(d) = opts.budget {
+                    if start.elapsed() >= d {
+                        return;
+                    }
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if let Budget::Count(n) = opts.budget {
+                    if i >= n {
+                        return;
+                    }
+                }
+                let t = check_trace(opts.seed, i, opts.steps);
+                let r = KernelBackend::new().map(|mut kb| {
+                    let d = diff_trace_on(&t, profile, &mut kb);
+                    (t, d)
+                });
+                if tx.send((i, r)).is_err() {
+                    return;
+                }
+            });
         }
-        let t = check_trace(opts.seed, i, opts.steps);
-        let mut kb = KernelBackend::new()?;
-        kernel_name = kb.name();
-        let d = diff_trace_on(&t, profile, &mut kb);
-        drop(kb);
-        stats.traces += 1;
-        stats.compared += d.compared as u64;
-        stats.skipped += d.skipped as u64;
-        let mut new = None;
-        if let Some(sig) = d.signature(&t) {
-            stats.mismatches += 1;
-            match by_sig.get(&sig) {
-                Some(&k) => findings[k].count += 1,
-                None => {
-                    let f = finding(opts, i, &t, &d, &sig, profile, &kernel_name)?;
-                    by_sig.insert(sig, findings.len());
-                    findings.push(f);
-                    stats.distinct += 1;
-                    new = findings.last();
+        drop(tx);
+        // Take results in trace order.
+        let mut pending: std::collections::BTreeMap<u64, (Trace, TraceDiff)> = Default::default();
+        let mut want = 0u64;
+        for (i, r) in rx.iter() {
+            match r {
+                Ok(x) => {
+                    pending.insert(i, x);
+                }
+                Err(u) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(u);
                 }
             }
+            if failure.is_some() {
+                continue;
+            }
+            while let Some((t, d)) = pending.remove(&want) {
+                let i = want;
+                want += 1;
+                stats.traces += 1;
+                stats.compared += d.compared as u64;
+                stats.skipped += d.skipped as u64;
+                let mut new = None;
+                if let Some(sig) = d.signature(&t) {
+                    stats.mismatches += 1;
+                    match by_sig.get(&sig) {
+                        Some(&k) => findings[k].count += 1,
+                        None => match finding(opts, i, &t, &d, &sig, profile, &kernel_name) {
+                            Ok(f) => {
+                                by_sig.insert(sig, findings.len());
+                                findings.push(f);
+                                stats.distinct += 1;
+                                new = findings.last();
+                            }
+                            Err(u) => {
+                                stop.store(true, Ordering::Relaxed);
+                                failure.get_or_insert(u);
+                                break;
+                            }
+                        },
+                    }
+                }
+                stats.seconds = start.elapsed().as_secs_f64();
+                progress(&stats, new);
+            }
         }
-        stats.seconds = start.elapsed().as_secs_f64();
-        progress(&stats, new);
+    });
+    if let Some(u) = failure {
+        return Err(u);
     }
     stats.seconds = start.elapsed().as_secs_f64();
     Ok(CheckReport {

@@ -30,6 +30,9 @@ pub struct Args {
     /// Kernel runs the minimizer may spend per distinct mismatch.
     #[arg(long, default_value_t = 400)]
     minimize_runs: usize,
+    /// Threads running traces (default: 2 per CPU; the kernel side mostly waits).
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=256))]
+    jobs: Option<u32>,
 }
 
 #[derive(serde::Serialize)]
@@ -104,6 +107,10 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         steps: a.steps as usize,
         budget,
         minimize_runs: a.minimize_runs,
+        jobs: a.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(2, |n| 2 * n.get()),
+            |j| j as usize,
+        ),
     };
     let start = format!(
         "msgring check: seed {seed}, {} steps per trace, model {} vs kernel {} (replay: --seed {seed})",
