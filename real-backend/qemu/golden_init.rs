@@ -3,22 +3,26 @@
 //!
 //! As PID 1 it mounts /proc and /sys, writes 0 to `/proc/sys/kernel/io_uring_disabled`
 //! when that sysctl exists, picks the model profile from the running kernel's release
-//! (`6.1`, `6.12`, `6.18`), and runs `/golden/msgring` with the arguments in
-//! `/golden/args` (one per line; `@PROFILE@` is replaced by the profile, `@TRACES@` by
-//! every `/golden/traces/*.trace`, sorted). The child's stdout lines are printed as
-//! `O|line`, its stderr lines as `E|line`, so the host can take them apart from kernel
-//! messages on the same console. Then it prints `GOLDEN-EXIT <status>`, `GOLDEN-END`
-//! and `MSGRING-END`, and powers off. A watchdog kills the child after the seconds in
-//! `/golden/timeout` (default 200) and reports `GOLDEN-EXIT timeout`.
+//! (`5.18`, `6.1`, `6.12`, `6.18`), and for each run directory `/golden/runs/NAME`
+//! (sorted) runs `/golden/msgring` with the arguments in `NAME/args` (one per line;
+//! `@PROFILE@` is replaced by the profile, `@TRACES@` by every `NAME/traces/*.trace`,
+//! sorted). The child's stdout lines are printed as `O|line`, its stderr lines as
+//! `E|line`, so the host can take them apart from kernel messages on the same console.
+//! Each run ends with `GOLDEN-EXIT NAME <status>`; then it prints `GOLDEN-END` and
+//! `MSGRING-END`, and powers off. A watchdog kills a child still running when the
+//! seconds in `/golden/timeout` (default 200, for all runs together) are up and reports
+//! `GOLDEN-EXIT NAME timeout`.
 //!
 //! Console output:
 //! ```text
 //! GOLDEN-BEGIN
 //! GOLDEN-INFO release=6.12.117+deb12-amd64 profile=6.12 io_uring_disabled=was-0
-//! GOLDEN-CMD /golden/msgring diff --json ...
+//! GOLDEN-RUN full
+//! GOLDEN-CMD /golden/msgring --json diff ...
 //! O|...
-//! GOLDEN-EXIT 1
 //! GOLDEN-TIME ms=5321
+//! GOLDEN-EXIT full 1
+//! GOLDEN-TIME ms=5400
 //! GOLDEN-END
 //! MSGRING-END
 //! ```
@@ -104,6 +108,8 @@ fn main() {
     }
     let ctl = "/proc/sys/kernel/io_uring_disabled";
     let disabled = match std::fs::read_to_string(ctl) {
+        // Not PID 1 (the host run): report the sysctl, leave it alone.
+        Ok(v) if !pid1 => v.trim().to_string(),
         Ok(v) => {
             let was = v.trim().to_string();
             match std::fs::write(ctl, "0") {
@@ -123,19 +129,51 @@ fn main() {
     ));
 
     let root = std::env::var("GOLDEN_ROOT").unwrap_or_else(|_| "/golden".into());
-    let args_txt = std::fs::read_to_string(format!("{root}/args")).unwrap_or_default();
     let secs: u64 = std::fs::read_to_string(format!("{root}/timeout"))
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(200);
-    let mut traces: Vec<String> = std::fs::read_dir(format!("{root}/traces"))
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut runs: Vec<String> = list(&format!("{root}/runs"), "");
+    runs.sort();
+    for dir in &runs {
+        let name = dir.rsplit('/').next().unwrap_or(dir);
+        say(&format!("GOLDEN-RUN {name}"));
+        let status = run_one(&root, dir, profile, &release, deadline);
+        say(&format!("GOLDEN-EXIT {name} {status}"));
+    }
+    say(&format!("GOLDEN-TIME ms={}", start.elapsed().as_millis()));
+    say("GOLDEN-END");
+    say("MSGRING-END");
+    if pid1 {
+        power_off();
+    }
+}
+
+/// Paths in `dir` whose names end with `suffix`.
+fn list(dir: &str, suffix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.path().to_string_lossy().into_owned())
-                .filter(|p| p.ends_with(".trace"))
+                .filter(|p| p.ends_with(suffix))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Runs `{root}/msgring` with `{dir}/args` over `{dir}/traces/*.trace`; returns the
+/// exit status (or why there is none).
+fn run_one(
+    root: &str,
+    dir: &str,
+    profile: Option<&str>,
+    release: &str,
+    deadline: Instant,
+) -> String {
+    let args_txt = std::fs::read_to_string(format!("{dir}/args")).unwrap_or_default();
+    let mut traces = list(&format!("{dir}/traces"), ".trace");
     traces.sort();
     let mut args = Vec::new();
     for a in args_txt.lines().filter(|l| !l.is_empty()) {
@@ -145,10 +183,7 @@ fn main() {
                 Some(p) => args.push(p.to_string()),
                 None => {
                     say(&format!("GOLDEN-ERROR no model profile for kernel {release}"));
-                    say("GOLDEN-EXIT noprofile");
-                    say("GOLDEN-END");
-                    say("MSGRING-END");
-                    power_off();
+                    return "noprofile".into();
                 }
             },
             a => args.push(a.to_string()),
@@ -156,7 +191,6 @@ fn main() {
     }
     let bin = format!("{root}/msgring");
     say(&format!("GOLDEN-CMD {bin} {}", args.join(" ")));
-
     let start = Instant::now();
     let status = match Command::new(&bin)
         .args(&args)
@@ -182,7 +216,6 @@ fn main() {
                     let _ = tx2.send(format!("E|{l}"));
                 }
             });
-            let deadline = start + Duration::from_secs(secs);
             let mut timed_out = false;
             // Print lines as they come until both pipes close or the deadline passes.
             loop {
@@ -214,11 +247,6 @@ fn main() {
             }
         }
     };
-    say(&format!("GOLDEN-EXIT {status}"));
     say(&format!("GOLDEN-TIME ms={}", start.elapsed().as_millis()));
-    say("GOLDEN-END");
-    say("MSGRING-END");
-    if pid1 {
-        power_off();
-    }
+    status
 }
