@@ -17,6 +17,7 @@ pub mod check;
 pub mod concurrent;
 pub mod errno;
 mod exec;
+pub mod fuzzing;
 #[cfg(feature = "real-backend")]
 pub mod kernel;
 pub mod profile;

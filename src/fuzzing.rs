@@ -1,0 +1,527 @@
+//! Fuzzing oracles: the checks the `fuzz/` targets run, as library functions, so a
+//! stable `cargo test` can replay the committed corpus and every regression input
+//! (`model-tests/tests/fuzz_replay.rs`) and a crash can be decoded into a readable
+//! trace. See `docs/fuzzing.md`.
+//!
+//! | target | input | oracle |
+//! | --- | --- | --- |
+//! | `model` | [`decode_model_input`] | [`check_trace_on_model`]: every invariant after every step |
+//! | `trace_text` | any bytes | [`check_text`]: parse never panics, errors have a position, print∘parse = id |
+//! | `differential` | [`decode_model_input`] | `check_differential` (feature `real-backend`) |
+//! | `sqe_fields` | 64 raw SQE bytes | [`sqe_trace`] on the model and (feature `real-backend`) the kernel |
+//!
+//! Every function here returns a [`Failure`] for a broken oracle; a panic anywhere
+//! below them is a bug too (the fuzzer reports it as a crash).
+
+use crate::check::{check_all, check_transition, Violation};
+use crate::trace::{self, Event, FdRef, Op, SqeSpec, Trace, TraceStep};
+use crate::uapi::op;
+use crate::{Backend, Faults, Sqe, Step, StepResult, World};
+use std::fmt;
+
+/// Traces the `model` target generates have at most this many steps (prelude included).
+pub const MAX_MODEL_STEPS: usize = 32;
+
+/// Text traces fed to `model`/`differential` (the seed corpus is the golden traces)
+/// are cut to this many steps, to keep executions fast.
+pub const MAX_TEXT_STEPS: usize = 256;
+
+/// A broken oracle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// An invariant failed after step `step` (0-based index into the trace).
+    Invariant {
+        step: usize,
+        /// `true` for a [`check_transition`] invariant, `false` for [`check_all`].
+        transition: bool,
+        violation: Violation,
+        /// The trace, in canonical text.
+        trace: String,
+    },
+    /// The parser rejected the input with a position outside it.
+    BadPosition { error: String, lines: usize },
+    /// Printing a parsed trace and parsing the text again did not give it back.
+    RoundTrip {
+        /// The canonical text of the first parse.
+        printed: String,
+        /// What the second parse gave (its canonical text) or its error.
+        reparsed: String,
+    },
+    /// The model and the kernel disagree on a step that no known difference covers.
+    Divergence {
+        /// 0-based index into the trace.
+        step: usize,
+        op: String,
+        model: String,
+        kernel: String,
+        trace: String,
+    },
+    /// The kernel backend cannot run here.
+    KernelUnavailable(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Invariant {
+                step,
+                transition,
+                violation,
+                trace,
+            } => {
+                let kind = if *transition { "transition" } else { "state" };
+                write!(
+                    f,
+                    "{kind} {violation} after step {step}\n--- trace ---\n{trace}"
+                )
+            }
+            Failure::BadPosition { error, lines } => {
+                write!(
+                    f,
+                    "parse error outside the input ({lines} lines): {error}"
+                )
+            }
+            Failure::RoundTrip { printed, reparsed } => write!(
+                f,
+                "print/parse round trip changed the trace\n--- printed ---\n{printed}\n--- reparsed ---\n{reparsed}"
+            ),
+            Failure::Divergence {
+                step,
+                op,
+                model,
+                kernel,
+                trace,
+            } => write!(
+                f,
+                "model and kernel disagree at step {step} `{op}`\n  model : {model}\n  kernel: {kernel}\n--- trace ---\n{trace}"
+            ),
+            Failure::KernelUnavailable(why) => write!(f, "kernel backend unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+// ---- decoding fuzzer inputs ---------------------------------------------------------
+
+/// Whether `data` looks like a text trace (a comment or the version header first).
+pub fn looks_like_text(data: &[u8]) -> bool {
+    data.starts_with(b"#") || data.starts_with(b"msgring-trace") || data.starts_with(b"\n")
+}
+
+/// The trace a `model`/`differential` input stands for: a text trace if the bytes are
+/// one (cut to [`MAX_TEXT_STEPS`]), otherwise the trace generator driven by the bytes
+/// (at most [`MAX_MODEL_STEPS`] steps).
+#[cfg(feature = "arbitrary")]
+pub fn decode_model_input(data: &[u8]) -> Trace {
+    if looks_like_text(data) {
+        if let Some(mut t) = std::str::from_utf8(data)
+            .ok()
+            .and_then(|s| trace::parse(s).ok())
+        {
+            t.steps.truncate(MAX_TEXT_STEPS);
+            return t;
+        }
+    }
+    generated_trace(data, MAX_MODEL_STEPS)
+}
+
+/// The trace generator ([`trace::generate`]) driven by fuzzer bytes: at most
+/// `max_steps` steps, the generator's 5-step prelude included.
+#[cfg(feature = "arbitrary")]
+pub fn generated_trace(data: &[u8], max_steps: usize) -> Trace {
+    // Once the bytes run out, `int_in_range` returns the lower bound forever, and the
+    // generator can spin on a step kind it cannot emit (e.g. `exit` with one task):
+    // then the choices continue from a PRNG seeded by the input, so every input
+    // decodes in bounded expected time and deterministically.
+    struct Bytes<'a, 'b> {
+        u: &'b mut arbitrary::Unstructured<'a>,
+        rest: trace::SplitMix,
+    }
+    impl trace::Choices for Bytes<'_, '_> {
+        fn below(&mut self, n: u32) -> u32 {
+            if n <= 1 {
+                return 0;
+            }
+            if self.u.is_empty() {
+                return self.rest.below(n);
+            }
+            self.u.int_in_range(0..=n - 1).unwrap_or(0)
+        }
+    }
+    let mut u = arbitrary::Unstructured::new(data);
+    let extra = max_steps.saturating_sub(5);
+    let steps = u.int_in_range(0..=extra).unwrap_or(0);
+    let seed = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut c = Bytes {
+        u: &mut u,
+        rest: trace::SplitMix(seed),
+    };
+    let mut t = trace::generate(&mut c, steps);
+    t.steps.truncate(max_steps);
+    t
+}
+
+// ---- model: invariants after every step ---------------------------------------------
+
+/// A model world that checks every invariant after every step.
+struct Checked {
+    world: World,
+    before: World,
+    applied: usize,
+    failure: Option<(usize, bool, Violation)>,
+}
+
+impl Backend for Checked {
+    fn name(&self) -> String {
+        self.world.name()
+    }
+
+    fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
+        if self.failure.is_some() {
+            return StepResult::Refused("stopped: an invariant failed".into());
+        }
+        self.before.clone_from(&self.world);
+        let r = self.world.apply_with(step, faults);
+        let k = self.applied;
+        self.applied += 1;
+        if let Err(v) = check_all(&self.world) {
+            self.failure = Some((k, false, v));
+        } else if let Err(v) = check_transition(&self.before, &self.world) {
+            self.failure = Some((k, true, v));
+        }
+        r
+    }
+}
+
+/// Runs `t` on a fresh model (the trace's profile) and checks [`check_all`] and
+/// [`check_transition`] after every executed step.
+pub fn check_trace_on_model(t: &Trace) -> Result<(), Failure> {
+    let world = World::new(t.profile.unwrap_or_default());
+    let mut b = Checked {
+        before: world.clone(),
+        world,
+        applied: 0,
+        failure: None,
+    };
+    // The trace index of each executed (not unbound) step.
+    let mut executed = Vec::new();
+    trace::run_with(t, &mut b, |i, _, _| executed.push(i));
+    match b.failure {
+        None => Ok(()),
+        Some((k, transition, violation)) => Err(Failure::Invariant {
+            step: executed.get(k).copied().unwrap_or(k),
+            transition,
+            violation,
+            trace: t.to_string(),
+        }),
+    }
+}
+
+// ---- trace_text ---------------------------------------------------------------------
+
+/// The `trace_text` oracle: parsing `data` (lossily decoded as UTF-8) never panics; an
+/// error names a line and column inside the input; a parsed trace prints to text
+/// that parses back to the same trace and prints the same.
+pub fn check_text(data: &[u8]) -> Result<(), Failure> {
+    let src = String::from_utf8_lossy(data);
+    match trace::parse(&src) {
+        Err(e) => {
+            let lines = src.split('\n').count();
+            if e.line == 0 || e.col == 0 || e.line as usize > lines {
+                return Err(Failure::BadPosition {
+                    error: e.to_string(),
+                    lines,
+                });
+            }
+            Ok(())
+        }
+        Ok(t) => check_round_trip(&t),
+    }
+}
+
+/// `parse(print(t)) == t`, and printing that again gives the same text.
+pub fn check_round_trip(t: &Trace) -> Result<(), Failure> {
+    let printed = t.to_string();
+    match trace::parse(&printed) {
+        Ok(t2) if t2 == *t && t2.to_string() == printed => Ok(()),
+        Ok(t2) => Err(Failure::RoundTrip {
+            printed,
+            reparsed: t2.to_string(),
+        }),
+        Err(e) => Err(Failure::RoundTrip {
+            printed,
+            reparsed: format!("error: {e}"),
+        }),
+    }
+}
+
+// ---- sqe_fields: one hostile SQE in a fixed two-ring world ---------------------------
+
+/// Maps an opcode to one the real kernel may execute here: NOP and MSG_RING stay,
+/// every other opcode becomes NOP (even) or MSG_RING (odd). The real-backend host
+/// refuses other opcodes anyway; this keeps the input meaningful on both sides.
+pub fn safe_opcode(o: u8) -> u8 {
+    match o {
+        op::NOP | op::MSG_RING => o,
+        o if o & 1 == 0 => op::NOP,
+        _ => op::MSG_RING,
+    }
+}
+
+/// The fixed world of `sqe_fields` and the hostile SQE's steps, as a trace.
+///
+/// World: rings `r0` and `r1` (8 entries, set up by `t0`), a regular file `f0`
+/// registered in `r0`'s table, a sparse 4-slot table on `r1`, a pipe (`f1`, `f2`),
+/// so vfds 0..=4 exist. The SQE's `fd` is kept in -1..=6, else folded into it (the real backend maps an
+/// unknown vfd to -1 anyway); its opcode goes through [`safe_opcode`]. Then: push it
+/// on `r0`, submit, reap both rings, observe both; then the same SQE through the
+/// synchronous `IORING_REGISTER_SEND_MSG_RING` path (MSG_RING only), reap, observe.
+pub fn sqe_trace(bytes: &[u8; 64]) -> Trace {
+    let mut sqe = Sqe::from_bytes(bytes);
+    sqe.opcode = safe_opcode(sqe.opcode);
+    let fd = if (-1..=6).contains(&sqe.fd) {
+        sqe.fd
+    } else {
+        (sqe.fd as u32 % 8) as i32 - 1
+    };
+    sqe.fd = 0;
+    let n = |s: &str| s.to_string();
+    let r = |s: &str| FdRef::Name(s.to_string());
+    let mut ops = vec![
+        Op::Setup {
+            ring: n("r0"),
+            by: n("t0"),
+            entries: 8,
+            cq_entries: 0,
+            flags: 0,
+        },
+        Op::Setup {
+            ring: n("r1"),
+            by: n("t0"),
+            entries: 8,
+            cq_entries: 0,
+            flags: 0,
+        },
+        Op::File { file: n("f0") },
+        Op::RegisterFiles {
+            by: n("t0"),
+            ring: r("r0"),
+            files: vec![r("f0")],
+        },
+        Op::RegisterSparse {
+            by: n("t0"),
+            ring: r("r1"),
+            nr: 4,
+        },
+        Op::Pipe {
+            read: n("f1"),
+            write: n("f2"),
+        },
+        Op::Push {
+            ring: r("r0"),
+            sqe: SqeSpec::Raw {
+                fd: FdRef::Vfd(fd),
+                sqe,
+            },
+        },
+        Op::Enter {
+            by: n("t0"),
+            ring: r("r0"),
+            to_submit: 1,
+            min_complete: 0,
+            flags: 0,
+        },
+        Op::Reap {
+            ring: r("r0"),
+            max: 16,
+        },
+        Op::Reap {
+            ring: r("r1"),
+            max: 16,
+        },
+        Op::Observe { ring: r("r0") },
+        Op::Observe { ring: r("r1") },
+    ];
+    if sqe.opcode == op::MSG_RING {
+        ops.extend([
+            Op::SyncMsg {
+                by: n("t0"),
+                sqe: SqeSpec::Raw {
+                    fd: FdRef::Vfd(fd),
+                    sqe,
+                },
+            },
+            Op::Reap {
+                ring: r("r1"),
+                max: 16,
+            },
+            Op::Observe { ring: r("r1") },
+        ]);
+    }
+    Trace {
+        preamble: vec!["# sqe_fields: one hostile SQE in the fixed two-ring world".into()],
+        profile: None,
+        steps: ops.into_iter().map(TraceStep::new).collect(),
+        trailer: Vec::new(),
+    }
+}
+
+/// The model half of `sqe_fields`: [`sqe_trace`] on the model with every invariant,
+/// and its text round trip.
+pub fn check_sqe_bytes(bytes: &[u8; 64]) -> Result<(), Failure> {
+    let t = sqe_trace(bytes);
+    check_round_trip(&t)?;
+    check_trace_on_model(&t)
+}
+
+/// `data` as 64 SQE bytes (zero-padded or cut).
+pub fn sqe_bytes(data: &[u8]) -> [u8; 64] {
+    let mut b = [0u8; 64];
+    let n = data.len().min(64);
+    b[..n].copy_from_slice(&data[..n]);
+    b
+}
+
+// ---- differential -------------------------------------------------------------------
+
+/// A documented, intended difference between the model and the running kernel,
+/// keyed by the rule id of `docs/semantics.md`. A divergence it matches is not a
+/// failure.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownDifference {
+    /// The rule id (`R13`, `C3`, ...).
+    pub rule: &'static str,
+    /// Where the difference is documented.
+    pub doc: &'static str,
+    /// Whether a divergence (the step, the model's event, the kernel's event) is this
+    /// difference.
+    pub matches: fn(&Op, &Event, &Event) -> bool,
+}
+
+/// The allowlist. Empty: on 6.18.44 no model/kernel difference is documented, and every
+/// divergence found so far was a bug. Add an entry only together with its rule's
+/// documentation.
+pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[];
+
+/// The known difference a divergence is, if any.
+pub fn known_difference(
+    op: &Op,
+    model: &Event,
+    kernel: &Event,
+) -> Option<&'static KnownDifference> {
+    KNOWN_DIFFERENCES
+        .iter()
+        .find(|d| (d.matches)(op, model, kernel))
+}
+
+/// `t` without fault injection (the kernel cannot inject faults) and without
+/// annotations.
+pub fn without_faults(t: &Trace) -> Trace {
+    let mut t = t.clone();
+    for s in &mut t.steps {
+        s.faults = Faults::default();
+        s.expect = None;
+    }
+    t
+}
+
+/// What a differential run compared.
+#[cfg(feature = "real-backend")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiffSummary {
+    /// Steps whose results agreed.
+    pub compared: usize,
+    /// Steps skipped (unmodelled on one side, or after a side stopped).
+    pub skipped: usize,
+    /// Divergences that are [`KNOWN_DIFFERENCES`] (by rule id); the run stops at one.
+    pub known: Vec<&'static str>,
+    /// Runs that diverged but did not diverge again on a fresh kernel backend.
+    pub flaky: usize,
+}
+
+/// A divergence is reported only if it shows on this many fresh kernel backends in a
+/// row.
+#[cfg(feature = "real-backend")]
+pub const DIFF_TRIES: usize = 3;
+
+/// Runs `t` (faults removed) on a fresh model with the running kernel's profile and a
+/// fresh [`KernelBackend`](crate::kernel::KernelBackend) (`kernel::diff_trace_on`),
+/// after checking the model's invariants on it; the first step whose events differ,
+/// unless a [`KNOWN_DIFFERENCES`] entry explains it, is a [`Failure::Divergence`].
+#[cfg(feature = "real-backend")]
+pub fn check_differential(t: &Trace) -> Result<DiffSummary, Failure> {
+    use crate::kernel;
+    let unavailable = |e: kernel::Unavailable| Failure::KernelUnavailable(e.reason);
+    let info = kernel::probe().map_err(unavailable)?;
+    let profile = kernel::kernel_profile(&info).map_err(unavailable)?;
+    let mut t = without_faults(t);
+    t.profile = Some(profile);
+    check_trace_on_model(&t)?;
+    let mut sum = DiffSummary::default();
+    let mut d;
+    let mut tries = 0;
+    loop {
+        let mut kb = kernel::KernelBackend::new().map_err(unavailable)?;
+        d = kernel::diff_trace_on(&t, profile, &mut kb);
+        tries += 1;
+        // The kernel's io-wq and task_work threads run asynchronously: a divergence
+        // that does not reproduce on a fresh kernel backend was the backend's
+        // settle timing (a loaded machine), not a behaviour difference.
+        if d.divergence.is_none() || tries == DIFF_TRIES {
+            break;
+        }
+        sum.flaky += 1;
+    }
+    sum.compared = d.compared;
+    sum.skipped = d.skipped;
+    if let Some((i, m, k)) = d.divergent_events() {
+        let op = &t.steps[i].op;
+        if let Some(known) = known_difference(op, m, k) {
+            sum.known.push(known.rule);
+            return Ok(sum);
+        }
+        let note = |o: &trace::Outcome| match o.notes.get(i).cloned().flatten() {
+            Some(n) => format!(" ({n})"),
+            None => String::new(),
+        };
+        return Err(Failure::Divergence {
+            step: i,
+            op: op.to_string(),
+            model: format!("{m}{}", note(&d.model)),
+            kernel: format!("{k}{}", note(&d.kernel)),
+            trace: t.to_string(),
+        });
+    }
+    Ok(sum)
+}
+
+/// `sqe_fields` against the kernel: [`check_sqe_bytes`], then [`check_differential`]
+/// of [`sqe_trace`].
+#[cfg(feature = "real-backend")]
+pub fn check_sqe_bytes_differential(bytes: &[u8; 64]) -> Result<DiffSummary, Failure> {
+    check_sqe_bytes(bytes)?;
+    check_differential(&sqe_trace(bytes))
+}
+
+// ---- decoding a crash ---------------------------------------------------------------
+
+/// The readable form of a fuzzer input for `target` (`model`, `differential`,
+/// `trace_text`, `sqe_fields`, `empty`): the trace it stands for, in canonical text.
+pub fn describe_input(target: &str, data: &[u8]) -> String {
+    match target {
+        #[cfg(feature = "arbitrary")]
+        "model" | "differential" => decode_model_input(data).to_string(),
+        "sqe_fields" => sqe_trace(&sqe_bytes(data)).to_string(),
+        "trace_text" => {
+            let src = String::from_utf8_lossy(data);
+            match trace::parse(&src) {
+                Ok(t) => format!("{t}"),
+                Err(e) => format!("# does not parse: {e}\n{src}"),
+            }
+        }
+        _ => format!("# {} bytes: {:02x?}", data.len(), data),
+    }
+}
