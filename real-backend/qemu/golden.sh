@@ -11,9 +11,13 @@
 #        MSGRING_GOLDEN_KERNELS      which to run, default "6.1 6.12 host"
 #        MSGRING_GOLDEN_MODE=diff|run  default diff; `run` only proves the pipeline
 #                                    (model-only `msgring run` inside the guest)
+#        MSGRING_GOLDEN_KNOWN        a list of divergences already reported (e.g.
+#                                    real-backend/qemu/golden-known.txt): those print as
+#                                    `known` and do not fail the run; new ones still do
+#        MSGRING_GOLDEN_SECONDARY=0  skip the informational no-fdinfo run
 # Output: target/golden/{6.1,6.12,host}.{log,out,err} (raw console; msgring's stdout
 #         and stderr), target/golden/summary.txt.
-# Exit:  0 every kernel agrees with the model; 1 a divergence; 2 something could not be
+# Exit:  0 every kernel agrees with the model (known divergences aside); 1 a divergence; 2 something could not be
 #        built, fetched or booted (one line `golden: error: ...` says what).
 # Needs (Debian): qemu-system-x86 cpio (installed with apt-get if missing), cargo, rustc.
 set -euo pipefail
@@ -163,16 +167,18 @@ done
 
 # ---- summary -----------------------------------------------------------------------
 command -v python3 >/dev/null || die "python3 not found (needed to read msgring's JSON)"
-summarize() { # label run
+known="${MSGRING_GOLDEN_KNOWN:-}"
+[ -z "$known" ] || [ -f "$known" ] || die "MSGRING_GOLDEN_KNOWN=$known: no such file"
+summarize() { # label run [known-file]
   local st
   st="$(run_status "$out/$1" "$2")"
-  python3 "$here/golden_summary.py" "$mode" "$1" "$out/$1.$2.out" "${st:-none}" "$out/$1.log"
+  python3 "$here/golden_summary.py" "$mode" "$1" "$out/$1.$2.out" "${st:-none}" "$out/$1.log" "${3:-}"
 }
 {
   echo "golden traces: $ntr on the kernel, ${#excluded[@]} model-only (fault injection) not packed: ${excluded[*]:-none}"
   echo "mode: $mode; args: ${args[*]}"
   echo
-  for label in "${labels[@]}"; do summarize "$label" full || true; done
+  for label in "${labels[@]}"; do summarize "$label" full "$known" || true; done
   if [[ " ${runs[*]} " == *" no-fdinfo "* ]]; then
     echo
     echo "For information (does not change the exit status): the same traces with every"

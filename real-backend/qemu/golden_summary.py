@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Summarise one kernel's `msgring --json diff` (or `run`) output for golden.sh.
 
-usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG
+usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG [KNOWN_FILE]
 
 Prints one `RESULT <label> ...` line (`agree`/`DIVERGES`/`ERROR`), then each divergence
 with the step and the model's and the kernel's values side by side. Exit status: 0 all
 agree, 1 a divergence, 2 no usable output (the guest did not finish, msgring failed).
+
+KNOWN_FILE lists divergences already reported: `LABEL TRACE:LINE  # why` per line
+(LABEL `*` for every kernel). A listed divergence is printed as `known` and does not
+make the result DIVERGES; a listed one that no longer happens is printed as `fixed?`.
 """
 import json
 import sys
@@ -54,6 +58,7 @@ def trace_reports(docs):
 
 def main():
     mode, label, out_file, status, log = sys.argv[1:6]
+    known = load_known(sys.argv[6] if len(sys.argv) > 6 else "", label)
     try:
         text = open(out_file, encoding="utf-8", errors="replace").read()
     except OSError:
@@ -84,10 +89,26 @@ def main():
             for m in r["mismatches"]:
                 print(f"  {base(r.get('file', '?'))}:{m.get('line')}: expected {short(m.get('expected'))} got {short(m.get('actual'))}")
         return 0
-    return summarize_diff(label, reports, status, log)
+    return summarize_diff(label, reports, status, log, known)
 
 
-def summarize_diff(label, reports, status, log):
+def load_known(path, label):
+    """{(trace, line): why} for `label`."""
+    known = {}
+    if not path:
+        return known
+    for raw in open(path, encoding="utf-8"):
+        line, _, why = raw.partition("#")
+        parts = line.split()
+        if len(parts) != 2 or parts[0] not in (label, "*"):
+            continue
+        trace, _, ln = parts[1].rpartition(":")
+        if trace and ln.isdigit():
+            known[(trace, int(ln))] = why.strip()
+    return known
+
+
+def summarize_diff(label, reports, status, log, known):
     """`msgring --json diff` prints one object per trace: file, model, kernel, steps,
     compared, skipped (steps one side reported unmodelled), stopped {line, step, reason}
     (a state-changing step was unmodelled: comparison ended there), divergence {line,
@@ -105,9 +126,18 @@ def summarize_diff(label, reports, status, log):
     models = sorted({str(r.get("model")) for r in reports})
     kernels = sorted({str(r.get("kernel")) for r in reports})
     steps_unmodelled = sum(int(r.get("skipped") or 0) for r in agree)
-    word = "DIVERGES" if diverge else "agree"
+    def key(r):
+        return (base(r.get("file", "?")), (r.get("divergence") or {}).get("line"))
+
+    new = [r for r in diverge if key(r) not in known]
+    n_known = len(diverge) - len(new)
+    word = "DIVERGES" if new else "agree"
+    if not new and n_known:
+        word = "agree-except-known"
     print(
-        f"RESULT {label} {word}: {len(agree)} agree, {len(diverge)} diverge, "
+        f"RESULT {label} {word}: {len(agree)} agree, {len(diverge)} diverge"
+        + (f" ({n_known} known)" if n_known else "")
+        + ", "
         f"{len(skipped)} skipped of {len(reports)} traces "
         f"({', '.join(models)} vs {', '.join(kernels)}; msgring exit {status})"
     )
@@ -128,6 +158,8 @@ def summarize_diff(label, reports, status, log):
         # FileId(u32::MAX): the kernel backend saw a slot it could not name. On 6.1 and
         # 6.12 that is every slot: their fdinfo prints d_iname and `<none>`.
         tag = "  [harness: fdinfo slot names unreadable]" if "@4294967295" in str(d.get("kernel")) else ""
+        if key(r) in known:
+            tag += f"  [known: {known[key(r)]}]"
         print(
             f"  DIVERGES {base(r.get('file', '?'))}:{d.get('line')} "
             f"after {r.get('compared')} agreeing steps{tag}"
@@ -143,7 +175,11 @@ def summarize_diff(label, reports, status, log):
         w = max(len(lm), len(lk))
         print(f"    {lm:<{w}} | {m}")
         print(f"    {lk:<{w}} | {k}")
-    return 1 if diverge else 0
+    seen = {key(r) for r in diverge}
+    for (trace, ln), why in sorted(known.items()):
+        if (trace, ln) not in seen:
+            print(f"  known    {trace}:{ln} did not diverge this time ({why})")
+    return 1 if new else 0
 
 
 if __name__ == "__main__":
