@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Seeds the fuzz corpus and writes the trace_text dictionary.
+"""Writes the committed seed corpus (fuzz/seeds/<target>) and the trace_text dictionary.
+
+fuzz/seeds is read-only input for the fuzzers; libFuzzer writes what it finds to
+fuzz/corpus/<target> (not committed).
 
 Run from anywhere: `python3 fuzz/seed.py`. Idempotent: re-run it when golden traces
 (model-tests/traces/*.trace) or the trace grammar change.
 
-* corpus/trace_text, corpus/model, corpus/differential: every golden trace, as text
+* seeds/trace_text, seeds/model, seeds/differential: every golden trace, as text
   (the model/differential targets accept a text trace when the input starts with `#`
   or `msgring-trace`), plus every regression trace.
-* corpus/sqe_fields: the 64-byte SQE images of the builders (nop, msg_data, send_fd,
+* seeds/sqe_fields: the 64-byte SQE images of the builders (nop, msg_data, send_fd,
   FLAGS_PASS, CQE_SKIP, fixed-file target) in the fixed world of
   `msgring::fuzzing::sqe_trace` (r0 = vfd 0, r1 = vfd 1, f0 = vfd 2, pipe = 3, 4).
 * trace_text.dict: keywords, field names, flag names and errno names, read from the
@@ -20,7 +23,7 @@ import struct
 
 FUZZ = pathlib.Path(__file__).resolve().parent
 ROOT = FUZZ.parent
-CORPUS = FUZZ / "corpus"
+CORPUS = FUZZ / "seeds"
 
 
 def sqe(opcode=0, flags=0, ioprio=0, fd=0, off=0, addr=0, len_=0, msg_ring_flags=0,
@@ -91,6 +94,8 @@ def main():
     for target in ("trace_text", "model", "differential"):
         d = CORPUS / target
         d.mkdir(parents=True, exist_ok=True)
+        for old in list(d.glob("golden_*")) + list(d.glob("regression_*")):
+            old.unlink()
         for t in traces:
             prefix = "regression_" if t.parent.name == "regressions" else "golden_"
             shutil.copyfile(t, d / (prefix + t.stem))

@@ -1,4 +1,4 @@
-//! Replays the fuzz corpus (`fuzz/corpus/<target>/*`) and every regression trace
+//! Replays the committed fuzz seed corpus (`fuzz/seeds/<target>/*`) and every regression trace
 //! (`model-tests/traces/regressions/*.trace`) through the same oracles the fuzz targets
 //! run (`msgring::fuzzing`), on stable Rust, without cargo-fuzz. With the
 //! `real-backend` feature the differential oracles run too (skipped when the kernel is
@@ -38,7 +38,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    files(&root().join("fuzz/corpus").join(target))
+    files(&root().join("fuzz/seeds").join(target))
 }
 
 fn regressions() -> Vec<(String, Trace)> {
@@ -65,7 +65,7 @@ fn all<T>(items: &[(String, T)], check: impl Fn(&T) -> Result<(), Failure>) {
 #[test]
 fn corpus_model() {
     let c = corpus("model");
-    assert!(c.len() >= 40, "fuzz/corpus/model has {} inputs", c.len());
+    assert!(c.len() >= 40, "fuzz/seeds/model has {} inputs", c.len());
     all(&c, |d| {
         fuzzing::check_trace_on_model(&fuzzing::decode_model_input(d))
     });
@@ -76,7 +76,7 @@ fn corpus_trace_text() {
     let c = corpus("trace_text");
     assert!(
         c.len() >= 40,
-        "fuzz/corpus/trace_text has {} inputs",
+        "fuzz/seeds/trace_text has {} inputs",
         c.len()
     );
     all(&c, |d| {
