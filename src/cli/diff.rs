@@ -43,7 +43,14 @@ struct Div {
 }
 
 fn report<'a>(path: &'a str, t: &Trace, d: &TraceDiff, model: String, kname: String) -> Report<'a> {
-    let step = |i: usize| t.steps.get(i).map(|s| (s.line, s.code()));
+    // The step's canonical text, without its annotation.
+    let step = |i: usize| {
+        t.steps.get(i).map(|s| {
+            let mut s = s.clone();
+            s.expect = None;
+            (s.line, s.code())
+        })
+    };
     let note = |o: &msgring::trace::Outcome, i: usize| o.notes.get(i).cloned().flatten();
     Report {
         file: path,
@@ -117,8 +124,17 @@ fn print_text(out: &mut Out, r: &Report<'_>) {
             );
         }
         None => out.line(&format!(
-            "{}: {} steps, {} compared{skipped}: {} and {} agree",
-            r.file, r.steps, r.compared, r.model, r.kernel
+            "{}: {} steps, {} compared{skipped}: {} and {} agree{}",
+            r.file,
+            r.steps,
+            r.compared,
+            r.model,
+            r.kernel,
+            if r.stopped.is_some() {
+                " up to the stop"
+            } else {
+                ""
+            }
         )),
     }
 }
