@@ -880,7 +880,7 @@ fn r21_alloc_range_and_enfile() {
 }
 
 #[test]
-fn r21_alloc_can_return_a_slot_below_the_range_after_an_explicit_install() {
+fn r21_5_alloc_clamps_the_hint_into_the_range_after_an_explicit_install() {
     let mut s = Sim::new();
     let (a, b, _) = fd_setup(&mut s, 8);
     assert_eq!(
@@ -895,8 +895,62 @@ fn r21_alloc_can_return_a_slot_below_the_range_after_an_explicit_install() {
     assert_eq!(one(&mut s, a, send_fd(b, 0, DestSlot::Index(0), 1)), 0);
     assert_eq!(
         one(&mut s, a, send_fd(b, 0, DestSlot::Alloc, 2)),
-        1,
-        "hint = 1 lies below alloc_start"
+        2,
+        "the hint (1) is clamped to alloc_start (stable fix; check found it on 6.18.44)"
+    );
+    // An empty range allocates nothing, whatever the hint.
+    assert_eq!(
+        s.ret(Step::FileAllocRange {
+            task: T0,
+            ring: b,
+            off: 4,
+            len: 0
+        }),
+        0
+    );
+    assert_eq!(one(&mut s, a, send_fd(b, 0, DestSlot::Index(1), 3)), 0);
+    assert_eq!(one(&mut s, a, send_fd(b, 0, DestSlot::Alloc, 4)), -23);
+}
+
+#[test]
+fn r41_1_requests_behind_a_drain_run_from_io_wq_after_it() {
+    let mut s = Sim::new();
+    let a = s.ring(4, 0);
+    s.submit(
+        a,
+        &[
+            data(a, 0, 0).user_data(0x1061).flags(sqe_flags::IO_DRAIN),
+            Nop.build().user_data(5),
+        ],
+    );
+    let order: Vec<u64> = s.reap(a).iter().map(|c| c.user_data).collect();
+    assert_eq!(
+        order,
+        vec![0, 0x1061, 5],
+        "msgring check, seed 1: the NOP waits for the drain"
+    );
+}
+
+#[test]
+fn r22_data_to_the_own_iopoll_ring_is_punted_to_io_wq() {
+    let mut s = Sim::new();
+    let a = s.ring(2, setup::IOPOLL);
+    s.submit(
+        a,
+        &[data(a, 0, 0).user_data(0x1024), Nop.build().user_data(5)],
+    );
+    s.ret(Step::Enter {
+        task: T0,
+        ring: a,
+        to_submit: 0,
+        min_complete: 0,
+        flags: enter::GETEVENTS,
+    });
+    let order: Vec<u64> = s.reap(a).iter().map(|c| c.user_data).collect();
+    assert_eq!(
+        order,
+        vec![5, 0, 0x1024],
+        "the trylock of our own held uring_lock fails: -EAGAIN, io-wq"
     );
 }
 

@@ -154,10 +154,12 @@ impl World {
         let m = IoMsg::from_sqe(&req.sqe);
         match u64::from(m.cmd) {
             msg::DATA => {
-                let res = self
-                    .io_msg_ring_data(target, &m)
-                    .map_or_else(Errno::neg, |()| 0);
-                (Some(req), Issued::Complete(res))
+                let held = (ctx == IssueCtx::Inline).then_some(req.ring);
+                match self.io_msg_ring_data(target, &m, held) {
+                    Ok(()) => (Some(req), Issued::Complete(0)),
+                    Err(Errno::EAGAIN) => (Some(req), Issued::Again),
+                    Err(e) => (Some(req), Issued::Complete(e.neg())),
+                }
             }
             msg::SEND_FD => self.io_msg_send_fd(req, target, &m, ctx),
             _ => (Some(req), Issued::Complete(Errno::EINVAL.neg())),
@@ -165,7 +167,13 @@ impl World {
     }
 
     /// `__io_msg_ring_data` (R10–R14), shared by the SQE path and the sync variant.
-    fn io_msg_ring_data(&mut self, target: RingId, m: &IoMsg) -> Result<(), Errno> {
+    /// `held` is the ring whose `uring_lock` the caller holds (inline issue), if any.
+    fn io_msg_ring_data(
+        &mut self,
+        target: RingId,
+        m: &IoMsg,
+        held: Option<RingId>,
+    ) -> Result<(), Errno> {
         msg_data_field_checks(m)?;
         if self.profile.data_checks_disabled() {
             self.msg_target_enabled(target)?;
@@ -178,7 +186,7 @@ impl World {
         if self.msg_need_remote(target) {
             self.io_msg_data_remote(target, cqe)
         } else {
-            self.io_msg_data_local(target, cqe)
+            self.io_msg_data_local(target, cqe, held)
         }
     }
 
@@ -202,7 +210,15 @@ impl World {
     /// (`io_post_aux_cqe`; an IOPOLL target's lock is taken, which only matters under
     /// concurrency, B3). A full CQ overflows and still succeeds; only a failed overflow
     /// allocation is -EOVERFLOW.
-    fn io_msg_data_local(&mut self, target: RingId, cqe: Cqe) -> Result<(), Errno> {
+    fn io_msg_data_local(
+        &mut self,
+        target: RingId,
+        cqe: Cqe,
+        held: Option<RingId>,
+    ) -> Result<(), Errno> {
+        if self.ring(target).has(crate::uapi::setup::IOPOLL) {
+            io_lock_external_ctx(target, held)?;
+        }
         if self.post_aux_cqe(target, cqe) {
             Ok(())
         } else {
@@ -382,7 +398,7 @@ impl World {
             let FileKind::Ring(target) = self.file(file).kind else {
                 return Err(Errno::EBADFD);
             };
-            self.io_msg_ring_data(target, &m)
+            self.io_msg_ring_data(target, &m, None)
         })();
         res.map_or_else(Errno::neg, |()| 0)
     }
@@ -394,6 +410,19 @@ impl World {
         } else {
             false
         }
+    }
+}
+
+/// R22 `io_lock_external_ctx`: inline issue only try-locks the target's
+/// `uring_lock`. Nobody holds a lock across steps in the sequential model, so the
+/// trylock fails only when the target is the ring whose lock the issuer already holds
+/// (a message to its own IOPOLL ring): -EAGAIN, and the request is retried from io-wq
+/// with a blocking lock. The user never sees -EAGAIN.
+fn io_lock_external_ctx(target: RingId, held: Option<RingId>) -> Result<(), Errno> {
+    if held == Some(target) {
+        Err(Errno::EAGAIN)
+    } else {
+        Ok(())
     }
 }
 

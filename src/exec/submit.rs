@@ -22,6 +22,8 @@ pub(crate) enum Issued {
     Complete(i32),
     /// `IOU_ISSUE_SKIP_COMPLETE`: the completion comes later from task_work.
     Parked,
+    /// -EAGAIN on the inline path: retried from io-wq (R22), never seen by the user.
+    Again,
 }
 
 /// How a request is being issued.
@@ -239,8 +241,11 @@ impl World {
             if sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 {
                 self.ring_mut(ring).drain_disabled = true;
             }
-            if sqe.flags & sqe_flags::IO_DRAIN != 0 && self.ring(ring).drain_disabled {
-                return Err(Errno::EOPNOTSUPP);
+            if sqe.flags & sqe_flags::IO_DRAIN != 0 {
+                if self.ring(ring).drain_disabled {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                self.ring_mut(ring).drain_active = true; // io_init_drain
             }
         }
         if sqe.ioprio != 0 {
@@ -256,10 +261,12 @@ impl World {
     }
 
     /// `io_queue_sqe` for a valid chain head, or `io_queue_sqe_fallback` when it must go
-    /// async (IOSQE_ASYNC, IO_DRAIN) or has failed.
+    /// async (IOSQE_ASYNC, IO_DRAIN, or any request while the ring's drain is active) or
+    /// has failed.
     fn io_queue_sqe_or_fallback(&mut self, req: Req) {
         if req.init_failed.is_some()
             || req.sqe.flags & (sqe_flags::ASYNC | sqe_flags::IO_DRAIN) != 0
+            || self.ring(req.ring).drain_active
         {
             self.io_queue_sqe_fallback(req);
         } else {
@@ -280,15 +287,13 @@ impl World {
 
     /// Issues `req` and routes its completion.
     pub(crate) fn issue_and_complete(&mut self, req: Req, ctx: IssueCtx) {
-        let Some(_) = self.rings.get(req.ring.0 as usize) else {
-            return;
-        };
-        let (req, issued) = self.io_issue_sqe(req, ctx);
-        if let (Some(req), Issued::Complete(res)) = (req, issued) {
-            match ctx {
+        match self.io_issue_sqe(req, ctx) {
+            (Some(req), Issued::Complete(res)) => match ctx {
                 IssueCtx::Inline => self.complete_batched(req, res),
                 IssueCtx::IoWq => self.io_req_complete_post(req, res),
-            }
+            },
+            (Some(req), Issued::Again) => self.iowq.push_back(Work::Issue { req }),
+            _ => {}
         }
     }
 

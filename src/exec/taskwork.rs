@@ -199,6 +199,10 @@ impl World {
                 }
             }
             if !progressed {
+                // The drain is over once nothing is left in flight (`io_queue_deferred`).
+                for r in &mut self.rings {
+                    r.drain_active = false;
+                }
                 return any;
             }
             any = true;

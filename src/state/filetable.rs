@@ -86,12 +86,18 @@ impl FileTable {
         old
     }
 
-    /// `io_file_bitmap_get`: the first zero bit in `[alloc_hint, alloc_end)`, then in
-    /// `[alloc_start, old hint)` after moving the hint to `alloc_start`. `None` means
+    /// `io_file_bitmap_get`: the hint is first clamped into the range, then the first
+    /// zero bit in `[alloc_hint, alloc_end)`, then in `[alloc_start, old hint)` after
+    /// moving the hint to `alloc_start`. `None` means
     /// -ENFILE (also when no table is registered).
     pub fn bitmap_get(&mut self) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
+        }
+        // Stable fix "clamp alloc_hint to [file_alloc_start, file_alloc_end)" (in
+        // 6.18.44: an ALLOC never returns a slot outside the range).
+        if self.alloc_hint < self.alloc_start || self.alloc_hint >= self.alloc_end {
+            self.alloc_hint = self.alloc_start;
         }
         let mut nr = self.alloc_end.min(self.nr());
         loop {

@@ -78,6 +78,9 @@ pub struct Ring {
     pub table: FileTable,
     /// `ctx->drain_disabled`, set by the first CQE_SKIP_SUCCESS request (R41).
     pub drain_disabled: bool,
+    /// `ctx->drain_active`: an IO_DRAIN request was submitted; until the ring is idle
+    /// again every request is issued from io-wq behind it (R41.1).
+    pub drain_active: bool,
     /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
     /// IORING_SQ_NEED_WAKEUP set and wakes on enter with IORING_ENTER_SQ_WAKEUP.
     pub sqpoll_awake: bool,
@@ -105,6 +108,7 @@ impl Ring {
             retry_work: VecDeque::new(),
             table: FileTable::default(),
             drain_disabled: false,
+            drain_active: false,
             sqpoll_awake: false,
         }
     }
