@@ -183,12 +183,19 @@ summarize() { # label run [known-file]
     echo
     echo "For information (does not change the exit status): the same traces with every"
     echo "query/observe step commented out (the kernel backend cannot read 6.1/6.12 fdinfo tables):"
-    for label in "${labels[@]}"; do summarize "$label" no-fdinfo | sed 's/^RESULT /INFO no-fdinfo /' || true; done
+    for label in "${labels[@]}"; do
+      summarize "$label" no-fdinfo | grep -v '^COUNT ' | sed 's/^RESULT /INFO no-fdinfo /' || true
+    done
   fi
   echo
   echo "timings: ${timings[*]}; total $(since "$t_all")s"
   echo "raw outputs in $out"
 } | tee "$out/summary.txt"
+# One closing line for CI: traces that agree pass, new divergences and errors fail,
+# known divergences and traces the kernel cannot run count as skipped.
+awk '/^COUNT / { for (i = 3; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
+     END { printf "golden: %d passed, %d failed, %d skipped\n", n["agree"], n["new"], n["known"] + n["skipped"] }' \
+  "$out/summary.txt"
 # tee hides the loop's status: take it from the summary lines.
 if grep -q '^RESULT .* ERROR ' "$out/summary.txt"; then
   grep '^golden: error' "$out/summary.txt" | head -n1 >&2

@@ -73,10 +73,12 @@ def main():
         }.get(status, status)
         print(f"RESULT {label} ERROR {why}; see {log}")
         print("golden: error: kernel %s: %s" % (label, why))
+        print(f"COUNT {label} agree=0 new=1 known=0 skipped=0")
         return 2
     if not reports:
         print(f"RESULT {label} ERROR msgring exited {status} with no JSON output; see {log}")
         print("golden: error: kernel %s: no output" % label)
+        print(f"COUNT {label} agree=0 new=1 known=0 skipped=0")
         return 2
     if mode == "run":
         bad = [r for r in reports if r.get("mismatches")]
@@ -175,6 +177,7 @@ def summarize_diff(label, reports, status, log, known):
         w = max(len(lm), len(lk))
         print(f"    {lm:<{w}} | {m}")
         print(f"    {lk:<{w}} | {k}")
+    print(f"COUNT {label} agree={len(agree)} new={len(new)} known={n_known} skipped={len(skipped)}")
     seen = {key(r) for r in diverge}
     for (trace, ln), why in sorted(known.items()):
         if (trace, ln) not in seen:
