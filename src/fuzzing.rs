@@ -401,23 +401,16 @@ pub struct KnownDifference {
     pub matches: fn(&Trace, usize, &Event, &Event) -> bool,
 }
 
-/// The allowlist of intended differences. Empty: on 6.18.44 no model/kernel difference
-/// is documented. Add an entry only together with its rule's documentation.
+/// The allowlist of documented differences, keyed by rule id. Empty: on 6.18.44 no
+/// model/kernel difference is documented (the drain ordering the fuzzers found was a
+/// model bug, fixed in e17e15b). Add an entry only together with its rule's
+/// documentation.
 pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[];
 
-/// Model bugs the fuzzers found that are not fixed yet: each has a minimized
-/// `model-tests/traces/regressions/open_*.trace` (kernel behaviour as annotations)
-/// and is reported in docs/fuzzing.md. Listed so fuzzing keeps finding *other* bugs;
-/// the entry goes when the bug is fixed.
-pub const OPEN_BUGS: &[KnownDifference] = &[KnownDifference {
-    rule: "open:open_drain_orders_later_requests.trace",
-    doc: "docs/fuzzing.md#bugs-found (IOSQE_IO_DRAIN: later requests overtake a drained one)",
-    matches: |t, i, _, _| {
-        t.steps[..=i.min(t.steps.len().saturating_sub(1))]
-            .iter()
-            .any(|s| sqe_flags_of(&s.op) & crate::uapi::sqe_flags::IO_DRAIN != 0)
-    },
-}];
+/// Model bugs the fuzzers found that are not fixed yet, each with a minimized
+/// `model-tests/traces/regressions/open_*.trace` (rule `open:<file>`), listed so
+/// fuzzing keeps finding *other* bugs; an entry goes when its bug is fixed. Empty.
+pub const OPEN_BUGS: &[KnownDifference] = &[];
 
 /// The `IOSQE_*` flags of a push or sync_msg step's SQE (0 for other steps).
 pub fn sqe_flags_of(op: &Op) -> u8 {

@@ -286,8 +286,11 @@ mod kernel {
     /// what the annotations say (retried on a fresh backend: io-wq timing).
     #[test]
     fn regressions_on_the_kernel() {
-        let (open, closed): (Vec<_>, Vec<_>) =
-            regressions().into_iter().partition(|(n, _)| is_open(n));
+        // `racy_` traces show a legal kernel race the model resolves one way: model only.
+        let (open, closed): (Vec<_>, Vec<_>) = regressions()
+            .into_iter()
+            .filter(|(n, _)| !n.contains("/racy_"))
+            .partition(|(n, _)| is_open(n));
         if diff_all(&closed).is_none() {
             return;
         }
