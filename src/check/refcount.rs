@@ -39,6 +39,9 @@ pub fn expected_refs(world: &World) -> Vec<u32> {
             .iter()
             .chain(&r.retry_work)
             .for_each(|w| count_work(w, &mut counts));
+        r.defer_list
+            .iter()
+            .for_each(|req| count_req(req, &mut counts));
     }
     for t in world.tasks() {
         t.work_items().for_each(|w| count_work(w, &mut counts));

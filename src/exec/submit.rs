@@ -171,7 +171,11 @@ impl World {
                 skip_link_cqes: false,
                 src_file: None,
             };
-            if let Err(e) = self.io_init_req(ring, &sqe) {
+            let init = self.io_init_req(ring, &sqe);
+            if let Ok(true) = init {
+                req.sqe.flags |= sqe_flags::ASYNC;
+            }
+            if let Err(e) = init {
                 // io_submit_fail_init: fail this request, and the head of its chain.
                 req.init_failed = Some(e.neg());
                 if let Some(head) = link.as_mut() {
@@ -224,8 +228,11 @@ impl World {
         }
     }
 
-    /// R2 `io_init_req` for the modelled opcodes, then the opcode's prep (R1).
-    pub(crate) fn io_init_req(&mut self, ring: RingId, sqe: &Sqe) -> Result<(), Errno> {
+    /// R2 `io_init_req` for the modelled opcodes, then the opcode's prep (R1). Returns
+    /// whether the request must be issued async (REQ_F_FORCE_ASYNC while a drain is
+    /// active).
+    pub(crate) fn io_init_req(&mut self, ring: RingId, sqe: &Sqe) -> Result<bool, Errno> {
+        let mut force_async = false;
         if sqe.opcode >= self.profile.op_last() {
             return Err(Errno::EINVAL);
         }
@@ -248,6 +255,10 @@ impl World {
                 self.ring_mut(ring).drain_active = true; // io_init_drain
             }
         }
+        if self.ring(ring).drain_active {
+            // "knock it to the slow queue path, will be drained there": REQ_F_FORCE_ASYNC.
+            force_async = true;
+        }
         if sqe.ioprio != 0 {
             return Err(Errno::EINVAL); // neither NOP nor MSG_RING sets def->ioprio
         }
@@ -255,9 +266,10 @@ impl World {
             return Err(Errno::EINVAL); // the model registers no personalities
         }
         match sqe.opcode {
-            op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe, self.profile),
-            _ => io_nop_prep(sqe),
+            op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe, self.profile)?,
+            _ => io_nop_prep(sqe)?,
         }
+        Ok(force_async)
     }
 
     /// `io_queue_sqe` for a valid chain head, or `io_queue_sqe_fallback` when it must go
@@ -266,7 +278,6 @@ impl World {
     fn io_queue_sqe_or_fallback(&mut self, req: Req) {
         if req.init_failed.is_some()
             || req.sqe.flags & (sqe_flags::ASYNC | sqe_flags::IO_DRAIN) != 0
-            || self.ring(req.ring).drain_active
         {
             self.io_queue_sqe_fallback(req);
         } else {
@@ -275,14 +286,76 @@ impl World {
     }
 
     /// `io_queue_sqe_fallback`: a failed request completes with its failure (its chain
-    /// is cancelled, HARDLINK notwithstanding); anything else goes to io-wq.
+    /// is cancelled, HARDLINK notwithstanding); while a drain is active it joins the
+    /// defer list; anything else goes to io-wq.
     fn io_queue_sqe_fallback(&mut self, mut req: Req) {
         if let Some(res) = req.init_failed {
             req.sqe.flags = (req.sqe.flags & !sqe_flags::IO_HARDLINK) | sqe_flags::IO_LINK;
             self.complete_batched(req, res);
+        } else if self.ring(req.ring).drain_active {
+            self.io_drain_req(req);
         } else {
             self.iowq.push_back(Work::Issue { req });
         }
+    }
+
+    /// R41.1 `io_drain_req`: the request joins the defer list; the list is released as
+    /// far as it can be; a request that is not itself a drain and finds the list empty
+    /// ends the drain.
+    fn io_drain_req(&mut self, req: Req) {
+        let ring = req.ring;
+        let drain = req.sqe.flags & sqe_flags::IO_DRAIN != 0;
+        self.ring_mut(ring).defer_list.push_back(req);
+        self.io_queue_deferred(ring);
+        let r = self.ring_mut(ring);
+        if !drain && r.defer_list.is_empty() {
+            r.drain_active = false;
+        }
+    }
+
+    /// `io_queue_deferred`: releases deferred requests in order, through task_work
+    /// (`io_req_task_queue`, then io-wq). The first entry, and every entry from a drain
+    /// on, waits until no other request of the ring is in flight
+    /// (`nr_req_allocated == nr_drained`). Returns whether any was released.
+    pub(crate) fn io_queue_deferred(&mut self, ring: RingId) -> bool {
+        let mut drain_seen = false;
+        let mut first = true;
+        let mut released = false;
+        while let Some(front) = self.ring(ring).defer_list.front() {
+            drain_seen |= front.sqe.flags & sqe_flags::IO_DRAIN != 0;
+            if (drain_seen || first) && self.ring_has_requests_in_flight(ring) {
+                break;
+            }
+            let req = self.ring_mut(ring).defer_list.pop_front().expect("checked");
+            let task = req.task;
+            self.io_req_task_work_add(ring, task, Work::Issue { req });
+            first = false;
+            released = true;
+        }
+        released
+    }
+
+    /// Whether a request submitted to `ring` is alive outside the defer list: in the
+    /// completion batch, on io-wq, or in any task_work list.
+    fn ring_has_requests_in_flight(&self, ring: RingId) -> bool {
+        let mine = |w: &Work| match w {
+            Work::PostAux { .. } => false,
+            Work::InstallFd { req, .. } | Work::Complete { req, .. } | Work::Issue { req } => {
+                req.ring == ring
+            }
+            Work::FailLinks { reqs, .. } => reqs.iter().any(|r| r.ring == ring),
+        };
+        self.batch.iter().any(|(r, _)| r.ring == ring)
+            || self.iowq.iter().any(mine)
+            || self
+                .tasks
+                .iter()
+                .chain(std::iter::once(&self.sq_thread))
+                .any(|t| t.work_items().any(mine))
+            || self
+                .rings
+                .iter()
+                .any(|r| r.local_work.iter().chain(&r.retry_work).any(mine))
     }
 
     /// Issues `req` and routes its completion.

@@ -198,11 +198,13 @@ impl World {
                     self.run_task_work(TaskId::SQPOLL);
                 }
             }
-            if !progressed {
-                // The drain is over once nothing is left in flight (`io_queue_deferred`).
-                for r in &mut self.rings {
-                    r.drain_active = false;
+            for i in 0..self.rings.len() {
+                if !self.rings[i].defer_list.is_empty() && self.io_queue_deferred(RingId(i as u32))
+                {
+                    progressed = true;
                 }
+            }
+            if !progressed {
                 return any;
             }
             any = true;

@@ -78,9 +78,12 @@ pub struct Ring {
     pub table: FileTable,
     /// `ctx->drain_disabled`, set by the first CQE_SKIP_SUCCESS request (R41).
     pub drain_disabled: bool,
-    /// `ctx->drain_active`: an IO_DRAIN request was submitted; until the ring is idle
-    /// again every request is issued from io-wq behind it (R41.1).
+    /// `ctx->drain_active`: an IO_DRAIN request was submitted; every request goes
+    /// through the defer list and io-wq until one that is not a drain finds the list
+    /// empty (R41.1).
     pub drain_active: bool,
+    /// `ctx->defer_list`: requests waiting for everything before them to complete.
+    pub defer_list: VecDeque<Req>,
     /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
     /// IORING_SQ_NEED_WAKEUP set and wakes on enter with IORING_ENTER_SQ_WAKEUP.
     pub sqpoll_awake: bool,
@@ -109,6 +112,7 @@ impl Ring {
             table: FileTable::default(),
             drain_disabled: false,
             drain_active: false,
+            defer_list: VecDeque::new(),
             sqpoll_awake: false,
         }
     }
