@@ -172,8 +172,11 @@ impl World {
                 src_file: None,
             };
             let init = self.io_init_req(ring, &sqe);
-            if let Ok(true) = init {
-                req.sqe.flags |= sqe_flags::ASYNC;
+            if let Ok(force_async) = init {
+                if force_async {
+                    req.sqe.flags |= sqe_flags::ASYNC;
+                }
+                self.io_init_drain_link(ring, &mut req, link.as_mut());
             }
             if let Err(e) = init {
                 // io_submit_fail_init: fail this request, and the head of its chain.
@@ -270,6 +273,25 @@ impl World {
             _ => io_nop_prep(sqe)?,
         }
         Ok(force_async)
+    }
+
+    /// `io_init_drain` and `drain_next` (R41.1): IO_DRAIN on a link member drains the
+    /// chain's head instead, and the request after the chain is drained too.
+    fn io_init_drain_link(&mut self, ring: RingId, req: &mut Req, head: Option<&mut Req>) {
+        let drain = sqe_flags::IO_DRAIN | sqe_flags::ASYNC;
+        match head {
+            Some(head) if req.sqe.flags & sqe_flags::IO_DRAIN != 0 => {
+                head.sqe.flags |= drain;
+                self.ring_mut(ring).drain_next = true;
+            }
+            None if self.ring(ring).drain_next => {
+                let r = self.ring_mut(ring);
+                r.drain_next = false;
+                r.drain_active = true;
+                req.sqe.flags |= drain;
+            }
+            _ => {}
+        }
     }
 
     /// `io_queue_sqe` for a valid chain head, or `io_queue_sqe_fallback` when it must go
@@ -431,6 +453,12 @@ impl World {
             if let Some(next) = self.io_req_find_next(req, res) {
                 let (ring, task) = (next.ring, next.task);
                 self.io_req_task_work_add(ring, task, Work::Issue { req: next });
+            }
+        }
+        // The flushed requests are freed: a drain waiting on them may go on.
+        for i in 0..self.rings.len() {
+            if !self.rings[i].defer_list.is_empty() {
+                self.io_queue_deferred(RingId(i as u32));
             }
         }
     }

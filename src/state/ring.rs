@@ -82,6 +82,8 @@ pub struct Ring {
     /// through the defer list and io-wq until one that is not a drain finds the list
     /// empty (R41.1).
     pub drain_active: bool,
+    /// `ctx->drain_next`: the request after the current chain is drained.
+    pub drain_next: bool,
     /// `ctx->defer_list`: requests waiting for everything before them to complete.
     pub defer_list: VecDeque<Req>,
     /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
@@ -112,6 +114,7 @@ impl Ring {
             table: FileTable::default(),
             drain_disabled: false,
             drain_active: false,
+            drain_next: false,
             defer_list: VecDeque::new(),
             sqpoll_awake: false,
         }
