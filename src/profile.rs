@@ -111,6 +111,20 @@ impl Profile {
         self >= Profile::V6_18
     }
 
+    /// `io_req_complete_failed` posts at once (6.1: G2 in docs/kernels.md): a request
+    /// whose init or file lookup failed shows its CQE before the batch's; 6.12+ defer it
+    /// to the batch flush (`io_req_defer_failed`).
+    pub fn failures_post_at_once(self) -> bool {
+        self <= Profile::V6_1
+    }
+
+    /// `tctx_task_work` ran the task_work llist without reversing it, newest first
+    /// (6.1: G2 — link cancellations and successors in reverse order); later lines
+    /// reverse it into FIFO order.
+    pub fn tctx_task_work_lifo(self) -> bool {
+        self <= Profile::V6_1
+    }
+
     /// The profile for a running kernel's `major.minor`, if the model has one.
     pub fn for_kernel(major: u32, minor: u32) -> Option<Profile> {
         match (major, minor) {

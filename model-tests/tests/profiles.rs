@@ -241,3 +241,61 @@ fn every_profile_passes_the_invariant_checkers_on_the_same_traffic() {
         assert_eq!(s.view(b).overflow.len(), 5, "{p}");
     }
 }
+
+/// G2 (docs/kernels.md): on 6.1 a failed file lookup posts at once, ahead of the
+/// batch's CQEs; 6.12+ batch it in SQE order.
+#[test]
+fn g2_failed_lookups_post_at_once_on_6_1() {
+    for (p, want) in [
+        (V6_1, vec![2, 3, 1]),
+        (V6_12, vec![1, 2, 3]),
+        (V6_18, vec![1, 2, 3]),
+    ] {
+        let mut s = Sim::with_profile(p);
+        let a = s.ring(4, 0);
+        let (pr, _pw) = s.pipe();
+        s.register(a, &[pr, -1]);
+        let fixed = |slot: i32, ud: u64| {
+            Sqe {
+                fd: slot,
+                ..data(0, ud)
+            }
+            .flags(msgring::uapi::sqe_flags::FIXED_FILE)
+            .user_data(ud)
+        };
+        s.submit(a, &[fixed(0, 1), fixed(1, 2), fixed(9, 3)]);
+        let order: Vec<u64> = s.reap(a).iter().map(|c| c.user_data).collect();
+        assert_eq!(order, want, "{p}");
+    }
+}
+
+/// G2: on 6.1 an init failure posts at once and task_work runs newest first, so a
+/// HARDLINK successor overtakes earlier cancellations.
+#[test]
+fn g2_link_failures_on_6_1() {
+    use msgring::uapi::sqe_flags::{IO_HARDLINK, IO_LINK};
+    let run = |p: Profile| {
+        let mut s = Sim::with_profile(p);
+        let a = s.ring(8, 0);
+        let (pr, _) = s.pipe();
+        let nop = |ud: u64| msgring::Nop.build().user_data(ud);
+        let sqes = [
+            data(pr, 0).user_data(1).flags(IO_LINK),
+            nop(2),
+            Sqe {
+                buf_index: 1,
+                ..data(a, 0)
+            }
+            .user_data(3)
+            .flags(IO_LINK),
+            nop(4),
+            data(pr, 0).user_data(5).flags(IO_HARDLINK),
+            nop(6),
+        ];
+        s.submit(a, &sqes);
+        s.reap(a).iter().map(|c| c.user_data).collect::<Vec<u64>>()
+    };
+    assert_eq!(run(V6_1), vec![3, 1, 5, 6, 2, 4]);
+    assert_eq!(run(V6_12), vec![1, 3, 5, 2, 4, 6]);
+    assert_eq!(run(V6_18), vec![1, 3, 5, 2, 4, 6]);
+}

@@ -146,7 +146,7 @@ impl World {
     pub(crate) fn io_msg_ring(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
         let target = match self.io_assign_file(&req) {
             Ok(f) => f,
-            Err(e) => return (Some(req), Issued::Complete(e.neg())),
+            Err(e) => return (Some(req), Issued::Failed(e.neg())),
         };
         let FileKind::Ring(target) = self.file(target).kind else {
             return (Some(req), Issued::Complete(Errno::EBADFD.neg()));

@@ -24,6 +24,9 @@ pub(crate) enum Issued {
     Parked,
     /// -EAGAIN on the inline path: retried from io-wq (R22), never seen by the user.
     Again,
+    /// `io_issue_sqe` itself failed (the target file lookup, R3): `io_queue_async`
+    /// fails the request. Batched like a completion on 6.12+, posted at once on 6.1.
+    Failed(i32),
 }
 
 /// How a request is being issued.
@@ -313,7 +316,11 @@ impl World {
     fn io_queue_sqe_fallback(&mut self, mut req: Req) {
         if let Some(res) = req.init_failed {
             req.sqe.flags = (req.sqe.flags & !sqe_flags::IO_HARDLINK) | sqe_flags::IO_LINK;
-            self.complete_batched(req, res);
+            if self.profile.failures_post_at_once() {
+                self.complete_now(req, res);
+            } else {
+                self.complete_batched(req, res);
+            }
         } else if self.ring(req.ring).drain_active {
             self.io_drain_req(req);
         } else {
@@ -388,6 +395,13 @@ impl World {
                 IssueCtx::IoWq => self.io_req_complete_post(req, res),
             },
             (Some(req), Issued::Again) => self.iowq.push_back(Work::Issue { req }),
+            (Some(req), Issued::Failed(res)) => match ctx {
+                IssueCtx::Inline if self.profile.failures_post_at_once() => {
+                    self.complete_now(req, res)
+                }
+                IssueCtx::Inline => self.complete_batched(req, res),
+                IssueCtx::IoWq => self.io_req_complete_post(req, res),
+            },
             _ => {}
         }
     }
@@ -405,6 +419,16 @@ impl World {
                 };
                 (Some(req), Issued::Complete(res))
             }
+        }
+    }
+
+    /// `io_req_complete_failed` on 6.1: the CQE is written now (`io_req_complete_post`),
+    /// ahead of the batch; the chain goes on (or is cancelled) through task_work.
+    fn complete_now(&mut self, req: Req, res: i32) {
+        self.fill_req_cqe(&req, res);
+        if let Some(next) = self.io_req_find_next(req, res) {
+            let (ring, task) = (next.ring, next.task);
+            self.io_req_task_work_add(ring, task, Work::Issue { req: next });
         }
     }
 

@@ -67,7 +67,10 @@ impl World {
     }
 
     fn tctx_task_work(&mut self, task: TaskId) {
-        let items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
+        let mut items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
+        if self.profile.tctx_task_work_lifo() {
+            items.reverse(); // 6.1 ran the llist as it stood: newest first
+        }
         let mut touched = Vec::new();
         for w in items {
             touched.extend(work_ring(&w));
