@@ -1080,3 +1080,39 @@ fn divergence_d2_send_fd_to_defer_order() {
         "model disagrees with the kernel (D2)"
     );
 }
+
+/// `msgring check` seed 1, trace 1557: an SQE that names fd 4 is pushed before fd 4
+/// exists and submitted after it was created. The kernel looks the fd up when it
+/// consumes the SQE (at `enter`), as the model does at issue, so both must see the
+/// regular file (-EBADFD). The host used to translate the fd at push time (-EBADF).
+#[test]
+fn sqe_fd_is_translated_at_submit_time() {
+    let src = "msgring-trace 1
+kernel 6.18
+setup r0 entries=1
+setup r1 entries=1
+file f0
+push r0 sqe(opcode=MSG_RING, fd=4)
+file f1
+file f2
+enter r0 to_submit=1
+reap r0
+";
+    let t = msgring::trace::parse(src).expect("trace parses");
+    let d = match kernel::diff_trace(&t, None) {
+        Ok(d) => d,
+        Err(u) => {
+            assert!(!require_kernel(), "{u} (MSGRING_REQUIRE_KERNEL=1)");
+            eprintln!("!!!!! sqe_fd_is_translated_at_submit_time: SKIPPED: {u} !!!!!");
+            return;
+        }
+    };
+    assert_eq!(
+        d.divergence,
+        None,
+        "model and kernel disagree: {:?}",
+        d.divergent_events()
+    );
+    assert_eq!(d.stopped, None);
+    assert_eq!(d.compared, t.steps.len());
+}

@@ -218,6 +218,11 @@ struct Ring {
     no_sqarray: bool,
     creator: TaskId,
     asked_flags: u32,
+    /// Per SQ slot: the virtual fd the trace wrote into the SQE's `fd` field, or
+    /// `None` for an `IOSQE_FIXED_FILE` SQE (its `fd` is a slot index). The kernel
+    /// reads the SQE at submit time, so `enter` translates the fd of every pending
+    /// SQE again just before it submits (see [`Host::push_sqe`]).
+    slot_vfds: Vec<Option<i32>>,
 }
 
 impl Ring {
@@ -606,6 +611,13 @@ impl Host {
         }
     }
 
+    fn ring_mut(&mut self, v: Vfd) -> Option<&mut Ring> {
+        match self.vfds.get_mut(v.0 as usize) {
+            Some(Some(Res::Ring(r))) => Some(r),
+            _ => None,
+        }
+    }
+
     /// Host fd behind `v`, or -1 for an unknown/closed vfd.
     fn real_fd(&self, v: Vfd) -> i32 {
         match self.vfds.get(v.0 as usize) {
@@ -707,6 +719,7 @@ impl Host {
             no_sqarray,
             creator: t,
             asked_flags: flags,
+            slot_vfds: vec![None; p.sq_entries as usize],
         };
         Ok(self.add(Res::Ring(Box::new(ring))))
     }
@@ -886,12 +899,22 @@ impl Host {
     /// field, which is translated vfd -> host fd unless `IOSQE_FIXED_FILE` is
     /// set (an unknown vfd becomes -1). On an SQE128 ring the second half is
     /// zeroed. Only [`ALLOWED_OPCODES`] are accepted.
+    ///
+    /// When the fd is translated: the kernel reads an SQE (and looks its fd up)
+    /// when it consumes it, not when it is queued. So the fd is translated here
+    /// and, on a ring without SQPOLL, translated again by [`Host::enter`] for
+    /// every SQE still pending just before the syscall: a vfd created or closed
+    /// between `push_sqe` and `enter` is seen as it is at submit time. On an
+    /// SQPOLL ring the SQ thread may consume the SQE at any moment after the tail
+    /// is published, so only the push-time translation applies there.
     pub fn push_sqe(&mut self, ring: Vfd, sqe: [u8; 64]) -> Result<(), PushError> {
         if !ALLOWED_OPCODES.contains(&sqe[0]) {
             return Err(PushError::Forbidden);
         }
+        let vfd = (sqe[1] & crate::sqe::IOSQE_FIXED_FILE == 0)
+            .then(|| i32::from_le_bytes([sqe[4], sqe[5], sqe[6], sqe[7]]));
         let sqe = self.translate_sqe(sqe);
-        let r = self.ring(ring).ok_or(PushError::NotARing)?;
+        let r = self.ring_mut(ring).ok_or(PushError::NotARing)?;
         let head = r.rings.atomic_u32(r.p.sq_off.head).load(Ordering::Acquire);
         let tail_a = r.rings.atomic_u32(r.p.sq_off.tail);
         let tail = tail_a.load(Ordering::Relaxed);
@@ -915,8 +938,44 @@ impl Host {
             let a = r.p.sq_off.array + idx * 4;
             r.rings.atomic_u32(a).store(idx, Ordering::Relaxed);
         }
+        r.slot_vfds[idx as usize] = vfd;
         tail_a.store(tail.wrapping_add(1), Ordering::Release);
         Ok(())
+    }
+
+    /// Translates the fd of every SQE queued on `ring` and not yet consumed again,
+    /// from the vfd recorded at push time (see [`Host::push_sqe`]). Not for SQPOLL
+    /// rings, whose SQ thread may be reading the entries.
+    fn retranslate_pending(&mut self, ring: Vfd) {
+        let Some(r) = self.ring(ring) else {
+            return;
+        };
+        if r.asked_flags & SETUP_SQPOLL != 0 {
+            return;
+        }
+        let head = r.rings.atomic_u32(r.p.sq_off.head).load(Ordering::Acquire);
+        let tail = r.rings.atomic_u32(r.p.sq_off.tail).load(Ordering::Relaxed);
+        let pending = tail.wrapping_sub(head).min(r.p.sq_entries);
+        let fds: Vec<(usize, i32)> = (0..pending)
+            .filter_map(|i| {
+                let idx = (head.wrapping_add(i) & (r.p.sq_entries - 1)) as usize;
+                r.slot_vfds[idx].map(|v| (idx, self.translate_i32(v)))
+            })
+            .collect();
+        for (idx, fd) in fds {
+            let at = idx * r.sqe_size + 4;
+            assert!(at + 4 <= r.sqes.len);
+            // SAFETY: `at..at+4` is the `fd` field of SQE slot `idx`, inside the
+            // SQE mapping (asserted). The slot is between head and tail, i.e. not
+            // yet consumed, and without SQPOLL the kernel only consumes SQEs inside
+            // `io_uring_enter`, which for this ring is issued only through
+            // `&mut Host` (so not concurrently with this write); the Release store
+            // of the tail was done before and the enter syscall orders this write
+            // before the kernel's read.
+            unsafe {
+                std::ptr::copy_nonoverlapping(fd.to_le_bytes().as_ptr(), r.sqes.ptr.add(at), 4);
+            }
+        }
     }
 
     /// `io_uring_enter(ring, to_submit, min_complete, flags)` on task `t`'s
@@ -932,6 +991,7 @@ impl Host {
         flags: u32,
         timeout: Duration,
     ) -> i32 {
+        self.retranslate_pending(ring);
         let fd = self.real_fd(ring);
         let mut flags = flags & !(ENTER_EXT_ARG | ENTER_EXT_ARG_REG);
         let use_ts = flags & ENTER_GETEVENTS != 0 && min_complete > 0;
