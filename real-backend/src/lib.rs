@@ -26,6 +26,8 @@ use std::fmt;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+pub mod rawbench;
+#[cfg(target_os = "linux")]
 pub use linux::Host;
 
 #[cfg(not(target_os = "linux"))]
