@@ -193,7 +193,7 @@ fn raw_fd(target: Vfd, src_slot: u64, file_index: u32) -> Sqe {
 
 // ---- file-table observation ----------------------------------------------
 
-/// Labels the memfds a scenario created so fdinfo slot text can be named.
+/// Labels the memfds a scenario created so fixed-file slots can be named.
 struct Names {
     by_ino: HashMap<(u64, u64), String>,
 }
@@ -208,84 +208,28 @@ impl Names {
         }
         Names { by_ino }
     }
-
-    /// `/proc/self/fd` link text token ("msgring-PID-N") -> our label.
-    fn tokens(&self) -> HashMap<String, String> {
-        let mut m = HashMap::new();
-        let Ok(rd) = std::fs::read_dir("/proc/self/fd") else {
-            return m;
-        };
-        for ent in rd.flatten() {
-            let Ok(link) = std::fs::read_link(ent.path()) else {
-                continue;
-            };
-            let link = link.to_string_lossy().into_owned();
-            let Some(tok) = memfd_token(&link) else {
-                continue;
-            };
-            if let Ok(md) = std::fs::metadata(ent.path()) {
-                use std::os::unix::fs::MetadataExt;
-                if let Some(n) = self.by_ino.get(&(md.dev(), md.ino())) {
-                    m.insert(tok, n.clone());
-                }
-            }
-        }
-        m
-    }
-}
-
-fn memfd_token(s: &str) -> Option<String> {
-    let i = s.find("msgring-")?;
-    let t: String = s[i..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    Some(t)
 }
 
 /// The file table of `r` as `n=<len>` and one label per slot: `_` empty,
-/// a memfd label from `names`, `?` anything else. Parsed from fdinfo text
-/// directly so it works with the 6.1 format (`<none>`, dentry names) too.
+/// a memfd label from `names`, `?` anything else. Read with the library's fdinfo
+/// parser ([`msgring_real_backend::fdinfo`]), which knows the 6.1/6.12 format
+/// (`<none>`, dentry names) and the 6.18 one (paths).
 fn slots(h: &Host, r: Vfd, names: &Names) -> String {
-    let Some(text) = h.fdinfo_text(r) else {
+    let Some(table) = h.file_table(r) else {
         return "fdinfo-unreadable".into();
     };
-    let toks = names.tokens();
-    let mut n: Option<usize> = None;
-    let mut occupied: HashMap<usize, String> = HashMap::new();
-    let mut in_files = false;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("UserFiles:") {
-            n = rest.trim().parse().ok();
-            in_files = true;
-            continue;
-        }
-        if !in_files {
-            continue;
-        }
-        let t = line.trim_start();
-        let Some((idx, val)) = t.split_once(':') else {
-            in_files = false;
-            continue;
-        };
-        let Ok(idx) = idx.trim().parse::<usize>() else {
-            in_files = false;
-            continue;
-        };
-        let val = val.trim();
-        if val == "<none>" {
-            continue;
-        }
-        let label = memfd_token(val)
-            .and_then(|t| toks.get(&t).cloned())
-            .unwrap_or_else(|| "?".into());
-        occupied.insert(idx, label);
-    }
-    let Some(n) = n else {
-        return "no-UserFiles".into();
-    };
-    let v: Vec<String> = (0..n.min(64))
-        .map(|i| occupied.get(&i).cloned().unwrap_or_else(|| "_".into()))
+    let n = table.len();
+    let v: Vec<String> = table
+        .iter()
+        .take(64)
+        .map(|s| match s {
+            None => "_".into(),
+            Some(id) => names
+                .by_ino
+                .get(&(id.dev, id.ino))
+                .cloned()
+                .unwrap_or_else(|| "?".into()),
+        })
         .collect();
     format!("n={n}[{}]", v.join(","))
 }

@@ -23,6 +23,7 @@
 
 use std::fmt;
 
+pub mod fdinfo;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]

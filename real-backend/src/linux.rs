@@ -1,6 +1,7 @@
 //! The Linux implementation: raw io_uring syscalls, our own ring mappings.
 
 use crate::consts::*;
+use crate::fdinfo::{FdInfo, FileTable, SlotName};
 use crate::limits::*;
 use crate::{
     Cqe, FileId, FileSlot, KernelInfo, PushError, RingInfo, TaskId, Unavailable, Vfd,
@@ -321,6 +322,9 @@ pub struct Host {
     tasks: Vec<Option<Task>>,
     /// `/proc/self/fd` link text of every file ever created -> its identity.
     paths: HashMap<String, FileId>,
+    /// The same files by dentry name (how 6.1/6.12 fdinfo names them; see
+    /// [`crate::fdinfo`]) -> their identities. Pipes all have the empty name.
+    dnames: HashMap<String, Vec<FileId>>,
 }
 
 fn fstat_id(fd: i32) -> Option<FileId> {
@@ -410,29 +414,6 @@ pub fn probe() -> Result<KernelInfo, Unavailable> {
     })
 }
 
-/// Undo `seq_file_path`'s `\ooo` escapes (it escapes space, tab, newline, `\`).
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// See [`crate::try_setup`].
 pub fn try_setup(entries: u32, cq_entries: u32, flags: u32) -> Result<(u32, u32), i32> {
     if flags & (SETUP_ATTACH_WQ | SETUP_NO_MMAP | SETUP_REGISTERED_FD_ONLY) != 0 {
@@ -451,66 +432,28 @@ pub fn try_setup(entries: u32, cq_entries: u32, flags: u32) -> Result<(u32, u32)
     Ok((p.sq_entries, p.cq_entries))
 }
 
-/// Parsed `/proc/self/fdinfo/<ring>`.
-struct FdInfo {
-    /// `UserFiles:` table: length and occupied slots with their path.
-    files: Option<(u32, Vec<(u32, String)>)>,
-    overflow: Option<Vec<(u64, i32, u32)>>,
-}
-
-fn parse_fdinfo(text: &str) -> FdInfo {
-    let mut files = None;
-    let mut overflow = None;
-    let mut section = "";
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("UserFiles:") {
-            section = "files";
-            let n = rest.trim().parse::<u32>().unwrap_or(0);
-            files = Some((n, Vec::new()));
-            continue;
+/// Whether the running kernel's fdinfo prints every fixed-file slot (6.1/6.12:
+/// dentry names, `<none>` for an empty slot) rather than only the occupied ones
+/// (6.18: paths). Found out once per process on a scratch ring with one empty slot;
+/// it decides whether a table header without slot lines is an all-empty table or
+/// a read that missed the ring's lock (see [`crate::fdinfo::FileTable::complete`]).
+fn fdinfo_prints_every_slot() -> bool {
+    static EVERY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let mut p = Params::default();
+        let fd = sys_setup(1, &mut p);
+        if fd < 0 {
+            return false;
         }
-        if line.starts_with("CqOverflowList:") {
-            section = "overflow";
-            overflow = Some(Vec::new());
-            continue;
-        }
-        let indented = line.starts_with(' ') || line.starts_with('\t');
-        if !indented {
-            section = "";
-            continue;
-        }
-        match section {
-            "files" => {
-                let t = line.trim_start();
-                if let Some((idx, path)) = t.split_once(": ") {
-                    if let (Ok(i), Some((_, v))) = (idx.trim().parse::<u32>(), files.as_mut()) {
-                        v.push((i, unescape_octal(path)));
-                    }
-                }
-            }
-            "overflow" => {
-                // "  user_data=%llu, res=%d, flags=%x" (maybe followed by extra fields)
-                let mut ud = None;
-                let mut res = None;
-                let mut fl = None;
-                for part in line.trim().split(',') {
-                    let part = part.trim();
-                    if let Some(v) = part.strip_prefix("user_data=") {
-                        ud = v.parse::<u64>().ok();
-                    } else if let Some(v) = part.strip_prefix("res=") {
-                        res = v.parse::<i32>().ok();
-                    } else if let Some(v) = part.strip_prefix("flags=") {
-                        fl = u32::from_str_radix(v.trim_start_matches("0x"), 16).ok();
-                    }
-                }
-                if let (Some(u), Some(r), Some(f), Some(o)) = (ud, res, fl, overflow.as_mut()) {
-                    o.push((u, r, f));
-                }
-            }
-            _ => {}
-        }
-    }
-    FdInfo { files, overflow }
+        let slot = [-1i32];
+        let every = sys_register(fd, REG_FILES, slot.as_ptr() as *const libc::c_void, 1) == 0
+            && std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
+                .ok()
+                .and_then(|t| crate::fdinfo::parse(&t).files)
+                .is_some_and(|t| t.lines() > 0);
+        close_fd(fd);
+        every
+    })
 }
 
 impl Host {
@@ -527,6 +470,7 @@ impl Host {
             vfds: Vec::new(),
             tasks: vec![Some(t0)],
             paths: HashMap::new(),
+            dnames: HashMap::new(),
         })
     }
 
@@ -643,7 +587,14 @@ impl Host {
             std::fs::read_link(format!("/proc/self/fd/{fd}")),
             fstat_id(fd),
         ) {
-            self.paths.insert(link.to_string_lossy().into_owned(), id);
+            let link = link.to_string_lossy().into_owned();
+            if let Some(d) = crate::fdinfo::dentry_name_of_link(&link) {
+                let ids = self.dnames.entry(d).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            self.paths.insert(link, id);
         }
         self.add(Res::File { fd, _kind: kind })
     }
@@ -1107,11 +1058,16 @@ impl Host {
     fn fdinfo(&self, ring: Vfd) -> Option<FdInfo> {
         let r = self.ring(ring)?;
         // fdinfo only trylocks the ring's uring_lock; with SQPOLL the SQ thread
-        // may hold it, so retry a few times.
+        // may hold it, so retry a few times. Without the lock 6.18 leaves the
+        // table out, 6.1/6.12 print its header without slot lines.
         for i in 0..50 {
             if let Ok(text) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", r.fd)) {
-                let info = parse_fdinfo(&text);
-                if info.files.is_some() {
+                let info = crate::fdinfo::parse(&text);
+                if info
+                    .files
+                    .as_ref()
+                    .is_some_and(|t| t.complete(fdinfo_prints_every_slot()))
+                {
                     return Some(info);
                 }
             }
@@ -1120,8 +1076,29 @@ impl Host {
         None
     }
 
-    fn path_id(&self, path: &str) -> Option<FileId> {
-        self.paths.get(path).copied()
+    /// The identity of the file a slot line names. A dentry name that several
+    /// created files share with different identities (two pipes) cannot be told
+    /// apart: `None`.
+    fn slot_id(&self, name: &SlotName) -> Option<FileId> {
+        match name {
+            SlotName::Path(p) => self.paths.get(p).copied(),
+            SlotName::Dentry(d) => match self.dnames.get(d).map(Vec::as_slice) {
+                Some([id]) => Some(*id),
+                _ => None,
+            },
+        }
+    }
+
+    /// One entry per slot from a parsed table; a file the host cannot name shows as
+    /// `FileId { dev: 0, ino: 0 }`.
+    fn slots_of(&self, t: &FileTable) -> Vec<Option<FileId>> {
+        let mut out = vec![None; t.len.min(1 << 20) as usize];
+        for (i, name) in &t.occupied {
+            if let Some(slot) = out.get_mut(*i as usize) {
+                *slot = Some(self.slot_id(name).unwrap_or(FileId { dev: 0, ino: 0 }));
+            }
+        }
+        out
     }
 
     /// The registered file table of `ring` as seen by `/proc/self/fdinfo`:
@@ -1131,15 +1108,7 @@ impl Host {
     /// shows as `FileId { dev: 0, ino: 0 }`.
     pub fn file_table(&self, ring: Vfd) -> Option<Vec<Option<FileId>>> {
         let info = self.fdinfo(ring)?;
-        let (n, files) = info.files?;
-        let n = n.min(1 << 20);
-        let mut out = vec![None; n as usize];
-        for (i, path) in files {
-            if let Some(slot) = out.get_mut(i as usize) {
-                *slot = Some(self.path_id(&path).unwrap_or(FileId { dev: 0, ino: 0 }));
-            }
-        }
-        Some(out)
+        Some(self.slots_of(info.files.as_ref()?))
     }
 
     /// What file fixed slot `slot` of `ring` holds (no side effects on the
@@ -1167,13 +1136,7 @@ impl Host {
     /// is unknown or fdinfo could not be read.
     pub fn table_and_overflow(&self, ring: Vfd) -> Option<crate::TableAndOverflow> {
         let info = self.fdinfo(ring)?;
-        let (n, files) = info.files?;
-        let mut table = vec![None; n.min(1 << 20) as usize];
-        for (i, path) in files {
-            if let Some(slot) = table.get_mut(i as usize) {
-                *slot = Some(self.path_id(&path).unwrap_or(FileId { dev: 0, ino: 0 }));
-            }
-        }
+        let table = self.slots_of(info.files.as_ref()?);
         Some((table, info.overflow.unwrap_or_default()))
     }
 
@@ -1266,27 +1229,37 @@ impl RegArg {
 mod tests {
     use super::*;
 
+    /// Slots in the 6.1/6.12 format (dentry names) resolve to the files the host
+    /// created; the empty name of a pipe only while the host has one pipe.
     #[test]
-    fn parses_fdinfo() {
-        let t = "SqMask:\t0x7\nUserFiles:\t3\n    0: /memfd:a (deleted)\n    2: pipe:[12]\nUserBufs:\t0\nCqOverflowList:\n  user_data=5, res=-2, flags=0\n  user_data=6, res=7, flags=a\n";
-        let i = parse_fdinfo(t);
-        let (n, f) = i.files.unwrap();
-        assert_eq!(n, 3);
-        assert_eq!(
-            f,
-            vec![(0, "/memfd:a (deleted)".into()), (2, "pipe:[12]".into())]
+    fn resolves_dentry_format_slots() {
+        let Ok(mut h) = Host::new() else {
+            eprintln!("io_uring unavailable: skipped");
+            return;
+        };
+        let m = h.create_regular_file().unwrap();
+        let (pr, _pw) = h.create_pipe().unwrap();
+        let ev = h.create_eventfd().unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", h.real_fd(m))).unwrap();
+        let mname = crate::fdinfo::dentry_name_of_link(&link.to_string_lossy()).unwrap();
+        assert!(mname.starts_with("memfd:msgring-"), "{mname}");
+        let text = format!(
+            "UserFiles:\t6\n    0: {mname}\n    1: <none>\n    2: \n    3: \n    4: [eventfd]\n    5: x\n"
         );
-        assert_eq!(i.overflow.unwrap(), vec![(5, -2, 0), (6, 7, 10)]);
+        let t = crate::fdinfo::parse(&text).files.unwrap();
+        let id = |v| h.file_identity(v);
+        let unknown = Some(FileId { dev: 0, ino: 0 });
+        assert_eq!(
+            h.slots_of(&t),
+            vec![id(m), None, id(pr), id(pr), id(ev), unknown]
+        );
+        h.create_pipe().unwrap();
+        assert_eq!(h.slots_of(&t)[2], unknown, "two pipes: ambiguous");
     }
 
     #[test]
     fn version_parse() {
         assert_eq!(parse_version("6.18.44-fc-v595"), (6, 18, 44));
         assert_eq!(parse_version("6.1"), (6, 1, 0));
-        assert_eq!(
-            unescape_octal("/memfd:x\\040(deleted)"),
-            "/memfd:x (deleted)"
-        );
-        assert_eq!(unescape_octal("a\\04"), "a\\04");
     }
 }
