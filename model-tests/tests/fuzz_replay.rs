@@ -320,3 +320,54 @@ fn open_bugs_have_regression_traces() {
         }
     }
 }
+
+/// The `model` oracle's cost without libFuzzer: decode + check of 2000 random inputs
+/// (seeded, printed), as the fuzz target does. `cargo test --release -p
+/// msgring-model-tests --test fuzz_replay -- --ignored --nocapture model_oracle_cost`;
+/// also the workload profiled with callgrind in docs/performance.md.
+#[test]
+#[ignore]
+fn model_oracle_cost() {
+    let seed: u64 = std::env::var("MSGRING_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let n = std::env::var("MSGRING_FUZZ_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
+    let mut rng = trace::SplitMix(seed);
+    let inputs: Vec<Vec<u8>> = (0..n)
+        .map(|_| {
+            let len = 16 + (rng.next_u64() % 240) as usize;
+            (0..len).map(|_| rng.next_u64() as u8).collect()
+        })
+        .collect();
+    let t0 = std::time::Instant::now();
+    let traces: Vec<Trace> = inputs
+        .iter()
+        .map(|d| fuzzing::decode_model_input(d))
+        .collect();
+    let decode = t0.elapsed();
+    let t1 = std::time::Instant::now();
+    for t in &traces {
+        fuzzing::check_trace_on_model(t).unwrap();
+    }
+    let check = t1.elapsed();
+    let t2 = std::time::Instant::now();
+    for t in &traces {
+        std::hint::black_box(trace::run(t, &mut msgring::World::default()));
+    }
+    let run = t2.elapsed();
+    let steps: usize = traces.iter().map(|t| t.steps.len()).sum();
+    let per = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
+    eprintln!(
+        "seed {seed}: {n} inputs, {:.1} steps each: decode {:.2} µs, check {:.2} µs \
+         (plain run {:.2} µs) per input => {:.0} exec/s without libFuzzer",
+        steps as f64 / n as f64,
+        per(decode),
+        per(check),
+        per(run),
+        1e6 / (per(decode) + per(check))
+    );
+}
