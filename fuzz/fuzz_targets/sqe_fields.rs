@@ -9,7 +9,10 @@ use msgring::fuzzing;
 fuzz_target!(|data: &[u8]| {
     let bytes = fuzzing::sqe_bytes(data);
     if std::env::var_os("MSGRING_FUZZ_PRINT").is_some() {
-        eprintln!("--- sqe_fields input as a trace ---\n{}", fuzzing::sqe_trace(&bytes));
+        eprintln!(
+            "--- sqe_fields input as a trace ---\n{}",
+            fuzzing::sqe_trace(&bytes)
+        );
     }
     if let Err(f) = fuzzing::check_sqe_bytes_differential(&bytes) {
         panic!("{f}");

@@ -8,7 +8,10 @@ use msgring::fuzzing;
 
 fuzz_target!(|data: &[u8]| {
     if std::env::var_os("MSGRING_FUZZ_PRINT").is_some() {
-        eprintln!("--- trace_text input ---\n{}", String::from_utf8_lossy(data));
+        eprintln!(
+            "--- trace_text input ---\n{}",
+            String::from_utf8_lossy(data)
+        );
     }
     if let Err(f) = fuzzing::check_text(data) {
         panic!("{f}");
