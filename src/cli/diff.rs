@@ -1,15 +1,51 @@
-//! `msgring diff FILE...`: run traces on the model and on the running kernel and show
-//! the first divergence of each.
+//! `msgring diff FILE... [--kernel auto|P]`: run traces on the model and on the running
+//! kernel and show the first divergence of each.
 
 use super::{err, load, Code, Out};
-use msgring::kernel::{self, TraceDiff};
+use msgring::kernel::{self, TraceDiff, Unavailable};
 use msgring::trace::Trace;
+use msgring::Profile;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Trace files.
     #[arg(required = true)]
     files: Vec<String>,
+    /// Model profile: `auto` (the running kernel's profile, whatever the trace's
+    /// `kernel` line says) or a profile (6.1, 6.12, 6.18). Default: the trace's
+    /// `kernel` line, else the running kernel's profile.
+    #[arg(long, value_name = "auto|PROFILE", value_parser = parse_kernel)]
+    kernel: Option<KernelArg>,
+}
+
+/// The `--kernel` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KernelArg {
+    Auto,
+    Profile(Profile),
+}
+
+fn parse_kernel(s: &str) -> Result<KernelArg, String> {
+    if s == "auto" {
+        return Ok(KernelArg::Auto);
+    }
+    s.parse::<Profile>()
+        .map(KernelArg::Profile)
+        .map_err(|e| format!("{e} (or `auto`)"))
+}
+
+/// The model profile for one trace: `--kernel P`, else (without `--kernel auto`) the
+/// trace's `kernel` line, else the running kernel's profile.
+fn model_profile(
+    arg: Option<KernelArg>,
+    header: Option<Profile>,
+    running: &Result<Profile, Unavailable>,
+) -> Result<Profile, Unavailable> {
+    match (arg, header) {
+        (Some(KernelArg::Profile(p)), _) => Ok(p),
+        (None, Some(p)) => Ok(p),
+        (Some(KernelArg::Auto), _) | (None, None) => running.clone(),
+    }
 }
 
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -154,7 +190,7 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             code = code.max(Code::BadInput);
             continue;
         };
-        let profile = match t.profile.map(Ok).unwrap_or_else(|| kernel_profile.clone()) {
+        let profile = match model_profile(a.kernel, t.profile, &kernel_profile) {
             Ok(p) => p,
             Err(u) => {
                 err(&u.to_string());
@@ -182,4 +218,56 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn kernel_flag(argv: &[&str]) -> Result<Option<KernelArg>, String> {
+        Cli::try_parse_from(argv)
+            .map(|c| c.args.kernel)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn kernel_flag_parses() {
+        assert_eq!(kernel_flag(&["diff", "t.trace"]), Ok(None));
+        assert_eq!(
+            kernel_flag(&["diff", "--kernel", "auto", "t.trace"]),
+            Ok(Some(KernelArg::Auto))
+        );
+        assert_eq!(
+            kernel_flag(&["diff", "--kernel", "6.1", "t.trace"]),
+            Ok(Some(KernelArg::Profile(Profile::V6_1)))
+        );
+        assert!(kernel_flag(&["diff", "--kernel", "5.4", "t.trace"]).is_err());
+    }
+
+    #[test]
+    fn profile_choice() {
+        let running = Ok(Profile::V6_18);
+        let none: Result<Profile, Unavailable> = Err(Unavailable {
+            reason: "no model profile for kernel 5.4".into(),
+        });
+        let p = |a, h, r: &Result<Profile, Unavailable>| model_profile(a, h, r);
+        let pin = Some(KernelArg::Profile(Profile::V6_12));
+        // Default: header, else the running kernel.
+        assert_eq!(p(None, Some(Profile::V6_1), &running), Ok(Profile::V6_1));
+        assert_eq!(p(None, None, &running), Ok(Profile::V6_18));
+        assert!(p(None, None, &none).is_err());
+        // A profile overrides the header and needs no running-kernel profile.
+        assert_eq!(p(pin, Some(Profile::V6_1), &none), Ok(Profile::V6_12));
+        // auto ignores the header.
+        let auto = Some(KernelArg::Auto);
+        assert_eq!(p(auto, Some(Profile::V6_1), &running), Ok(Profile::V6_18));
+        assert!(p(auto, Some(Profile::V6_1), &none).is_err());
+    }
 }
