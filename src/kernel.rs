@@ -76,8 +76,16 @@ pub struct Settle {
     pub quiet: Duration,
     /// Upper bound on the wait after one step.
     pub max: Duration,
-    /// With a hint that disagrees with the kernel: stop waiting once the kernel has
-    /// been stable this long.
+    /// With a hint the kernel can still reach (it lags the prediction: fewer CQEs,
+    /// more unconsumed SQEs, a smaller overflow counter, or other `sq_flags`): keep
+    /// waiting up to this long for it, however long the kernel stays unchanged.
+    /// io-wq worker startup under load can take tens of milliseconds. Spent at most
+    /// once per backend: after a step that ran out of it, the rest of the run uses
+    /// `hinted_quiet` (the kernel and the model have parted, so the hint is no good).
+    pub hinted_max: Duration,
+    /// With a hint the kernel cannot reach any more (it is ahead of the prediction),
+    /// or after `hinted_max` ran out once: stop waiting once the kernel has been
+    /// stable this long (bounded by `max`).
     pub hinted_quiet: Duration,
     /// `io_uring_enter` timeout for a wait that is expected to block (or for any wait
     /// with `min_complete > 0` when there is no hint).
@@ -91,6 +99,7 @@ impl Default for Settle {
         Settle {
             quiet: Duration::from_micros(300),
             max: Duration::from_millis(20),
+            hinted_max: Duration::from_millis(150),
             hinted_quiet: Duration::from_millis(2),
             block_timeout: Duration::from_millis(20),
             wake_timeout: Duration::from_millis(200),
@@ -133,6 +142,9 @@ pub struct KernelBackend {
     /// `(st_dev, st_ino)` of each created non-ring file -> its identity class.
     classes: HashMap<(u64, u64), FileId>,
     first_eventfd: Option<FileId>,
+    /// A hinted wait ran out of `Settle::hinted_max`: later waits do not wait for
+    /// the prediction any more (see [`Settle::hinted_max`]).
+    hint_gave_up: bool,
 }
 
 impl fmt::Debug for KernelBackend {
@@ -172,6 +184,7 @@ impl KernelBackend {
             next_file: 0,
             classes: HashMap::new(),
             first_eventfd: None,
+            hint_gave_up: false,
         })
     }
 
@@ -572,34 +585,59 @@ impl KernelBackend {
             .collect()
     }
 
-    /// Polls the rings until they stop changing (or match the model's prediction).
-    fn wait_quiescent(&self, hint: Option<Hint<'_>>) {
+    /// Polls the rings until they match the model's prediction, or (no hint, or a
+    /// prediction the kernel cannot reach) until they stop changing; see [`Settle`].
+    fn wait_quiescent(&mut self, hint: Option<Hint<'_>>) {
         let expected = hint.map(|h| predicted(h.world));
-        let quiet = if hint.is_some() {
-            self.settle.hinted_quiet
-        } else {
-            self.settle.quiet
+        // Rings whose completions from io-wq wait for their task to enter the kernel
+        // (DEFER_TASKRUN's local work, COOP_TASKRUN's task_work): fewer CQEs there
+        // than predicted does not resolve by waiting.
+        let needs_enter: Vec<u32> = match &expected {
+            Some(_) => self
+                .rings
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    self.host.ring_info(rb::Vfd(r)).is_some_and(|i| {
+                        i.flags & (uapi::setup::DEFER_TASKRUN | uapi::setup::COOP_TASKRUN) != 0
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
         };
         let start = Instant::now();
         let mut last = self.snapshot();
         let mut stable_since = start;
         let mut spins = 0u32;
         loop {
-            if let Some(exp) = &expected {
-                if matches_prediction(&last, exp) {
-                    return;
+            // (stable-for, at most): `None` = wait for the prediction, however quiet.
+            let (quiet, max) = match &expected {
+                Some(exp) if matches_prediction(&last, exp) => return,
+                Some(exp) if !self.hint_gave_up && can_catch_up(&last, exp, &needs_enter) => {
+                    (None, self.settle.hinted_max)
                 }
-            }
+                Some(_) => (Some(self.settle.hinted_quiet), self.settle.max),
+                None => (Some(self.settle.quiet), self.settle.max),
+            };
             let now = Instant::now();
-            if now.duration_since(stable_since) >= quiet
-                || now.duration_since(start) >= self.settle.max
-            {
+            let waited = now.duration_since(start);
+            if waited >= max {
+                if quiet.is_none() {
+                    self.hint_gave_up = true;
+                }
                 return;
             }
+            if quiet.is_some_and(|q| now.duration_since(stable_since) >= q) {
+                return;
+            }
+            // Spin briefly (task_work and SQPOLL are quick), then sleep, longer once
+            // the wait is long (leave the CPU to io-wq workers that are starting).
             if spins < 64 {
                 std::thread::yield_now();
-            } else {
+            } else if waited < Duration::from_millis(2) {
                 std::thread::sleep(Duration::from_micros(20));
+            } else {
+                std::thread::sleep(Duration::from_micros(200));
             }
             spins += 1;
             let cur = self.snapshot();
@@ -673,6 +711,22 @@ fn predicted(w: &World) -> Vec<(u32, Snap)> {
         .collect();
     out.sort_by_key(|x| x.0);
     out
+}
+
+/// Whether the kernel can still reach the prediction within one step: what only grows
+/// while the kernel works on its own (posted CQEs, the overflow counter) is not past
+/// the model's value, and what only shrinks (unconsumed SQEs) is not below it. On the
+/// rings in `needs_enter` missing CQEs do not come without another enter.
+fn can_catch_up(kernel: &[(u32, Snap)], model: &[(u32, Snap)], needs_enter: &[u32]) -> bool {
+    model.iter().all(|(fd, s)| {
+        kernel.iter().any(|(kfd, k)| {
+            kfd == fd
+                && (k.cq_ready == s.cq_ready
+                    || k.cq_ready < s.cq_ready && !needs_enter.contains(fd))
+                && k.cq_overflow <= s.cq_overflow
+                && k.sq_pending >= s.sq_pending
+        })
+    })
 }
 
 fn matches_prediction(kernel: &[(u32, Snap)], model: &[(u32, Snap)]) -> bool {
@@ -2235,3 +2289,55 @@ fn finding(
 
 /// Runs of a minimized mismatch that measure how often it reproduces.
 pub const REPRODUCE_RUNS: u32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(cq_ready: u32, sq_pending: u32) -> Snap {
+        Snap {
+            cq_ready,
+            sq_flags: 0,
+            cq_overflow: 0,
+            sq_pending,
+        }
+    }
+
+    /// The kernel lagging the prediction (io-wq not done yet) is worth waiting for;
+    /// the kernel past it, or missing CQEs on a ring that needs an enter to get
+    /// them, is not.
+    #[test]
+    fn catch_up_only_when_the_kernel_lags() {
+        let model = [(0, snap(2, 0)), (3, snap(1, 0))];
+        assert!(can_catch_up(
+            &[(0, snap(1, 0)), (3, snap(1, 0))],
+            &model,
+            &[]
+        ));
+        assert!(can_catch_up(
+            &[(0, snap(2, 1)), (3, snap(0, 0))],
+            &model,
+            &[]
+        ));
+        assert!(!can_catch_up(
+            &[(0, snap(3, 0)), (3, snap(1, 0))],
+            &model,
+            &[]
+        ));
+        assert!(!can_catch_up(
+            &[(0, snap(2, 0)), (3, snap(0, 0))],
+            &model,
+            &[3]
+        ));
+        assert!(!can_catch_up(&[(0, snap(1, 0))], &model, &[]));
+    }
+
+    /// io-wq worker startup on a loaded 2-core machine takes tens of milliseconds:
+    /// a hinted wait must outlast it (it used to stop after 2 ms without change).
+    #[test]
+    fn hinted_wait_outlasts_iowq_startup() {
+        let s = Settle::default();
+        assert!(s.hinted_max >= Duration::from_millis(100), "{s:?}");
+        assert!(s.hinted_max > s.max);
+    }
+}
