@@ -585,9 +585,30 @@ impl KernelBackend {
             .collect()
     }
 
+    /// The model lets io-wq and every task's task_work finish before a step ends (M9).
+    /// Wait until no io-wq worker is running, then make each task thread return to
+    /// userspace once, so task_work queued with TWA_SIGNAL_NO_IPI (COOP_TASKRUN,
+    /// SQPOLL rings) runs as it would at the task's next system call.
+    fn drain_async_agents(&mut self) {
+        let deadline = Instant::now() + self.settle.hinted_max;
+        while self.host.iowq_busy() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let no_ipi = uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL;
+        let any_no_ipi = self.rings.iter().any(|&r| {
+            self.host
+                .ring_info(rb::Vfd(r))
+                .is_some_and(|i| i.flags & no_ipi != 0)
+        });
+        if any_no_ipi {
+            self.host.kick_tasks();
+        }
+    }
+
     /// Polls the rings until they match the model's prediction, or (no hint, or a
     /// prediction the kernel cannot reach) until they stop changing; see [`Settle`].
     fn wait_quiescent(&mut self, hint: Option<Hint<'_>>) {
+        self.drain_async_agents();
         let expected = hint.map(|h| predicted(h.world));
         // Rings whose completions from io-wq wait for their task to enter the kernel
         // (DEFER_TASKRUN's local work, COOP_TASKRUN's task_work): fewer CQEs there

@@ -505,6 +505,43 @@ impl Host {
         matches!(self.tasks.get(t.0 as usize), Some(Some(_)))
     }
 
+    /// Make every live task thread return to userspace once, so task_work queued on it
+    /// with TWA_SIGNAL_NO_IPI (COOP_TASKRUN and SQPOLL rings) runs now, as it would at
+    /// the task's next system call. Returns how many tasks were kicked.
+    pub fn kick_tasks(&self) -> usize {
+        let live: Vec<TaskId> = (0..self.tasks.len() as u32)
+            .map(TaskId)
+            .filter(|&t| self.task_alive(t))
+            .collect();
+        for &t in &live {
+            // A system call that returns at once: returning runs pending task_work.
+            let _ = self.run_on(t, || {
+                // SAFETY: getpid has no arguments and cannot fail.
+                unsafe { libc::getpid() }
+            });
+        }
+        live.len()
+    }
+
+    /// Whether an io-wq worker of this process is running (state R). Workers are the
+    /// threads named `iou-wrk-*`; between steps they should all be asleep.
+    pub fn iowq_busy(&self) -> bool {
+        let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+            return false;
+        };
+        dir.flatten().any(|e| {
+            let path = e.path();
+            let is_worker =
+                std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.starts_with("iou-wrk"));
+            is_worker
+                && std::fs::read_to_string(path.join("stat")).is_ok_and(|st| {
+                    st.rfind(')')
+                        .and_then(|i| st.get(i + 2..i + 3))
+                        .is_some_and(|state| state == "R")
+                })
+        })
+    }
+
     /// Run `f` on task `t`'s thread and wait for its result.
     fn run_on<R: Send + 'static>(
         &self,
