@@ -125,6 +125,13 @@ impl Profile {
         self <= Profile::V6_1
     }
 
+    /// `io_req_complete_post` from io-wq hands a lockless-CQ ring's completion to
+    /// task_work (6.12+); 6.1.192 posted it from the worker (docs/kernels.md: the
+    /// liburing own-message trace on an IOPOLL|DEFER_TASKRUN ring).
+    pub fn iowq_lockless_completion_via_task_work(self) -> bool {
+        self >= Profile::V6_12
+    }
+
     /// The profile for a running kernel's `major.minor`, if the model has one.
     pub fn for_kernel(major: u32, minor: u32) -> Option<Profile> {
         match (major, minor) {

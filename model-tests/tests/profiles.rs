@@ -299,3 +299,19 @@ fn g2_link_failures_on_6_1() {
     assert_eq!(run(V6_12), vec![1, 3, 5, 2, 4, 6]);
     assert_eq!(run(V6_18), vec![1, 3, 5, 2, 4, 6]);
 }
+
+/// On 6.1 an io-wq completion on an IOPOLL|DEFER_TASKRUN ring is posted by the
+/// worker; 6.12+ hand it to the ring's local task_work (golden.sh on 6.1.192:
+/// liburing_msg_ring_own_defer_iopoll.trace).
+#[test]
+fn iowq_completion_on_a_lockless_ring_is_direct_on_6_1() {
+    for (p, visible) in [(V6_1, 2), (V6_12, 1), (V6_18, 1)] {
+        let mut s = Sim::with_profile(p);
+        let a = s.ring(
+            4,
+            setup::IOPOLL | setup::SINGLE_ISSUER | setup::DEFER_TASKRUN,
+        );
+        s.submit(a, &[data(a, 0x20).user_data(0x10)]);
+        assert_eq!(s.reap(a).len(), visible, "{p}");
+    }
+}

@@ -441,7 +441,9 @@ impl World {
     /// IOPOLL) complete through task_work; others post now, and the worker runs the
     /// next linked request itself.
     fn io_req_complete_post(&mut self, req: Req, res: i32) {
-        if self.ring(req.ring).lockless_cq() {
+        if self.ring(req.ring).lockless_cq()
+            && self.profile.iowq_lockless_completion_via_task_work()
+        {
             let (ring, task) = (req.ring, req.task);
             self.io_req_task_work_add(ring, task, Work::Complete { req, res });
             return;
