@@ -13,7 +13,7 @@
 //! Every function here returns a [`Failure`] for a broken oracle; a panic anywhere
 //! below them is a bug too (the fuzzer reports it as a crash).
 
-use crate::check::{check_all, check_transition, Violation};
+use crate::check::{check_all, check_since, Snapshot, Violation};
 use crate::trace::{self, Event, FdRef, Op, SqeSpec, Trace, TraceStep};
 use crate::uapi::op;
 use crate::{Backend, Faults, Sqe, Step, StepResult, World};
@@ -32,7 +32,7 @@ pub enum Failure {
     /// An invariant failed after step `step` (0-based index into the trace).
     Invariant {
         step: usize,
-        /// `true` for a [`check_transition`] invariant, `false` for [`check_all`].
+        /// `true` for a [`check_transition`](crate::check::check_transition) invariant, `false` for [`check_all`].
         transition: bool,
         violation: Violation,
         /// The trace, in canonical text.
@@ -169,7 +169,7 @@ pub fn generated_trace(data: &[u8], max_steps: usize) -> Trace {
 /// A model world that checks every invariant after every step.
 struct Checked {
     world: World,
-    before: World,
+    before: Snapshot,
     applied: usize,
     failure: Option<(usize, bool, Violation)>,
 }
@@ -183,13 +183,13 @@ impl Backend for Checked {
         if self.failure.is_some() {
             return StepResult::Refused("stopped: an invariant failed".into());
         }
-        self.before.clone_from(&self.world);
+        self.before.refresh(&self.world);
         let r = self.world.apply_with(step, faults);
         let k = self.applied;
         self.applied += 1;
         if let Err(v) = check_all(&self.world) {
             self.failure = Some((k, false, v));
-        } else if let Err(v) = check_transition(&self.before, &self.world) {
+        } else if let Err(v) = check_since(&self.before, &self.world) {
             self.failure = Some((k, true, v));
         }
         r
@@ -197,11 +197,11 @@ impl Backend for Checked {
 }
 
 /// Runs `t` on a fresh model (the trace's profile) and checks [`check_all`] and
-/// [`check_transition`] after every executed step.
+/// [`check_transition`](crate::check::check_transition) after every executed step.
 pub fn check_trace_on_model(t: &Trace) -> Result<(), Failure> {
     let world = World::new(t.profile.unwrap_or_default());
     let mut b = Checked {
-        before: world.clone(),
+        before: Snapshot::of(&world),
         world,
         applied: 0,
         failure: None,

@@ -44,8 +44,16 @@ pub fn check_all(world: &World) -> Result<(), Violation> {
     Ok(())
 }
 
+pub use fifo::Snapshot;
+
 /// Every invariant of a step, from the state before it to the state after it.
 pub fn check_transition(before: &World, after: &World) -> Result<(), Violation> {
+    check_since(&Snapshot::of(before), after)
+}
+
+/// [`check_transition`] from a [`Snapshot`] of the state before the step (cheaper
+/// than keeping a clone of the whole world).
+pub fn check_since(before: &Snapshot, after: &World) -> Result<(), Violation> {
     fifo::check(before, after)?;
     Ok(())
 }

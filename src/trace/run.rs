@@ -5,7 +5,6 @@ use crate::uapi;
 use crate::{
     Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, Sqe, Step, StepResult, TaskId, Vfd,
 };
-use std::collections::HashMap;
 use std::fmt;
 
 /// What a trace did on one backend: one [`Event`] per step, plus the reasons of
@@ -122,9 +121,39 @@ pub fn run_with(
 /// Names bound so far, and the name of every virtual fd.
 #[derive(Default)]
 struct Resolver {
-    fds: HashMap<String, Vfd>,
-    tasks: HashMap<String, TaskId>,
-    names: HashMap<Vfd, String>,
+    fds: SmallMap<String, Vfd>,
+    tasks: SmallMap<String, TaskId>,
+    names: SmallMap<Vfd, String>,
+}
+
+/// A map for the few names a trace binds (at most `limits::MAX_RINGS + MAX_FILES`):
+/// a linear scan beats hashing at this size, and the fuzzers run it per step.
+struct SmallMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap(Vec::new())
+    }
+}
+
+impl<K: PartialEq, V> SmallMap<K, V> {
+    fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0
+            .iter()
+            .find(|(k, _)| k.borrow() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
 }
 
 type Res<T> = Result<T, String>;
