@@ -58,10 +58,18 @@ impl World {
     /// are flushed at its end (`ctx_flush_and_put`), which clears IORING_SQ_TASKRUN on
     /// the rings involved.
     pub(crate) fn run_task_work(&mut self, task: TaskId) {
-        while let Some(cb) = self.task_mut(task).callbacks.pop() {
-            match cb {
-                Callback::Plain(w) => self.run_work(w, false),
-                Callback::Tctx => self.tctx_task_work(task),
+        // `task_work_run` takes the whole stack at once (xchg) and runs it newest
+        // first; callbacks added meanwhile wait for the next round.
+        loop {
+            let batch = std::mem::take(&mut self.task_mut(task).callbacks);
+            if batch.is_empty() {
+                return;
+            }
+            for cb in batch.into_iter().rev() {
+                match cb {
+                    Callback::Plain(w) => self.run_work(w, false),
+                    Callback::Tctx => self.tctx_task_work(task),
+                }
             }
         }
     }
