@@ -1,7 +1,7 @@
 //! `io_uring_setup` (C1, C5, C6) and the task/file steps around it.
 
 use crate::errno::Errno;
-use crate::state::{FileKind, Ring, RingId, TaskId};
+use crate::state::{FileKind, Ring, RingId, TaskId, Work};
 use crate::step::StepResult;
 use crate::uapi::{self, setup};
 use crate::World;
@@ -118,12 +118,56 @@ impl World {
         StepResult::Ret(0)
     }
 
-    /// A task exits. Pending task_work runs first (the exit path runs it), then the
-    /// task is gone: `task_work_add` on it fails from now on (R24, finding 13).
+    /// A task exits (M10). `io_uring_files_cancel` waits for the task's *tracked*
+    /// requests — those whose file is an io_uring, i.e. MSG_RING to a ring fd — and
+    /// while any is in flight it runs the local work of every DEFER_TASKRUN ring the
+    /// task owns, all of it, as a normal run (`io_uring_files_cancel` comes before
+    /// PF_EXITING is set, so a queued link successor is issued). With no tracked
+    /// request nothing runs (found by `msgring check`, seed 3, trace 1300; checked
+    /// against 6.18.44). Then the task's own task_work runs and the task is gone:
+    /// `task_work_add` on it fails from now on (R24, finding 13).
     pub(crate) fn exit_task(&mut self, task: TaskId) -> StepResult {
+        while self.task_has_tracked_inflight(task) {
+            let owned: Vec<RingId> = (0..self.rings.len() as u32)
+                .map(RingId)
+                .filter(|&r| {
+                    self.ring(r).has(setup::DEFER_TASKRUN) && self.ring(r).submitter == Some(task)
+                })
+                .collect();
+            let mut ran = 0;
+            for r in owned {
+                if self.local_work_pending(r) {
+                    ran += self.run_local_work(r, u32::MAX, u32::MAX);
+                }
+            }
+            self.run_task_work(task);
+            if ran == 0 {
+                break; // what is in flight waits on something else
+            }
+        }
         self.run_task_work(task);
         self.task_mut(task).alive = false;
         StepResult::Ret(0)
+    }
+
+    /// `tctx->inflight_tracked > 0`: a MSG_RING request of `task` that resolved a
+    /// normal (non-fixed) fd to an io_uring has not completed yet.
+    fn task_has_tracked_inflight(&self, task: TaskId) -> bool {
+        let tracked = |req: &crate::state::Req| {
+            req.task == task
+                && req.sqe.opcode == crate::uapi::op::MSG_RING
+                && req.sqe.flags & crate::uapi::sqe_flags::FIXED_FILE == 0
+                && self.ring_of_fd(req.sqe.fd).is_some()
+        };
+        let issued = |w: &Work| match w {
+            Work::Complete { req, .. } | Work::InstallFd { req, .. } => tracked(req),
+            _ => false,
+        };
+        self.rings
+            .iter()
+            .any(|r| r.local_work.iter().chain(&r.retry_work).any(issued))
+            || self.tasks.iter().any(|t| t.work_items().any(issued))
+            || self.batch.iter().any(|(r, _)| tracked(r))
     }
 }
 
