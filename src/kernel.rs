@@ -145,6 +145,15 @@ pub struct KernelBackend {
     /// A hinted wait ran out of `Settle::hinted_max`: later waits do not wait for
     /// the prediction any more (see [`Settle::hinted_max`]).
     hint_gave_up: bool,
+    /// How task 0 runs after a [`KernelBackend::reset`].
+    task0: rb::Task0,
+    /// io-wq was seen idle, and nothing was submitted since (no `Enter`, `SyncMsg` or
+    /// `Push`, no SQPOLL ring open): no io-wq worker can be running, so the settle
+    /// need not scan the process's threads for one. Only new submissions give io-wq
+    /// work (the host's opcodes do not arm polls that punt to it).
+    iowq_idle: bool,
+    /// No step applied since `new`/`reset`.
+    fresh: bool,
 }
 
 impl fmt::Debug for KernelBackend {
@@ -170,10 +179,27 @@ fn not_a_ring(fd: i32) -> StepResult {
 }
 
 impl KernelBackend {
-    /// A backend with a fresh host (task 0 running, nothing open).
+    /// A backend with a fresh host (task 0 running on a thread of its own, nothing
+    /// open). It may be used from any thread.
     pub fn new() -> Result<KernelBackend, Unavailable> {
+        KernelBackend::with_task0(rb::Task0::Thread)
+    }
+
+    /// A backend whose task 0 is the calling thread ([`rb::Task0::Caller`]): task 0's
+    /// system calls run inline, without a round trip to a thread of its own. For
+    /// running many traces on one thread with a [`KernelBackend::reset`] between
+    /// them (what [`check`] does on each of its threads). Drive it from this thread
+    /// only: task 0's calls from another thread are refused (`Unmodelled`). A trace
+    /// that exits task 0 needs a task 0 thread: [`diff_trace_on`] / [`diff_run_on`]
+    /// switch a fresh backend to one for such a trace (see
+    /// [`KernelBackend::prepare_for`]); stepped by hand, the exit is `Unmodelled`.
+    pub fn for_this_thread() -> Result<KernelBackend, Unavailable> {
+        KernelBackend::with_task0(rb::Task0::Caller)
+    }
+
+    fn with_task0(task0: rb::Task0) -> Result<KernelBackend, Unavailable> {
         let info = probe()?;
-        let host = rb::Host::new()?;
+        let host = rb::Host::new_with(task0)?;
         Ok(KernelBackend {
             host,
             info,
@@ -185,7 +211,59 @@ impl KernelBackend {
             classes: HashMap::new(),
             first_eventfd: None,
             hint_gave_up: false,
+            task0,
+            fresh: true,
+            iowq_idle: false,
         })
+    }
+
+    /// Back to the state of a new backend, reusing the host (see [`rb::Host::reset`]):
+    /// every ring, file and task but task 0 is closed or exited, numbering restarts,
+    /// per-run state (the given-up hint) is cleared; the settle times stay. The
+    /// process's open fds are then those of a new backend. A backend made by
+    /// [`KernelBackend::for_this_thread`] makes the calling thread task 0 again.
+    pub fn reset(&mut self) -> Result<(), Unavailable> {
+        let r = match self.task0 {
+            rb::Task0::Caller => self.host.reset_with(rb::Task0::Caller),
+            rb::Task0::Thread => self.host.reset(),
+        };
+        r.map_err(|e| Unavailable {
+            reason: format!("restarting task 0: errno {}", -e),
+        })?;
+        self.next_vfd = 0;
+        self.rings.clear();
+        self.tasks.clear();
+        self.tasks.push(true);
+        self.next_file = 0;
+        self.classes.clear();
+        self.first_eventfd = None;
+        self.hint_gave_up = false;
+        self.fresh = true;
+        // Requests of the closed rings may still be on their way out.
+        self.iowq_idle = false;
+        Ok(())
+    }
+
+    /// Before running `steps` on a fresh backend: if they exit task 0 and task 0 is
+    /// the calling thread (which cannot exit), give task 0 a thread of its own for
+    /// this run (the next [`KernelBackend::reset`] goes back). Does nothing on a
+    /// backend that has run steps since it was made or reset.
+    pub fn prepare_for(&mut self, steps: &[Step]) -> Result<(), Unavailable> {
+        let exits_t0 = steps
+            .iter()
+            .any(|s| matches!(s, Step::ExitTask { task } if task.0 == 0));
+        self.prepare(exits_t0)
+    }
+
+    fn prepare(&mut self, exits_t0: bool) -> Result<(), Unavailable> {
+        if self.fresh && exits_t0 && self.host.task0_mode() == Some(rb::Task0::Caller) {
+            self.host
+                .reset_with(rb::Task0::Thread)
+                .map_err(|e| Unavailable {
+                    reason: format!("starting task 0's thread: errno {}", -e),
+                })?;
+        }
+        Ok(())
     }
 
     /// What [`probe`] found.
@@ -229,6 +307,14 @@ impl KernelBackend {
     ) -> StepResult {
         if !faults.is_empty() {
             return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
+        }
+        self.fresh = false;
+        if matches!(
+            step,
+            Step::Enter { .. } | Step::SyncMsg { .. } | Step::Push { .. }
+        ) || self.any_ring_with(uapi::setup::SQPOLL)
+        {
+            self.iowq_idle = false;
         }
         let result = self.dispatch(step, hint);
         if needs_settle(step, self) {
@@ -390,6 +476,13 @@ impl KernelBackend {
                     Ok(t) => t,
                     Err(e) => return e,
                 };
+                if task.0 == 0 && self.host.task0_mode() == Some(rb::Task0::Caller) {
+                    return StepResult::Unmodelled(
+                        "task 0 is the caller's thread, which cannot exit (see \
+                         KernelBackend::prepare_for)"
+                            .into(),
+                    );
+                }
                 let r = self.host.exit_task(t);
                 if r == 0 {
                     self.tasks[task.0 as usize] = false;
@@ -590,19 +683,31 @@ impl KernelBackend {
     /// userspace once, so task_work queued with TWA_SIGNAL_NO_IPI (COOP_TASKRUN,
     /// SQPOLL rings) runs as it would at the task's next system call.
     fn drain_async_agents(&mut self) {
-        let deadline = Instant::now() + self.settle.hinted_max;
-        while self.host.iowq_busy() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_micros(50));
+        if !self.iowq_idle {
+            let deadline = Instant::now() + self.settle.hinted_max;
+            loop {
+                if !self.host.iowq_busy() {
+                    self.iowq_idle = true;
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            }
         }
-        let no_ipi = uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL;
-        let any_no_ipi = self.rings.iter().any(|&r| {
-            self.host
-                .ring_info(rb::Vfd(r))
-                .is_some_and(|i| i.flags & no_ipi != 0)
-        });
-        if any_no_ipi {
+        if self.any_ring_with(uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL) {
             self.host.kick_tasks();
         }
+    }
+
+    /// Whether an open ring has one of the setup `flags`.
+    fn any_ring_with(&self, flags: u32) -> bool {
+        self.rings.iter().any(|&r| {
+            self.host
+                .ring_info(rb::Vfd(r))
+                .is_some_and(|i| i.flags & flags != 0)
+        })
     }
 
     /// Polls the rings until they match the model's prediction, or (no hint, or a
@@ -817,14 +922,17 @@ pub fn results_agree(model: &StepResult, kernel: &StepResult) -> bool {
 /// Runs `steps` on a fresh model (the profile of the running kernel) and a fresh
 /// kernel backend in lockstep and compares every result.
 pub fn diff_run(steps: &[Step]) -> Result<DiffReport, Unavailable> {
-    let mut kernel = KernelBackend::new()?;
+    let mut kernel = KernelBackend::for_this_thread()?;
     let profile = kernel_profile(&kernel.info)?;
     Ok(diff_run_on(&mut World::new(profile), &mut kernel, steps))
 }
 
 /// [`diff_run`] on a given model world and kernel backend (both fresh, or in the same
-/// state).
+/// state). A kernel backend can be reused for the next run after a
+/// [`KernelBackend::reset`].
 pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]) -> DiffReport {
+    // Cannot fail short of a thread that does not start; the exit is then unmodelled.
+    let _ = kernel.prepare_for(steps);
     let mut rep = DiffReport::default();
     for (i, step) in steps.iter().enumerate() {
         let m = model.apply(step);
@@ -1182,7 +1290,14 @@ fn shrink_step(s: &Step) -> Vec<Step> {
 pub fn minimize(steps: &[Step], max_runs: usize) -> Result<Vec<Step>, Unavailable> {
     let profile = kernel_profile(&probe()?)?;
     let sym = Symbolic::new(profile, steps);
-    let Some(first) = diff_run(steps)?.divergence else {
+    // One kernel backend for every run, reset in between.
+    let kb = std::cell::RefCell::new(KernelBackend::for_this_thread()?);
+    let run = |cand: &[Step]| -> Result<DiffReport, Unavailable> {
+        let mut kb = kb.borrow_mut();
+        kb.reset()?;
+        Ok(diff_run_on(&mut World::new(profile), &mut kb, cand))
+    };
+    let Some(first) = run(steps)?.divergence else {
         return Ok(steps.to_vec());
     };
     // Keep the same kind of divergence: at the same kind of step.
@@ -1190,7 +1305,7 @@ pub fn minimize(steps: &[Step], max_runs: usize) -> Result<Vec<Step>, Unavailabl
     let runs = std::cell::Cell::new(1usize);
     let diverges = |cand: &[Step]| -> Result<bool, Unavailable> {
         runs.set(runs.get() + 1);
-        Ok(diff_run(cand)?
+        Ok(run(cand)?
             .divergence
             .is_some_and(|d| std::mem::discriminant(&d.step) == kind))
     };
@@ -1366,8 +1481,11 @@ impl TraceDiff {
 }
 
 /// Runs `trace` on a fresh model of `profile` and on `kernel` (fresh, or in the state
-/// the trace expects), and compares the two outcomes.
+/// the trace expects), and compares the two outcomes. A kernel backend can be reused
+/// for the next trace after a [`KernelBackend::reset`].
 pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
+    // Cannot fail short of a thread that does not start; the exit is then unmodelled.
+    let _ = kernel.prepare(exits_task0(trace));
     let model = trace::run(trace, &mut World::new(profile));
     let kernel = trace::run(
         trace,
@@ -1379,10 +1497,18 @@ pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend
     TraceDiff::compare(trace, model, kernel)
 }
 
+/// Whether a trace exits task 0 (`t0`).
+fn exits_task0(trace: &Trace) -> bool {
+    trace
+        .steps
+        .iter()
+        .any(|s| matches!(&s.op, Op::Exit { task } if task == "t0"))
+}
+
 /// [`diff_trace_on`] with a fresh kernel backend; the model's profile is `profile`,
 /// else the trace's `kernel` line, else the running kernel's.
 pub fn diff_trace(trace: &Trace, profile: Option<Profile>) -> Result<TraceDiff, Unavailable> {
-    let mut kernel = KernelBackend::new()?;
+    let mut kernel = KernelBackend::for_this_thread()?;
     let profile = match profile.or(trace.profile) {
         Some(p) => p,
         None => kernel_profile(&kernel.info)?,
@@ -1868,8 +1994,12 @@ pub fn minimize_trace(
             .map(|s| trace::TraceStep::new(s.op.clone()))
             .collect(),
     };
+    // One kernel backend for every run, reset in between.
+    let kb = std::cell::RefCell::new(KernelBackend::for_this_thread()?);
     let sig_of = |t: &Trace| -> Result<Option<String>, Unavailable> {
-        Ok(diff_trace_on(t, profile, &mut KernelBackend::new()?).signature(t))
+        let mut kb = kb.borrow_mut();
+        kb.reset()?;
+        Ok(diff_trace_on(t, profile, &mut kb).signature(t))
     };
     let Some(target) = sig_of(&cur)? else {
         return Ok(cur);
@@ -2135,28 +2265,38 @@ pub fn check(
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
             let (next, stop) = (&next, &stop);
-            scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Budget::Time(d) = opts.budget {
-                    if start.elapsed() >= d {
+            scope.spawn(move || {
+                let mut kb: Option<KernelBackend> = None;
+                loop {
+                    if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if let Budget::Count(n) = opts.budget {
-                    if i >= n {
+                    if let Budget::Time(d) = opts.budget {
+                        if start.elapsed() >= d {
+                            return;
+                        }
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if let Budget::Count(n) = opts.budget {
+                        if i >= n {
+                            return;
+                        }
+                    }
+                    let t = check_trace(opts.seed, i, opts.steps);
+                    // One kernel backend per thread (task 0 is this thread), reset
+                    // between traces.
+                    let got = match kb.take() {
+                        Some(mut kb) => kb.reset().map(|()| kb),
+                        None => KernelBackend::for_this_thread(),
+                    };
+                    let r = got.map(|mut k| {
+                        let d = diff_trace_on(&t, profile, &mut k);
+                        kb = Some(k);
+                        (t, d)
+                    });
+                    if tx.send((i, r)).is_err() {
                         return;
                     }
-                }
-                let t = check_trace(opts.seed, i, opts.steps);
-                let r = KernelBackend::new().map(|mut kb| {
-                    let d = diff_trace_on(&t, profile, &mut kb);
-                    (t, d)
-                });
-                if tx.send((i, r)).is_err() {
-                    return;
                 }
             });
         }
@@ -2237,8 +2377,10 @@ fn finding(
     // annotations. Fall back to the original if it never does (timing-dependent).
     let mut reproduced = 0;
     let mut first: Option<TraceDiff> = None;
+    let mut kb = KernelBackend::for_this_thread()?;
     for _ in 0..REPRODUCE_RUNS {
-        let sd = diff_trace_on(&small, profile, &mut KernelBackend::new()?);
+        kb.reset()?;
+        let sd = diff_trace_on(&small, profile, &mut kb);
         if sd.signature(&small).as_deref() == Some(sig) {
             reproduced += 1;
             first.get_or_insert(sd);

@@ -125,8 +125,43 @@ fn bare_loops(n: u32) -> (u64, Duration) {
     (u64::from(n), start.elapsed())
 }
 
+/// The bare loop through one `Host` whose task 0 is this thread, reset between loops.
+#[cfg(feature = "real-backend")]
+fn reused_host_loops(n: u32) -> (u64, Duration) {
+    let mut h = driver::Host::new_with(driver::Task0::Caller).expect("kernel");
+    let t = driver::TaskId(0);
+    let start = Instant::now();
+    for _ in 0..n {
+        h.reset().expect("reset");
+        let a = h.setup_ring(t, 4, 0, 0).expect("ring");
+        let b = h.setup_ring(t, 4, 0, 0).expect("ring");
+        h.push_sqe(a, msg(b.0 as i32, 7).to_bytes()).expect("push");
+        assert_eq!(h.enter(t, a, 1, 0, 0, Duration::ZERO), 1);
+        assert_eq!(h.reap(a, 8).len(), 1);
+        assert_eq!(h.reap(b, 8).len(), 1);
+    }
+    (u64::from(n), start.elapsed())
+}
+
+/// The differential loop as `msgring check` runs it on each of its threads: one
+/// `KernelBackend` (task 0 is this thread), reset between traces, a fresh model.
 #[cfg(feature = "real-backend")]
 fn diff_loops(n: u32) -> (u64, Duration) {
+    let trace = small_trace();
+    let profile = kernel::kernel_profile(&kernel::probe().expect("kernel")).expect("profile");
+    let mut kb = KernelBackend::for_this_thread().expect("kernel");
+    let start = Instant::now();
+    for _ in 0..n {
+        kb.reset().expect("reset");
+        let rep = kernel::diff_run_on(&mut World::new(profile), &mut kb, &trace);
+        assert!(rep.divergence.is_none() && rep.compared == trace.len());
+    }
+    (u64::from(n), start.elapsed())
+}
+
+/// The old differential loop: a fresh `KernelBackend` (and task 0 thread) per trace.
+#[cfg(feature = "real-backend")]
+fn fresh_diff_loops(n: u32) -> (u64, Duration) {
     let trace = small_trace();
     let profile = kernel::kernel_profile(&kernel::probe().expect("kernel")).expect("profile");
     let start = Instant::now();
@@ -162,9 +197,19 @@ fn main() {
         let (n, d) = bare_loops(5_000);
         let host_bare = per_sec(n, d);
         println!("same loop through a fresh Host each time: {host_bare:.0} loops/s");
-        let (n, d) = diff_loops(5_000);
+        let (n, d) = reused_host_loops(20_000);
+        println!(
+            "same loop through one reused Host (task 0 = this thread): {:.0} loops/s",
+            per_sec(n, d)
+        );
+        let (n, d) = fresh_diff_loops(5_000);
+        println!(
+            "differential, fresh KernelBackend per trace (old loop): {:.0} traces/s",
+            per_sec(n, d)
+        );
+        let (n, d) = diff_loops(20_000);
         let diff = per_sec(n, d);
-        println!("differential (same trace, model + kernel): {diff:.0} traces/s");
+        println!("differential (same trace, model + one reused KernelBackend, as in msgring check): {diff:.0} traces/s");
         println!(
             "differential / bare: {:.0}% (target >= 50%)",
             100.0 * diff / bare

@@ -1,9 +1,11 @@
 //! Replays many small scenarios through [`KernelBackend`] and checks that the process's
 //! open-fd count (`/proc/self/fd`) is the same afterwards: every ring, file and mapping
-//! a scenario creates is released when its backend is dropped.
+//! a scenario creates is released when its backend is dropped, or when one reused
+//! backend is reset between scenarios (as `msgring check` runs them).
 //!
 //! 10 000 scenarios in release builds; 2 000 in debug builds (CI) unless
-//! `MSGRING_FD_LEAK_CASES` says otherwise.
+//! `MSGRING_FD_LEAK_CASES` says otherwise. The tests count the whole process's fds, so
+//! they take turns.
 #![cfg(feature = "real-backend")]
 
 use msgring::kernel::{self, KernelBackend};
@@ -118,8 +120,68 @@ fn scenario(seed: u64) -> Vec<Step> {
     s
 }
 
+/// The tests of this file count the process's fds: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cases() -> u64 {
+    let default = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        10_000
+    };
+    std::env::var("MSGRING_FD_LEAK_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn profile_or_skip() -> Option<Profile> {
+    match kernel::probe().and_then(|i| kernel::kernel_profile(&i)) {
+        Ok(p) => Some(p),
+        Err(u) => {
+            let require = std::env::var("MSGRING_REQUIRE_KERNEL").is_ok_and(|v| v == "1");
+            assert!(!require, "{u} (MSGRING_REQUIRE_KERNEL=1)");
+            eprintln!("!!!!! fd leak: SKIPPED: {u} !!!!!");
+            None
+        }
+    }
+}
+
+/// One backend whose task 0 is this thread, reset between scenarios: after every
+/// reset the process has exactly the fds it had right after the backend was made,
+/// and every scenario compares as it does on a fresh backend.
+#[test]
+fn reused_backend_no_fd_leak() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let n = cases();
+    let Some(profile) = profile_or_skip() else {
+        return;
+    };
+    // Warm-up with a throwaway backend (lazily opened process fds, if any).
+    run(profile, 0);
+    let mut kb = KernelBackend::for_this_thread().expect("kernel backend");
+    let at_new = open_fds();
+    let start = std::time::Instant::now();
+    for seed in 0..n {
+        let rep = kernel::diff_run_on(&mut World::new(profile), &mut kb, &scenario(seed));
+        assert!(rep.stopped.is_none(), "seed {seed}: {:?}", rep.stopped);
+        kb.reset().expect("reset");
+        if seed % 1000 == 0 {
+            assert_eq!(open_fds(), at_new, "fds after reset, scenario {seed}");
+        }
+    }
+    let after = open_fds();
+    eprintln!(
+        "fd leak, one reused backend: {n} scenarios in {:.2?}, fds {at_new} -> {after}",
+        start.elapsed()
+    );
+    assert_eq!(at_new, after, "open fds changed after {n} scenarios and resets");
+    drop(kb);
+}
+
 #[test]
 fn no_fd_leak() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let default = if cfg!(debug_assertions) {
         2_000
     } else {

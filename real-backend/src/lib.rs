@@ -72,6 +72,22 @@ pub struct Vfd(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub u32);
 
+/// Which thread is task 0 of a [`Host`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task0 {
+    /// A thread of its own, like every other task: every system call of task 0 is a
+    /// round trip to it. The host may be used from any thread, and task 0 can exit.
+    Thread,
+    /// The thread that creates (or [`Host::reset_with`]s) the host: task 0's system
+    /// calls run inline, with no thread hop. To the kernel (SINGLE_ISSUER and
+    /// DEFER_TASKRUN owner checks, task_work, io-wq) task 0 is that thread, so the
+    /// host must only be driven from it: task 0's calls from any other thread are
+    /// refused ([`HOST_REFUSED`]), and so is `exit_task(TaskId(0))` (the caller's
+    /// thread cannot exit). Task 0's task_work also runs at the caller's own system
+    /// calls between steps (a dedicated thread runs it only at its next call).
+    Caller,
+}
+
 /// io_uring is not usable here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unavailable {

@@ -4,7 +4,7 @@ use crate::consts::*;
 use crate::fdinfo::{FdInfo, FileTable, SlotName};
 use crate::limits::*;
 use crate::{
-    Cqe, FileId, FileSlot, KernelInfo, PushError, RingInfo, TaskId, Unavailable, Vfd,
+    Cqe, FileId, FileSlot, KernelInfo, PushError, RingInfo, Task0, TaskId, Unavailable, Vfd,
     ALLOWED_OPCODES, HOST_REFUSED,
 };
 use std::collections::HashMap;
@@ -281,9 +281,15 @@ impl Drop for Res {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-struct Task {
-    tx: Option<mpsc::Sender<Job>>,
-    handle: Option<JoinHandle<()>>,
+/// A live task: a thread of its own, or (task 0 of a [`Task0::Caller`] host) the
+/// thread that owns the host.
+enum Task {
+    Thread {
+        tx: Option<mpsc::Sender<Job>>,
+        handle: Option<JoinHandle<()>>,
+    },
+    /// Task 0 is the thread with this kernel tid: its system calls run inline.
+    Caller(libc::pid_t),
 }
 
 impl Task {
@@ -297,7 +303,7 @@ impl Task {
                 }
             })
             .map_err(|e| -e.raw_os_error().unwrap_or(libc::EAGAIN))?;
-        Ok(Task {
+        Ok(Task::Thread {
             tx: Some(tx),
             handle: Some(handle),
         })
@@ -306,11 +312,57 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        if let Task::Thread { tx, handle } = self {
+            drop(tx.take());
+            if let Some(h) = handle.take() {
+                let _ = h.join();
+            }
         }
     }
+}
+
+/// `/proc/self/task/<tid>/stat` text (or its first bytes): the thread is an io-wq
+/// worker (`(iou-wrk-...)`) in state R.
+fn stat_is_running_iowq_worker(st: &[u8]) -> bool {
+    let Some(l) = st.iter().position(|&c| c == b'(') else {
+        return false;
+    };
+    let Some(r) = st.iter().rposition(|&c| c == b')') else {
+        return false;
+    };
+    l < r && st[l + 1..r].starts_with(b"iou-wrk") && st.get(r + 2) == Some(&b'R')
+}
+
+/// An open `/proc/self/task` directory stream (null if it could not be opened).
+struct TaskDir(*mut libc::DIR);
+
+// SAFETY: the stream is owned by one host and only used through it; moving it to
+// another thread with the host is fine (no thread-local state).
+unsafe impl Send for TaskDir {}
+
+impl TaskDir {
+    fn open() -> TaskDir {
+        // SAFETY: a NUL-terminated path; a null result is kept and checked for.
+        TaskDir(unsafe { libc::opendir(c"/proc/self/task".as_ptr()) })
+    }
+}
+
+impl Drop for TaskDir {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: opened by opendir and not closed before.
+            unsafe { libc::closedir(self.0) };
+        }
+    }
+}
+
+/// The kernel's id of the calling thread (cached per thread).
+fn current_tid() -> libc::pid_t {
+    thread_local! {
+        // SAFETY: gettid has no arguments and cannot fail.
+        static TID: libc::pid_t = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+    }
+    TID.with(|t| *t)
 }
 
 static MEMFD_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -325,7 +377,12 @@ pub struct Host {
     /// The same files by dentry name (how 6.1/6.12 fdinfo names them; see
     /// [`crate::fdinfo`]) -> their identities. Pipes all have the empty name.
     dnames: HashMap<String, Vec<FileId>>,
+    /// For [`Host::iowq_busy`]; open for the host's life (one fd).
+    task_dir: TaskDir,
 }
+
+// A `Caller` host's task 0 is its creating thread; using it from elsewhere is caught
+// at run time (`run_on`), so moving a host between threads stays memory safe.
 
 fn fstat_id(fd: i32) -> Option<FileId> {
     // SAFETY: `st` is a plain C struct that fstat fully initializes on success.
@@ -457,21 +514,87 @@ fn fdinfo_prints_every_slot() -> bool {
 }
 
 impl Host {
-    /// A host with task 0 running. Fails when io_uring cannot be set up.
+    /// A host with task 0 running on a thread of its own ([`Task0::Thread`]). Fails
+    /// when io_uring cannot be set up.
     pub fn new() -> Result<Host, Unavailable> {
+        Host::new_with(Task0::Thread)
+    }
+
+    /// A host whose task 0 is as `task0` says ([`Task0::Caller`]: the calling thread).
+    pub fn new_with(task0: Task0) -> Result<Host, Unavailable> {
         let mut p = Params::default();
         let fd = sys_setup(1, &mut p);
         if fd < 0 {
             return Err(unavailable("io_uring_setup", fd));
         }
         close_fd(fd);
-        let t0 = Task::spawn().map_err(|e| unavailable("spawning task 0", e))?;
+        let t0 = Host::task0(task0).map_err(|e| unavailable("spawning task 0", e))?;
         Ok(Host {
             vfds: Vec::new(),
             tasks: vec![Some(t0)],
             paths: HashMap::new(),
             dnames: HashMap::new(),
+            task_dir: TaskDir::open(),
         })
+    }
+
+    fn task0(task0: Task0) -> Result<Task, i32> {
+        match task0 {
+            Task0::Thread => Task::spawn(),
+            Task0::Caller => Ok(Task::Caller(current_tid())),
+        }
+    }
+
+    /// How task 0 runs now; `None` if it has exited.
+    pub fn task0_mode(&self) -> Option<Task0> {
+        match self.tasks.first() {
+            Some(Some(Task::Caller(_))) => Some(Task0::Caller),
+            Some(Some(Task::Thread { .. })) => Some(Task0::Thread),
+            _ => None,
+        }
+    }
+
+    /// Back to the state of a new host, without a new probe or a new task 0: closes
+    /// every ring (unmapping it) and file, exits and joins every task but task 0,
+    /// and restarts the vfd and task numbering from 0 and 1. Task 0 keeps its thread
+    /// (if it exited, a [`Task0::Thread`] host starts a new one). The process's open
+    /// fds are then exactly those of a new host. `Err(-errno)` if task 0's thread
+    /// cannot be started again.
+    pub fn reset(&mut self) -> Result<(), i32> {
+        let mode = self.task0_mode().unwrap_or(Task0::Thread);
+        self.reset_inner(mode, false)
+    }
+
+    /// [`Host::reset`], and task 0 becomes as `task0` says from now on
+    /// ([`Task0::Caller`]: the calling thread). When that is another thread than
+    /// before, task 0's kernel identity changes, between two traces, when nothing
+    /// the old one made is open any more.
+    pub fn reset_with(&mut self, task0: Task0) -> Result<(), i32> {
+        self.reset_inner(task0, true)
+    }
+
+    fn reset_inner(&mut self, task0: Task0, rebind: bool) -> Result<(), i32> {
+        // Close rings and files first (unmap + close), then stop every task but 0.
+        self.vfds.clear();
+        let t0 = self.tasks.first_mut().and_then(Option::take);
+        self.tasks.clear();
+        self.paths.clear();
+        self.dnames.clear();
+        let keep = match t0 {
+            Some(Task::Caller(tid))
+                if task0 == Task0::Caller && !(rebind && tid != current_tid()) =>
+            {
+                Some(Task::Caller(tid))
+            }
+            Some(t @ Task::Thread { .. }) if task0 == Task0::Thread => Some(t),
+            _ => None,
+        };
+        let t0 = match keep {
+            Some(t) => t,
+            None => Host::task0(task0)?,
+        };
+        self.tasks.push(Some(t0));
+        Ok(())
     }
 
     // ---- tasks ----------------------------------------------------------
@@ -490,7 +613,11 @@ impl Host {
 
     /// Exit task `t`: its thread returns and is joined. Rings it created stay
     /// open (the host keeps their fds). 0, or `HOST_REFUSED` for an unknown task.
+    /// On a [`Task0::Caller`] host task 0 cannot exit: `HOST_REFUSED`.
     pub fn exit_task(&mut self, t: TaskId) -> i32 {
+        if matches!(self.tasks.get(t.0 as usize), Some(Some(Task::Caller(_)))) {
+            return HOST_REFUSED;
+        }
         match self.tasks.get_mut(t.0 as usize).and_then(Option::take) {
             Some(task) => {
                 drop(task);
@@ -524,25 +651,64 @@ impl Host {
     }
 
     /// Whether an io-wq worker of this process is running (state R). Workers are the
-    /// threads named `iou-wrk-*`; between steps they should all be asleep.
+    /// threads named `iou-wrk-*`; between steps they should all be asleep. Reads
+    /// each thread's `comm` (and a worker's `stat`) through a `/proc/self/task`
+    /// directory stream the host keeps open.
     pub fn iowq_busy(&self) -> bool {
-        let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        let dir = self.task_dir.0;
+        if dir.is_null() {
             return false;
-        };
-        dir.flatten().any(|e| {
-            let path = e.path();
-            let is_worker =
-                std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.starts_with("iou-wrk"));
-            is_worker
-                && std::fs::read_to_string(path.join("stat")).is_ok_and(|st| {
-                    st.rfind(')')
-                        .and_then(|i| st.get(i + 2..i + 3))
-                        .is_some_and(|state| state == "R")
-                })
-        })
+        }
+        // SAFETY: `dir` is the host's open directory stream (see `TaskDir`), used only
+        // through `&self` on one thread at a time (the host is not `Sync`); the
+        // dirent pointers are read before the next readdir call; `buf` and the
+        // NUL-terminated path live across the calls that use them.
+        unsafe {
+            libc::rewinddir(dir);
+            let dfd = libc::dirfd(dir);
+            loop {
+                let ent = libc::readdir(dir);
+                if ent.is_null() {
+                    return false;
+                }
+                let name = std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes();
+                if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+                    continue;
+                }
+                // `comm` first (cheap), `stat` (state) only for a worker.
+                let read_file = |file: &[u8], buf: &mut [u8]| -> usize {
+                    let mut path = [0u8; 48];
+                    let n = name.len().min(24);
+                    path[..n].copy_from_slice(&name[..n]);
+                    path[n] = b'/';
+                    path[n + 1..n + 1 + file.len()].copy_from_slice(file);
+                    let fd = libc::openat(
+                        dfd,
+                        path.as_ptr() as *const libc::c_char,
+                        libc::O_RDONLY | libc::O_CLOEXEC,
+                    );
+                    if fd < 0 {
+                        return 0; // the thread has exited
+                    }
+                    let got = libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
+                    libc::close(fd);
+                    got.max(0) as usize
+                };
+                let mut buf = [0u8; 256];
+                let got = read_file(b"comm", &mut buf);
+                if !buf[..got].starts_with(b"iou-wrk") {
+                    continue;
+                }
+                let got = read_file(b"stat", &mut buf);
+                if stat_is_running_iowq_worker(&buf[..got]) {
+                    return true;
+                }
+            }
+        }
     }
 
-    /// Run `f` on task `t`'s thread and wait for its result.
+    /// Run `f` on task `t`'s thread and wait for its result (inline for a
+    /// [`Task0::Caller`] task 0 called from its thread; refused from another thread).
     fn run_on<R: Send + 'static>(
         &self,
         t: TaskId,
@@ -553,7 +719,11 @@ impl Host {
             .get(t.0 as usize)
             .and_then(Option::as_ref)
             .ok_or(HOST_REFUSED)?;
-        let tx = task.tx.as_ref().ok_or(HOST_REFUSED)?;
+        let tx = match task {
+            Task::Caller(tid) if *tid == current_tid() => return Ok(f()),
+            Task::Caller(_) => return Err(HOST_REFUSED),
+            Task::Thread { tx, .. } => tx.as_ref().ok_or(HOST_REFUSED)?,
+        };
         let (rtx, rrx) = mpsc::sync_channel(1);
         tx.send(Box::new(move || {
             let _ = rtx.send(f());
