@@ -190,16 +190,29 @@ impl KernelBackend {
     /// running many traces on one thread with a [`KernelBackend::reset`] between
     /// them (what [`check`] does on each of its threads). Drive it from this thread
     /// only: task 0's calls from another thread are refused (`Unmodelled`). A trace
-    /// that exits task 0 needs a task 0 thread: [`diff_trace_on`] / [`diff_run_on`]
-    /// switch a fresh backend to one for such a trace (see
-    /// [`KernelBackend::prepare_for`]); stepped by hand, the exit is `Unmodelled`.
+    /// that exits task 0 or may punt to io-wq gets a new task 0 thread instead:
+    /// [`diff_trace_on`] / [`diff_run_on`] switch a fresh backend for it (see
+    /// [`KernelBackend::prepare_for`]); stepped by hand, an exit of task 0 is
+    /// `Unmodelled`. If the caller's io-wq has workers (made before, or by a punt the
+    /// scan did not foresee), task 0 is a new thread per run (see
+    /// [`KernelBackend::reset`]).
     pub fn for_this_thread() -> Result<KernelBackend, Unavailable> {
         KernelBackend::with_task0(rb::Task0::Caller)
     }
 
     fn with_task0(task0: rb::Task0) -> Result<KernelBackend, Unavailable> {
         let info = probe()?;
-        let host = rb::Host::new_with(task0)?;
+        let mut host = rb::Host::new_with(task0)?;
+        // A caller whose io-wq is warm (see `reset`) cannot be task 0.
+        let task0 = if task0 == rb::Task0::Caller && host.task0_iowq_started() {
+            host.reset_with(rb::Task0::Thread)
+                .map_err(|e| Unavailable {
+                    reason: format!("starting task 0's thread: errno {}", -e),
+                })?;
+            rb::Task0::Thread
+        } else {
+            task0
+        };
         Ok(KernelBackend {
             host,
             info,
@@ -223,10 +236,17 @@ impl KernelBackend {
     /// process's open fds are then those of a new backend. A backend made by
     /// [`KernelBackend::for_this_thread`] makes the calling thread task 0 again.
     pub fn reset(&mut self) -> Result<(), Unavailable> {
-        let r = match self.task0 {
-            rb::Task0::Caller => self.host.reset_with(rb::Task0::Caller),
-            rb::Task0::Thread => self.host.reset(),
-        };
+        // The caller stays task 0 only while its io-wq is cold: no worker yet. A new
+        // host's task 0 has none, the first punt to io-wq creates one (slowly), and the
+        // last one lives as long as the task; a warm io-wq changes which side wins
+        // the races between io-wq and the task's own task_work. Traces that can punt
+        // get a new task 0 thread (`prepare`); should one punt anyway, the caller
+        // hands task 0 to a new thread per run from then on.
+        if self.task0 == rb::Task0::Caller && self.host.task0_iowq_started() {
+            self.task0 = rb::Task0::Thread;
+        }
+        // A new task 0 thread per run: a kernel task as fresh as a new host's.
+        let r = self.host.reset_with(self.task0);
         r.map_err(|e| Unavailable {
             reason: format!("restarting task 0: errno {}", -e),
         })?;
@@ -244,19 +264,23 @@ impl KernelBackend {
         Ok(())
     }
 
-    /// Before running `steps` on a fresh backend: if they exit task 0 and task 0 is
-    /// the calling thread (which cannot exit), give task 0 a thread of its own for
-    /// this run (the next [`KernelBackend::reset`] goes back). Does nothing on a
-    /// backend that has run steps since it was made or reset.
+    /// Before running `steps` on a fresh backend whose task 0 is the calling thread:
+    /// if they exit task 0 (the caller cannot exit) or may punt requests to io-wq
+    /// (which would leave the caller's io-wq warm, see [`KernelBackend::reset`]),
+    /// give task 0 a new thread of its own for this run (the next reset goes back).
+    /// Does nothing on a backend that has run steps since it was made or reset.
     pub fn prepare_for(&mut self, steps: &[Step]) -> Result<(), Unavailable> {
-        let exits_t0 = steps
-            .iter()
-            .any(|s| matches!(s, Step::ExitTask { task } if task.0 == 0));
-        self.prepare(exits_t0)
+        let needs_thread = steps.iter().any(|s| match s {
+            Step::ExitTask { task } => task.0 == 0,
+            Step::Setup { flags, .. } => flags & IOWQ_SETUP_FLAGS != 0,
+            Step::Push { sqe, .. } | Step::SyncMsg { sqe, .. } => sqe.flags & IOWQ_SQE_FLAGS != 0,
+            _ => false,
+        });
+        self.prepare(needs_thread)
     }
 
-    fn prepare(&mut self, exits_t0: bool) -> Result<(), Unavailable> {
-        if self.fresh && exits_t0 && self.host.task0_mode() == Some(rb::Task0::Caller) {
+    fn prepare(&mut self, needs_thread: bool) -> Result<(), Unavailable> {
+        if self.fresh && needs_thread && self.host.task0_mode() == Some(rb::Task0::Caller) {
             self.host
                 .reset_with(rb::Task0::Thread)
                 .map_err(|e| Unavailable {
@@ -774,6 +798,17 @@ impl KernelBackend {
         }
     }
 }
+
+/// SQE flags that send a request to io-wq: IOSQE_ASYNC; a link head still open at the
+/// end of a submit (`io_queue_sqe_fallback`) and drained requests can go there too.
+const IOWQ_SQE_FLAGS: u8 = uapi::sqe_flags::ASYNC
+    | uapi::sqe_flags::IO_LINK
+    | uapi::sqe_flags::IO_HARDLINK
+    | uapi::sqe_flags::IO_DRAIN;
+
+/// Setup flags of rings whose MSG_RING traffic can go to io-wq: an IOPOLL target is
+/// only trylocked (-EAGAIN, punt), and an SQPOLL thread contends for ring locks.
+const IOWQ_SETUP_FLAGS: u32 = uapi::setup::IOPOLL | uapi::setup::SQPOLL;
 
 /// Steps after which the kernel may still be working asynchronously.
 fn needs_settle(step: &Step, kb: &KernelBackend) -> bool {
@@ -1484,8 +1519,9 @@ impl TraceDiff {
 /// the trace expects), and compares the two outcomes. A kernel backend can be reused
 /// for the next trace after a [`KernelBackend::reset`].
 pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
-    // Cannot fail short of a thread that does not start; the exit is then unmodelled.
-    let _ = kernel.prepare(exits_task0(trace));
+    // Cannot fail short of a thread that does not start; an exit of task 0 is then
+    // unmodelled.
+    let _ = kernel.prepare(needs_task0_thread(trace));
     let model = trace::run(trace, &mut World::new(profile));
     let kernel = trace::run(
         trace,
@@ -1497,12 +1533,21 @@ pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend
     TraceDiff::compare(trace, model, kernel)
 }
 
-/// Whether a trace exits task 0 (`t0`).
-fn exits_task0(trace: &Trace) -> bool {
-    trace
-        .steps
-        .iter()
-        .any(|s| matches!(&s.op, Op::Exit { task } if task == "t0"))
+/// Whether a trace exits task 0 (`t0`) or may punt to io-wq (see
+/// [`KernelBackend::prepare_for`]).
+fn needs_task0_thread(trace: &Trace) -> bool {
+    let sqe_flags = |s: &SqeSpec| match s {
+        SqeSpec::Nop { flags, .. }
+        | SqeSpec::MsgData { flags, .. }
+        | SqeSpec::SendFd { flags, .. } => *flags,
+        SqeSpec::Raw { sqe, .. } => sqe.flags,
+    };
+    trace.steps.iter().any(|s| match &s.op {
+        Op::Exit { task } => task == "t0",
+        Op::Setup { flags, .. } => flags & IOWQ_SETUP_FLAGS != 0,
+        Op::Push { sqe, .. } | Op::SyncMsg { sqe, .. } => sqe_flags(sqe) & IOWQ_SQE_FLAGS != 0,
+        _ => false,
+    })
 }
 
 /// [`diff_trace_on`] with a fresh kernel backend; the model's profile is `profile`,

@@ -565,10 +565,11 @@ impl Host {
         self.reset_inner(mode, false)
     }
 
-    /// [`Host::reset`], and task 0 becomes as `task0` says from now on
-    /// ([`Task0::Caller`]: the calling thread). When that is another thread than
-    /// before, task 0's kernel identity changes, between two traces, when nothing
-    /// the old one made is open any more.
+    /// [`Host::reset`], and task 0 becomes as `task0` says from now on:
+    /// [`Task0::Caller`] the calling thread (kept if it already is task 0);
+    /// [`Task0::Thread`] a *new* thread (the old one exits), i.e. a kernel task with
+    /// no io_uring context and no io-wq yet, as in a new host. When task 0 changes,
+    /// it does so between two traces, when nothing the old one made is open any more.
     pub fn reset_with(&mut self, task0: Task0) -> Result<(), i32> {
         self.reset_inner(task0, true)
     }
@@ -586,7 +587,7 @@ impl Host {
             {
                 Some(Task::Caller(tid))
             }
-            Some(t @ Task::Thread { .. }) if task0 == Task0::Thread => Some(t),
+            Some(t @ Task::Thread { .. }) if task0 == Task0::Thread && !rebind => Some(t),
             _ => None,
         };
         let t0 = match keep {
@@ -655,6 +656,31 @@ impl Host {
     /// each thread's `comm` (and a worker's `stat`) through a `/proc/self/task`
     /// directory stream the host keeps open.
     pub fn iowq_busy(&self) -> bool {
+        self.any_iowq_worker(|comm, stat| {
+            comm.starts_with(b"iou-wrk")
+                && stat().is_some_and(|st| stat_is_running_iowq_worker(&st))
+        })
+    }
+
+    /// Whether the calling thread, as task 0 of a [`Task0::Caller`] host, has io-wq
+    /// workers (threads named `iou-wrk-<its tid>`). The kernel creates them on the
+    /// first request punted to io-wq and keeps the last one until the task exits, so
+    /// from then on a punt starts at once instead of after a worker creation: the
+    /// task's io-wq is warm for good. `false` for a [`Task0::Thread`] host.
+    pub fn task0_iowq_started(&self) -> bool {
+        let Some(Some(Task::Caller(tid))) = self.tasks.first() else {
+            return false;
+        };
+        let want = format!("iou-wrk-{tid}");
+        self.any_iowq_worker(|comm, _| {
+            let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
+            comm == want.as_bytes()
+        })
+    }
+
+    /// Whether `pick(comm, stat)` holds for a thread of this process whose `comm` starts
+    /// with `iou-wrk` (`stat` reads the thread's `/proc/self/task/<tid>/stat`).
+    fn any_iowq_worker(&self, pick: impl Fn(&[u8], &dyn Fn() -> Option<Vec<u8>>) -> bool) -> bool {
         let dir = self.task_dir.0;
         if dir.is_null() {
             return false;
@@ -675,7 +701,6 @@ impl Host {
                 if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
                     continue;
                 }
-                // `comm` first (cheap), `stat` (state) only for a worker.
                 let read_file = |file: &[u8], buf: &mut [u8]| -> usize {
                     let mut path = [0u8; 48];
                     let n = name.len().min(24);
@@ -694,13 +719,19 @@ impl Host {
                     libc::close(fd);
                     got.max(0) as usize
                 };
-                let mut buf = [0u8; 256];
+                // `comm` first (cheap), `stat` only when asked for.
+                let mut buf = [0u8; 64];
                 let got = read_file(b"comm", &mut buf);
-                if !buf[..got].starts_with(b"iou-wrk") {
+                let comm = &buf[..got];
+                if !comm.starts_with(b"iou-wrk") {
                     continue;
                 }
-                let got = read_file(b"stat", &mut buf);
-                if stat_is_running_iowq_worker(&buf[..got]) {
+                let stat = || {
+                    let mut st = [0u8; 256];
+                    let got = read_file(b"stat", &mut st);
+                    (got > 0).then(|| st[..got].to_vec())
+                };
+                if pick(comm, &stat) {
                     return true;
                 }
             }
