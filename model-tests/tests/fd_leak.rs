@@ -175,7 +175,10 @@ fn reused_backend_no_fd_leak() {
         "fd leak, one reused backend: {n} scenarios in {:.2?}, fds {at_new} -> {after}",
         start.elapsed()
     );
-    assert_eq!(at_new, after, "open fds changed after {n} scenarios and resets");
+    assert_eq!(
+        at_new, after,
+        "open fds changed after {n} scenarios and resets"
+    );
     drop(kb);
 }
 
