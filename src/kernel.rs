@@ -1,5 +1,5 @@
 //! [`KernelBackend`]: the running kernel as a [`Backend`], and differential checking of
-//! the model against it ([`diff_steps`], [`diff_run`], [`minimize`]).
+//! the model against it ([`diff_steps`], [`diff_run`], [`diff_trace`], [`minimize_trace`], [`check`]).
 //!
 //! Steps run on a [`msgring_real_backend::Host`]: real rings, real files, one OS thread
 //! per task. Virtual fds are the model's numbers: the model and the host both hand
