@@ -26,6 +26,8 @@ pub struct World {
     pub(crate) batch: Vec<(crate::state::Req, i32)>,
     /// The SQPOLL threads' task (their task_work runs in their loop).
     pub(crate) sq_thread: Task,
+    /// Io-wq items run during the last step.
+    pub(crate) iowq_ran: u32,
 }
 
 impl Default for World {
@@ -49,6 +51,7 @@ impl World {
             iowq: VecDeque::new(),
             faults: Default::default(),
             batch: Vec::new(),
+            iowq_ran: 0,
             sq_thread: Task {
                 alive: true,
                 ..Task::default()
@@ -79,6 +82,14 @@ impl World {
     /// The fd table: `fd_table()[vfd]` is the file that fd names.
     pub fn fd_table(&self) -> &[Option<FileId>] {
         &self.fds
+    }
+
+    /// How many io-wq items the last step ran. The real kernel runs them on worker
+    /// threads, concurrently with each other and with task_work; the model runs them
+    /// one after the other, so CQE orders that depend on them are one of several the
+    /// kernel may show.
+    pub fn iowq_items_last_step(&self) -> u32 {
+        self.iowq_ran
     }
 
     /// Io-wq work not yet run (empty between steps).

@@ -28,6 +28,7 @@ impl World {
     /// Like [`World::apply`], with faults injected into this step only.
     pub fn apply_with(&mut self, step: &Step, faults: Faults) -> StepResult {
         self.faults = faults;
+        self.iowq_ran = 0;
         let result = self.dispatch(step);
         self.settle();
         self.faults = Faults::default();

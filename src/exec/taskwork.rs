@@ -185,6 +185,7 @@ impl World {
             let mut progressed = false;
             while let Some(w) = self.iowq.pop_front() {
                 progressed = true;
+                self.iowq_ran += 1;
                 match w {
                     Work::Issue { req } => self.issue_and_complete(req, IssueCtx::IoWq),
                     other => self.run_work(other, false),
