@@ -463,6 +463,9 @@ pub struct DiffSummary {
     pub known: Vec<&'static str>,
     /// Runs that diverged but did not diverge again on a fresh kernel backend.
     pub flaky: usize,
+    /// The divergence came after io-wq work: concurrent kernel workers may order CQEs
+    /// either way, which the sequential model serializes (`kernel::Finding::fails`).
+    pub iowq_race: bool,
 }
 
 /// A divergence is reported only if it shows on this many fresh kernel backends in a
@@ -523,6 +526,10 @@ pub fn check_differential(t: &Trace) -> Result<DiffSummary, Failure> {
         let op = &t.steps[i].op;
         if let Some(known) = known_difference(&t, i, m, k) {
             sum.known.push(known.rule);
+            return Ok(sum);
+        }
+        if kernel::iowq_runs_before(&t, i, profile) {
+            sum.iowq_race = true;
             return Ok(sum);
         }
         let note = |o: &trace::Outcome| match o.notes.get(i).cloned().flatten() {

@@ -2120,8 +2120,10 @@ fn finding(
     })
 }
 
-/// Whether the model runs io-wq work in any of the first `upto + 1` steps of `t`.
-fn iowq_runs_before(t: &Trace, upto: usize, profile: Profile) -> bool {
+/// Whether the model runs io-wq work in any of the first `upto + 1` steps of `t`: a
+/// divergence there may be the kernel's io-wq workers racing each other or task_work
+/// (see [`Finding::fails`]).
+pub fn iowq_runs_before(t: &Trace, upto: usize, profile: Profile) -> bool {
     struct Watch {
         world: World,
         seen: Vec<bool>,
