@@ -2,7 +2,8 @@
 //! [`msgring::World`] so each rule test reads like the kernel scenario it checks.
 
 use msgring::{
-    step::StepResult, uapi, Cqe, Faults, FileId, RingView, Sqe, Step, TaskId, Vfd, World,
+    step::StepResult, uapi, Cqe, DestSlot, Faults, FileId, MsgRingData, MsgRingSendFd, RingView,
+    Sqe, Step, TaskId, Vfd, World,
 };
 
 /// A scenario under construction: a world plus helpers that assert each setup step
@@ -196,4 +197,37 @@ impl Sim {
 /// `(user_data, res, flags)` shorthand.
 pub fn c(user_data: u64, res: i32, flags: u32) -> (u64, i32, u32) {
     (user_data, res, flags)
+}
+
+/// A MSG_DATA SQE to `ring`: the target CQE is `{ud, result, flags 0}`.
+pub fn data(ring: Vfd, result: i32, ud: u64) -> Sqe {
+    MsgRingData {
+        ring_fd: ring,
+        result,
+        user_data: ud,
+        user_flags: None,
+    }
+    .build()
+}
+
+/// A SEND_FD SQE: the source's fixed slot `src` into `dst` of `ring`, target CQE `ud`.
+pub fn send_fd(ring: Vfd, src: u32, dst: DestSlot, ud: u64) -> Sqe {
+    MsgRingSendFd {
+        ring_fd: ring,
+        fixed_slot_src: src,
+        dest_slot_index: dst,
+        user_data: ud,
+        skip_cqe: false,
+    }
+    .build()
+}
+
+/// Submits one SQE on `src` and returns its source CQE's result (reaping `src`);
+/// asserts there is exactly one.
+pub fn one(s: &mut Sim, src: Vfd, sqe: Sqe) -> i32 {
+    s.submit(src, &[sqe.user_data(0xabc)]);
+    let cqes = s.reap_t(src);
+    let mine: Vec<_> = cqes.iter().filter(|c| c.0 == 0xabc).collect();
+    assert_eq!(mine.len(), 1, "exactly one source CQE: {cqes:?}");
+    mine[0].1
 }

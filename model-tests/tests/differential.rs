@@ -12,6 +12,7 @@ use msgring::{
     Backend, DestSlot, Faults, MsgRingData, MsgRingSendFd, Nop, Sqe, Step, StepResult, TaskId,
     World,
 };
+use msgring_model_tests::{data, send_fd};
 
 const T0: TaskId = TaskId(0);
 
@@ -117,27 +118,6 @@ impl Rec {
             self.reap(r);
         }
     }
-}
-
-fn data(target: i32, res: i32, ud: u64) -> Sqe {
-    MsgRingData {
-        ring_fd: target,
-        result: res,
-        user_data: ud,
-        user_flags: None,
-    }
-    .build()
-}
-
-fn send_fd(target: i32, src: u32, dst: DestSlot, ud: u64) -> Sqe {
-    MsgRingSendFd {
-        ring_fd: target,
-        fixed_slot_src: src,
-        dest_slot_index: dst,
-        user_data: ud,
-        skip_cqe: false,
-    }
-    .build()
 }
 
 fn nop(ud: u64) -> Sqe {

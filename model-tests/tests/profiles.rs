@@ -7,25 +7,6 @@ use msgring::Profile::{V5_18, V6_1, V6_12, V6_18};
 use msgring::{DestSlot, MsgRingData, MsgRingSendFd, Profile, Sqe, Step};
 use msgring_model_tests::*;
 
-fn data(ring: i32, ud: u64) -> Sqe {
-    MsgRingData {
-        ring_fd: ring,
-        result: 3,
-        user_data: ud,
-        user_flags: None,
-    }
-    .build()
-}
-
-fn one(s: &mut Sim, src: i32, sqe: Sqe) -> i32 {
-    s.submit(src, &[sqe.user_data(0xabc)]);
-    s.reap(src)
-        .iter()
-        .find(|c| c.user_data == 0xabc)
-        .expect("a source CQE")
-        .res
-}
-
 /// A source ring with a file in slot 0 and a target with `nr` empty slots.
 fn fd_pair(s: &mut Sim, target_flags: u32, owner: msgring::TaskId) -> (i32, i32, i32) {
     let a = s.ring(4, 0);
@@ -92,7 +73,7 @@ fn d4_send_fd_to_a_disabled_ring_installs_on_6_1() {
         assert_eq!(one(&mut s, a, sqe), want, "{p}");
         assert_eq!(s.slot(b, 0).is_some(), installed, "{p}");
         assert_eq!(
-            one(&mut s, a, data(b, 1)),
+            one(&mut s, a, data(b, 3, 1)),
             -77,
             "{p}: MSG_DATA is checked on every 6.x line"
         );
@@ -107,7 +88,7 @@ fn d6_defer_target_gets_data_directly_on_6_1() {
         let a = s.ring(4, 0);
         let owner = s.spawn();
         let b = s.ring_by(owner, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
-        assert_eq!(one(&mut s, a, data(b, 7)), 0);
+        assert_eq!(one(&mut s, a, data(b, 3, 7)), 0);
         assert_eq!(s.reap(b).len() == 1, visible_at_once, "{p}");
     }
 }
@@ -120,7 +101,7 @@ fn d8_local_work_is_unbounded_before_6_18() {
         let owner = s.spawn();
         let b = s.ring_by(owner, 8, 256, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
         for i in 0..100 {
-            one(&mut s, a, data(b, i));
+            one(&mut s, a, data(b, 3, i));
         }
         s.getevents(owner, b, 0);
         assert_eq!(s.reap(b).len(), first_call, "{p}");
@@ -154,7 +135,7 @@ fn d16_sync_variant_is_6_13_plus() {
         assert_eq!(
             s.ret(Step::SyncMsg {
                 task: T0,
-                sqe: data(b, 1)
+                sqe: data(b, 3, 1)
             }),
             want,
             "{p}"
@@ -164,7 +145,7 @@ fn d16_sync_variant_is_6_13_plus() {
         assert_eq!(
             s.ret(Step::SyncMsg {
                 task: T0,
-                sqe: data(pr, 1)
+                sqe: data(pr, 3, 1)
             }),
             want_pipe,
             "{p}: D17"
@@ -198,7 +179,7 @@ fn s_setup_flags_each_line_knows() {
 fn v5_18_is_msg_data_only() {
     let mut s = Sim::with_profile(V5_18);
     let (a, b) = (s.ring(4, 0), s.ring(4, 0));
-    assert_eq!(one(&mut s, a, data(b, 1)), 0);
+    assert_eq!(one(&mut s, a, data(b, 3, 1)), 0);
     assert_eq!(s.reap_t(b), vec![c(1, 3, 0)]);
     let sfd = MsgRingSendFd {
         ring_fd: b,
@@ -215,7 +196,7 @@ fn v5_18_is_msg_data_only() {
             a,
             Sqe {
                 msg_ring_flags: msg::CQE_SKIP,
-                ..data(b, 1)
+                ..data(b, 3, 1)
             }
         ),
         -22
@@ -235,7 +216,7 @@ fn every_profile_passes_the_invariant_checkers_on_the_same_traffic() {
         let mut s = Sim::with_profile(p);
         let (a, b) = (s.ring(4, 0), s.ring_by(T0, 1, 1, 0));
         for i in 0..6 {
-            one(&mut s, a, data(b, i));
+            one(&mut s, a, data(b, 3, i));
             msgring::check::check_all(&s.world).unwrap();
         }
         assert_eq!(s.view(b).overflow.len(), 5, "{p}");
@@ -258,7 +239,7 @@ fn g2_failed_lookups_post_at_once_on_6_1() {
         let fixed = |slot: i32, ud: u64| {
             Sqe {
                 fd: slot,
-                ..data(0, ud)
+                ..data(0, 3, ud)
             }
             .flags(msgring::uapi::sqe_flags::FIXED_FILE)
             .user_data(ud)
@@ -280,16 +261,16 @@ fn g2_link_failures_on_6_1() {
         let (pr, _) = s.pipe();
         let nop = |ud: u64| msgring::Nop.build().user_data(ud);
         let sqes = [
-            data(pr, 0).user_data(1).flags(IO_LINK),
+            data(pr, 3, 0).user_data(1).flags(IO_LINK),
             nop(2),
             Sqe {
                 buf_index: 1,
-                ..data(a, 0)
+                ..data(a, 3, 0)
             }
             .user_data(3)
             .flags(IO_LINK),
             nop(4),
-            data(pr, 0).user_data(5).flags(IO_HARDLINK),
+            data(pr, 3, 0).user_data(5).flags(IO_HARDLINK),
             nop(6),
         ];
         s.submit(a, &sqes);
@@ -311,7 +292,7 @@ fn iowq_completion_on_a_lockless_ring_is_direct_on_6_1() {
             4,
             setup::IOPOLL | setup::SINGLE_ISSUER | setup::DEFER_TASKRUN,
         );
-        s.submit(a, &[data(a, 0x20).user_data(0x10)]);
+        s.submit(a, &[data(a, 3, 0x20).user_data(0x10)]);
         assert_eq!(s.reap(a).len(), visible, "{p}");
     }
 }

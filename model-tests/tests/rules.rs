@@ -10,36 +10,6 @@ const EINVAL: i32 = -22;
 const EBADF: i32 = -9;
 const EBADFD: i32 = -77;
 
-fn data(ring: i32, result: i32, ud: u64) -> Sqe {
-    MsgRingData {
-        ring_fd: ring,
-        result,
-        user_data: ud,
-        user_flags: None,
-    }
-    .build()
-}
-
-fn send_fd(ring: i32, src: u32, dst: DestSlot, ud: u64) -> Sqe {
-    MsgRingSendFd {
-        ring_fd: ring,
-        fixed_slot_src: src,
-        dest_slot_index: dst,
-        user_data: ud,
-        skip_cqe: false,
-    }
-    .build()
-}
-
-/// Submits one SQE on `src` and returns its source CQE result (reaping `src`).
-fn one(s: &mut Sim, src: i32, sqe: Sqe) -> i32 {
-    s.submit(src, &[sqe.user_data(0xabc)]);
-    let cqes = s.reap_t(src);
-    let mine: Vec<_> = cqes.iter().filter(|c| c.0 == 0xabc).collect();
-    assert_eq!(mine.len(), 1, "exactly one source CQE: {cqes:?}");
-    mine[0].1
-}
-
 fn two_rings(s: &mut Sim) -> (i32, i32) {
     (s.ring(4, 0), s.ring(4, 0))
 }
