@@ -23,7 +23,7 @@ pub struct World {
     pub(crate) faults: crate::step::Faults,
     /// Requests completed in the current submit or task_work run, whose CQEs are
     /// written at the next flush (`submit_state.compl_reqs`). Empty between steps.
-    pub(crate) batch: Vec<(crate::state::Req, i32)>,
+    pub(crate) batch: Vec<crate::state::Completed>,
     /// The SQPOLL threads' task (their task_work runs in their loop).
     pub(crate) sq_thread: Task,
     /// Io-wq items run during the last step.

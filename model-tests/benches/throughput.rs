@@ -174,9 +174,16 @@ fn fresh_diff_loops(n: u32) -> (u64, Duration) {
 }
 
 fn main() {
-    let (n, d) = model_msgs(20_000);
+    let rounds = std::env::var("MSGRING_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let (n, d) = model_msgs(rounds);
     let model = per_sec(n, d);
     println!("model  MSG_DATA: {n} msgs in {d:.2?}: {model:.0} msgs/s");
+    if std::env::var_os("MSGRING_BENCH_MODEL_ONLY").is_some() {
+        return;
+    }
     #[cfg(feature = "real-backend")]
     {
         if let Err(u) = kernel::probe() {

@@ -54,6 +54,14 @@ impl IoMsg {
     }
 }
 
+/// What [`World::io_msg_ring_sqe`] did with a MSG_RING SQE.
+pub(crate) enum MsgIssue {
+    /// Issued: R3–R5 failures and every MSG_DATA.
+    Issued(Issued),
+    /// A SEND_FD to `target`, not started: the caller goes on with its request.
+    SendFd { target: RingId, m: IoMsg },
+}
+
 /// R20.1, R20.2: SEND_FD's `len` must be 0 (where the profile checks it) and the target
 /// must not be the source ring (-EINVAL).
 pub(crate) fn msg_send_fd_fields(
@@ -130,40 +138,46 @@ impl World {
     /// R3 `io_assign_file`: the target is looked up at issue. A normal fd that is not
     /// open, or (IOSQE_FIXED_FILE) an empty or out-of-range slot of the *source* ring's
     /// table, is -EBADF.
-    fn io_assign_file(&self, req: &Req) -> Result<FileId, Errno> {
-        if req.sqe.flags & sqe_flags::FIXED_FILE != 0 {
-            self.ring(req.ring)
-                .table
-                .get(req.sqe.fd as u32)
-                .ok_or(Errno::EBADF)
+    fn io_assign_file(&self, ring: RingId, sqe: &Sqe) -> Result<FileId, Errno> {
+        if sqe.flags & sqe_flags::FIXED_FILE != 0 {
+            self.ring(ring).table.get(sqe.fd as u32).ok_or(Errno::EBADF)
         } else {
-            self.fd_file(req.sqe.fd).ok_or(Errno::EBADF)
+            self.fd_file(sqe.fd).ok_or(Errno::EBADF)
         }
     }
 
     /// `io_msg_ring`: R3, then R4 (the target must be an io_uring: -EBADFD), then the
     /// command (R5: anything but DATA or SEND_FD is -EINVAL).
     pub(crate) fn io_msg_ring(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
-        let target = match self.io_assign_file(&req) {
+        match self.io_msg_ring_sqe(req.ring, &req.sqe, ctx) {
+            MsgIssue::Issued(issued) => (Some(req), issued),
+            MsgIssue::SendFd { target, m } => self.io_msg_send_fd(req, target, &m, ctx),
+        }
+    }
+
+    /// The part of `io_msg_ring` that needs only the SQE: R3, R4, R5 and all of
+    /// MSG_DATA. SEND_FD is handed back untouched: it needs the request itself.
+    pub(crate) fn io_msg_ring_sqe(&mut self, ring: RingId, sqe: &Sqe, ctx: IssueCtx) -> MsgIssue {
+        let target = match self.io_assign_file(ring, sqe) {
             Ok(f) => f,
-            Err(e) => return (Some(req), Issued::Failed(e.neg())),
+            Err(e) => return MsgIssue::Issued(Issued::Failed(e.neg())),
         };
         let FileKind::Ring(target) = self.file(target).kind else {
-            return (Some(req), Issued::Complete(Errno::EBADFD.neg()));
+            return MsgIssue::Issued(Issued::Complete(Errno::EBADFD.neg()));
         };
-        let m = IoMsg::from_sqe(&req.sqe);
-        match u64::from(m.cmd) {
+        let m = IoMsg::from_sqe(sqe);
+        MsgIssue::Issued(match u64::from(m.cmd) {
             msg::DATA => {
-                let held = (ctx == IssueCtx::Inline).then_some(req.ring);
+                let held = (ctx == IssueCtx::Inline).then_some(ring);
                 match self.io_msg_ring_data(target, &m, held) {
-                    Ok(()) => (Some(req), Issued::Complete(0)),
-                    Err(Errno::EAGAIN) => (Some(req), Issued::Again),
-                    Err(e) => (Some(req), Issued::Complete(e.neg())),
+                    Ok(()) => Issued::Complete(0),
+                    Err(Errno::EAGAIN) => Issued::Again,
+                    Err(e) => Issued::Complete(e.neg()),
                 }
             }
-            msg::SEND_FD => self.io_msg_send_fd(req, target, &m, ctx),
-            _ => (Some(req), Issued::Complete(Errno::EINVAL.neg())),
-        }
+            msg::SEND_FD => return MsgIssue::SendFd { target, m },
+            _ => Issued::Complete(Errno::EINVAL.neg()),
+        })
     }
 
     /// `__io_msg_ring_data` (R10–R14), shared by the SQE path and the sync variant.

@@ -163,11 +163,12 @@ impl World {
             Work::Complete { req, .. } | Work::InstallFd { req, .. } => tracked(req),
             _ => false,
         };
+        // The completion batch is always flushed before a task can exit.
+        debug_assert!(self.batch.is_empty());
         self.rings
             .iter()
             .any(|r| r.local_work.iter().chain(&r.retry_work).any(issued))
             || self.tasks.iter().any(|t| t.work_items().any(issued))
-            || self.batch.iter().any(|(r, _)| tracked(r))
     }
 }
 

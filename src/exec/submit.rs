@@ -7,8 +7,9 @@
 //! (`io_post_aux_cqe`) are written at once.
 
 use crate::errno::Errno;
+use crate::exec::msg_ring::MsgIssue;
 use crate::sqe::Sqe;
-use crate::state::{Cqe, Req, RingId, TaskId, Work};
+use crate::state::{Completed, Cqe, Req, RingId, TaskId, Work};
 use crate::step::StepResult;
 use crate::uapi::{self, enter, op, setup, sqe_flags};
 use crate::World;
@@ -37,6 +38,22 @@ pub(crate) enum IssueCtx {
     Inline,
     /// From an io-wq worker (`IO_URING_F_UNLOCKED | IO_URING_F_IOWQ`).
     IoWq,
+}
+
+/// SQE flags that keep a request off [`World::issue_unlinked_inline`]: it is (part of)
+/// a chain, or it must go async.
+const UNLINKED_INLINE_EXCLUDES: u8 =
+    sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK | sqe_flags::ASYNC | sqe_flags::IO_DRAIN;
+
+/// R41: the CQE a request with result `res` writes, unless IOSQE_CQE_SKIP_SUCCESS hides
+/// it (only on success: a failure clears the skip).
+pub(crate) fn req_cqe(sqe: &Sqe, res: i32) -> Option<Cqe> {
+    let skip = sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && res >= 0;
+    (!skip).then_some(Cqe {
+        user_data: sqe.user_data,
+        res,
+        flags: 0,
+    })
 }
 
 pub(crate) fn is_link(sqe: &Sqe) -> bool {
@@ -165,16 +182,16 @@ impl World {
         for _ in 0..n {
             let sqe = self.ring_mut(ring).sq.pop_front().expect("counted above");
             submitted += 1;
-            let mut req = Req {
-                ring,
-                task,
-                sqe,
-                init_failed: None,
-                link: Vec::new(),
-                skip_link_cqes: false,
-                src_file: None,
-            };
             let init = self.io_init_req(ring, &sqe);
+            if link.is_none()
+                && init == Ok(false)
+                && sqe.flags & UNLINKED_INLINE_EXCLUDES == 0
+                && !self.ring(ring).drain_next
+                && self.issue_unlinked_inline(ring, task, &sqe)
+            {
+                continue;
+            }
+            let mut req = Req::new(ring, task, sqe);
             if let Ok(force_async) = init {
                 if force_async {
                     req.sqe.flags |= sqe_flags::ASYNC;
@@ -374,7 +391,7 @@ impl World {
             }
             Work::FailLinks { reqs, .. } => reqs.iter().any(|r| r.ring == ring),
         };
-        self.batch.iter().any(|(r, _)| r.ring == ring)
+        self.batch.iter().any(|c| c.ring() == ring)
             || self.iowq.iter().any(mine)
             || self
                 .tasks
@@ -412,11 +429,7 @@ impl World {
         match req.sqe.opcode {
             op::MSG_RING => self.io_msg_ring(req, ctx),
             _ => {
-                let res = if req.sqe.msg_ring_flags & uapi::NOP_INJECT_RESULT != 0 {
-                    req.sqe.len as i32
-                } else {
-                    0
-                };
+                let res = io_nop(&req.sqe);
                 (Some(req), Issued::Complete(res))
             }
         }
@@ -433,8 +446,53 @@ impl World {
     }
 
     /// `io_req_complete_defer`: the CQE is written at the next batch flush.
+    /// A request without a link successor is kept as the CQE it will write: nothing
+    /// else of it is needed at the flush.
     pub(crate) fn complete_batched(&mut self, req: Req, res: i32) {
-        self.batch.push((req, res));
+        let entry = if req.link.is_empty() {
+            Completed::Done {
+                ring: req.ring,
+                cqe: req_cqe(&req.sqe, res),
+            }
+        } else {
+            Completed::Linked { req, res }
+        };
+        self.batch.push(entry);
+    }
+
+    /// `io_queue_sqe` → `io_issue_sqe` → completion routing for an unlinked request
+    /// issued inline, without building a [`Req`] unless the request outlives its issue
+    /// (io-wq retry). The rules are the ones [`Self::issue_and_complete`] applies; only
+    /// SEND_FD, which holds a file reference across task_work, is left to it (returns
+    /// false before changing anything). Most SQEs a runtime submits take this lane.
+    fn issue_unlinked_inline(&mut self, ring: RingId, task: TaskId, sqe: &Sqe) -> bool {
+        let issued = match sqe.opcode {
+            op::MSG_RING => match self.io_msg_ring_sqe(ring, sqe, IssueCtx::Inline) {
+                MsgIssue::Issued(issued) => issued,
+                MsgIssue::SendFd { .. } => return false,
+            },
+            _ => Issued::Complete(io_nop(sqe)),
+        };
+        match issued {
+            Issued::Complete(res) => self.batch.push(Completed::Done {
+                ring,
+                cqe: req_cqe(sqe, res),
+            }),
+            Issued::Failed(res) if self.profile.failures_post_at_once() => {
+                if let Some(cqe) = req_cqe(sqe, res) {
+                    let _dropped_if_false = self.post_aux_cqe(ring, cqe);
+                }
+            }
+            Issued::Failed(res) => self.batch.push(Completed::Done {
+                ring,
+                cqe: req_cqe(sqe, res),
+            }),
+            Issued::Again => self.iowq.push_back(Work::Issue {
+                req: Req::new(ring, task, *sqe),
+            }),
+            Issued::Parked => {} // SEND_FD only, which is not taken here
+        }
+        true
     }
 
     /// `io_req_complete_post` from io-wq: rings with a lockless CQ (DEFER_TASKRUN,
@@ -457,13 +515,7 @@ impl World {
     /// Writes a request's CQE unless IOSQE_CQE_SKIP_SUCCESS hides it (R41: only on
     /// success; a failure clears the skip).
     fn fill_req_cqe(&mut self, req: &Req, res: i32) {
-        let skip = req.sqe.flags & sqe_flags::CQE_SKIP_SUCCESS != 0 && res >= 0;
-        if !skip {
-            let cqe = Cqe {
-                user_data: req.sqe.user_data,
-                res,
-                flags: 0,
-            };
+        if let Some(cqe) = req_cqe(&req.sqe, res) {
             let _dropped_if_false = self.post_aux_cqe(req.ring, cqe);
         }
     }
@@ -471,15 +523,35 @@ impl World {
     /// `io_submit_flush_completions`: writes the batch's CQEs in order, then starts
     /// each completed request's link successor (R40).
     pub(crate) fn io_submit_flush_completions(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        for (req, res) in &batch {
-            self.fill_req_cqe(req, *res);
-        }
-        for (req, res) in batch {
-            if let Some(next) = self.io_req_find_next(req, res) {
-                let (ring, task) = (next.ring, next.task);
-                self.io_req_task_work_add(ring, task, Work::Issue { req: next });
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut linked = false;
+        for c in &batch {
+            match c {
+                Completed::Done { ring, cqe } => {
+                    if let Some(cqe) = cqe {
+                        let _dropped_if_false = self.post_aux_cqe(*ring, *cqe);
+                    }
+                }
+                Completed::Linked { req, res } => {
+                    self.fill_req_cqe(req, *res);
+                    linked = true;
+                }
             }
+        }
+        if linked {
+            for c in batch.drain(..) {
+                if let Completed::Linked { req, res } = c {
+                    if let Some(next) = self.io_req_find_next(req, res) {
+                        let (ring, task) = (next.ring, next.task);
+                        self.io_req_task_work_add(ring, task, Work::Issue { req: next });
+                    }
+                }
+            }
+        }
+        // Keep the allocation for the next batch (nothing was batched meanwhile).
+        batch.clear();
+        if self.batch.is_empty() {
+            self.batch = batch;
         }
         // The flushed requests are freed: a drain waiting on them may go on.
         for i in 0..self.rings.len() {
@@ -610,6 +682,15 @@ impl World {
             self.run_local_work(ring, 0, max);
         }
         self.run_task_work(task);
+        0
+    }
+}
+
+/// `io_nop`: the injected result with IORING_NOP_INJECT_RESULT, else 0.
+fn io_nop(sqe: &Sqe) -> i32 {
+    if sqe.msg_ring_flags & uapi::NOP_INJECT_RESULT != 0 {
+        sqe.len as i32
+    } else {
         0
     }
 }

@@ -14,5 +14,5 @@ mod task;
 pub use cq::{Cq, Cqe};
 pub use file::{File, FileId, FileKind};
 pub use filetable::FileTable;
-pub use ring::{Req, Ring, RingId, Work};
+pub use ring::{Completed, Req, Ring, RingId, Work};
 pub use task::{Callback, Task, TaskId};

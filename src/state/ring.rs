@@ -29,6 +29,42 @@ pub struct Req {
     pub src_file: Option<FileId>,
 }
 
+impl Req {
+    /// A request fresh from `io_init_req`: not linked, holding nothing.
+    pub fn new(ring: RingId, task: TaskId, sqe: Sqe) -> Req {
+        Req {
+            ring,
+            task,
+            sqe,
+            init_failed: None,
+            link: Vec::new(),
+            skip_link_cqes: false,
+            src_file: None,
+        }
+    }
+}
+
+/// An entry of the completion batch (`submit_state.compl_reqs`): a request that
+/// completed inline and whose CQE is written at the next flush (R16).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Completed {
+    /// A request with no link successor: all the flush does for it is write `cqe`
+    /// (`None` when IOSQE_CQE_SKIP_SUCCESS hides it, R41) on `ring`.
+    Done { ring: RingId, cqe: Option<Cqe> },
+    /// A request whose completion also starts the rest of its chain (R40).
+    Linked { req: Req, res: i32 },
+}
+
+impl Completed {
+    /// The ring the completed request was submitted to.
+    pub fn ring(&self) -> RingId {
+        match self {
+            Completed::Done { ring, .. } => *ring,
+            Completed::Linked { req, .. } => req.ring,
+        }
+    }
+}
+
 /// One unit of deferred work: on a task's task_work list, a ring's local work list
 /// (DEFER_TASKRUN), or io-wq.
 #[derive(Clone, PartialEq, Eq, Debug)]
