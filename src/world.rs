@@ -24,10 +24,16 @@ pub struct World {
     /// Requests completed in the current submit or task_work run, whose CQEs are
     /// written at the next flush (`submit_state.compl_reqs`). Empty between steps.
     pub(crate) batch: Vec<crate::state::Completed>,
+    /// The `user_data` of the batch's [`Completed::Run`](crate::state::Completed::Run)
+    /// entries. Empty between steps.
+    pub(crate) batch_user_data: Vec<u64>,
     /// The SQPOLL threads' task (their task_work runs in their loop).
     pub(crate) sq_thread: Task,
     /// Io-wq items run during the last step.
     pub(crate) iowq_ran: u32,
+    /// Whether `io_submit_sqes` may take its request-free lanes (see
+    /// [`World::set_fast_lanes`]).
+    pub(crate) fast_lanes: bool,
 }
 
 impl Default for World {
@@ -51,12 +57,23 @@ impl World {
             iowq: VecDeque::new(),
             faults: Default::default(),
             batch: Vec::new(),
+            batch_user_data: Vec::new(),
             iowq_ran: 0,
+            fast_lanes: true,
             sq_thread: Task {
                 alive: true,
                 ..Task::default()
             },
         }
+    }
+
+    /// Turns the submission fast lanes on (the default) or off. With them on,
+    /// `io_submit_sqes` issues unlinked requests without building a request object
+    /// and submits runs of same-shape MSG_DATA SQEs in bulk; with them off, every SQE
+    /// takes the general path. Results and states are identical either way (tests
+    /// check it step by step); only the speed differs.
+    pub fn set_fast_lanes(&mut self, on: bool) {
+        self.fast_lanes = on;
     }
 
     /// The kernel line this world behaves as.

@@ -13,6 +13,7 @@ pub use setup::{io_uring_fill_params, io_uring_sanitise_params};
 pub use submit::IO_LOCAL_TW_DEFAULT_MAX;
 
 use crate::errno::Errno;
+use crate::sqe::{Sqe, Vfd};
 use crate::state::{FileKind, Task, TaskId};
 use crate::step::{Faults, Step, StepResult};
 use crate::World;
@@ -35,6 +36,56 @@ impl World {
         }
         self.faults = Faults::default();
         result
+    }
+
+    /// Userspace writes `sqes` into the SQ of the ring `ring` names, all of them or
+    /// none, like the io-uring crate's `SubmissionQueue::push_multiple`: `Ret(0)`, or
+    /// `Ret(-EBUSY)` with nothing written when they do not all fit, or `Refused` if
+    /// `ring` is not an open ring. The same as one [`Step::Push`] per SQE when they
+    /// fit; on an SQPOLL ring it is exactly that (the SQ thread may pick up each SQE
+    /// as it is written), elsewhere one copy.
+    pub fn push_multiple(&mut self, ring: Vfd, sqes: &[Sqe]) -> StepResult {
+        match self.ring_of_fd(ring) {
+            Some(r) if self.ring(r).has(crate::uapi::setup::SQPOLL) => {
+                let fit = self.sq_push(ring, sqes);
+                if fit == StepResult::Ret(0) {
+                    // Undo the bulk write and replay it step by step.
+                    let q = &mut self.ring_mut(r).sq;
+                    q.truncate(q.len() - sqes.len());
+                    for &sqe in sqes {
+                        self.apply(&Step::Push { ring, sqe });
+                    }
+                }
+                fit
+            }
+            _ => self.sq_push(ring, sqes),
+        }
+    }
+
+    /// Userspace reaps up to `max` CQEs of the ring `ring` names into `out`
+    /// (appended): [`Step::Reap`] without a new vector. Returns how many, or `None`
+    /// if `ring` is not an open ring.
+    pub fn reap_into(
+        &mut self,
+        ring: Vfd,
+        max: u32,
+        out: &mut Vec<crate::state::Cqe>,
+    ) -> Option<u32> {
+        let r = self.ring_of_fd(ring)?;
+        Some(self.ring_mut(r).cq.reap_into(max, out))
+    }
+
+    /// [`Step::Push`] of every SQE of `sqes`, all or none.
+    fn sq_push(&mut self, ring: Vfd, sqes: &[Sqe]) -> StepResult {
+        let Some(r) = self.ring_of_fd(ring) else {
+            return StepResult::Refused(format!("fd {ring} is not an open ring"));
+        };
+        let r = self.ring_mut(r);
+        if r.sq.len() + sqes.len() > r.sq_entries as usize {
+            return StepResult::Ret(Errno::EBUSY.neg());
+        }
+        r.sq.extend(sqes.iter().copied());
+        StepResult::Ret(0)
     }
 
     /// Whether anything asynchronous can have been started by `step`. Between steps the
@@ -140,17 +191,7 @@ impl World {
                 Ok(r) => ret(self.io_register_enable_rings(*task, r)),
                 Err(e) => StepResult::Ret(e.neg()),
             },
-            Step::Push { ring, sqe } => {
-                let Some(r) = self.ring_of_fd(*ring) else {
-                    return StepResult::Refused(format!("fd {ring} is not an open ring"));
-                };
-                let r = self.ring_mut(r);
-                if r.sq.len() as u32 >= r.sq_entries {
-                    return StepResult::Ret(Errno::EBUSY.neg());
-                }
-                r.sq.push_back(*sqe);
-                StepResult::Ret(0)
-            }
+            Step::Push { ring, sqe } => self.sq_push(*ring, std::slice::from_ref(sqe)),
             Step::Enter {
                 task,
                 ring,

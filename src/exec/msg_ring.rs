@@ -44,6 +44,16 @@ impl IoMsg {
         u64::from(self.cmd) == msg::SEND_FD
     }
 
+    /// R12: the CQE MSG_DATA posts on the target: `user_data` from `sqe->off`, `res`
+    /// from `sqe->len`, flags per C7.
+    pub(crate) fn data_cqe(&self) -> Cqe {
+        Cqe {
+            user_data: self.user_data,
+            res: self.len as i32,
+            flags: self.data_cqe_flags(),
+        }
+    }
+
     /// R12, C7: the target CQE's flags: the FLAGS_PASS value verbatim, else 0.
     pub(crate) fn data_cqe_flags(&self) -> u32 {
         if self.flags & msg::FLAGS_PASS != 0 {
@@ -54,10 +64,21 @@ impl IoMsg {
     }
 }
 
+/// Which way `__io_msg_ring_data` posted.
+pub(crate) enum DataPath {
+    /// `io_msg_data_local`: the CQE was written (or overflowed) at once.
+    Local,
+    /// `io_msg_data_remote`: queued as the target's local task_work.
+    Remote,
+}
+
 /// What [`World::io_msg_ring_sqe`] did with a MSG_RING SQE.
 pub(crate) enum MsgIssue {
-    /// Issued: R3–R5 failures and every MSG_DATA.
+    /// Issued: R3–R5 failures and MSG_DATA that did not post at once.
     Issued(Issued),
+    /// MSG_DATA posted on `target` at once (`io_msg_data_local`), completing with
+    /// `res` (0, or -EOVERFLOW if the overflow allocation failed).
+    PostedLocal { target: RingId, res: i32 },
     /// A SEND_FD to `target`, not started: the caller goes on with its request.
     SendFd { target: RingId, m: IoMsg },
 }
@@ -151,6 +172,7 @@ impl World {
     pub(crate) fn io_msg_ring(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
         match self.io_msg_ring_sqe(req.ring, &req.sqe, ctx) {
             MsgIssue::Issued(issued) => (Some(req), issued),
+            MsgIssue::PostedLocal { res, .. } => (Some(req), Issued::Complete(res)),
             MsgIssue::SendFd { target, m } => self.io_msg_send_fd(req, target, &m, ctx),
         }
     }
@@ -170,7 +192,12 @@ impl World {
             msg::DATA => {
                 let held = (ctx == IssueCtx::Inline).then_some(ring);
                 match self.io_msg_ring_data(target, &m, held) {
-                    Ok(()) => Issued::Complete(0),
+                    Ok(DataPath::Local) => return MsgIssue::PostedLocal { target, res: 0 },
+                    Ok(DataPath::Remote) => Issued::Complete(0),
+                    Err(Errno::EOVERFLOW) => {
+                        let res = Errno::EOVERFLOW.neg();
+                        return MsgIssue::PostedLocal { target, res };
+                    }
                     Err(Errno::EAGAIN) => Issued::Again,
                     Err(e) => Issued::Complete(e.neg()),
                 }
@@ -180,6 +207,19 @@ impl World {
         })
     }
 
+    /// R12, R13 for an SQE that [`World::io_msg_ring_sqe`] already took down the
+    /// `io_msg_data_local` path for an SQE of the same shape (see
+    /// [`super::submit::DataLane`]): post the target CQE, or overflow it; -EOVERFLOW only
+    /// when the overflow allocation fails.
+    pub(crate) fn io_msg_data_local_again(&mut self, target: RingId, sqe: &Sqe) -> i32 {
+        let cqe = IoMsg::from_sqe(sqe).data_cqe();
+        if self.post_aux_cqe(target, cqe) {
+            0
+        } else {
+            Errno::EOVERFLOW.neg()
+        }
+    }
+
     /// `__io_msg_ring_data` (R10–R14), shared by the SQE path and the sync variant.
     /// `held` is the ring whose `uring_lock` the caller holds (inline issue), if any.
     fn io_msg_ring_data(
@@ -187,20 +227,18 @@ impl World {
         target: RingId,
         m: &IoMsg,
         held: Option<RingId>,
-    ) -> Result<(), Errno> {
+    ) -> Result<DataPath, Errno> {
         msg_data_field_checks(m)?;
         if self.profile.data_checks_disabled() {
             self.msg_target_enabled(target)?;
         }
-        let cqe = Cqe {
-            user_data: m.user_data,
-            res: m.len as i32,
-            flags: m.data_cqe_flags(),
-        };
+        let cqe = m.data_cqe();
         if self.msg_need_remote(target) {
             self.io_msg_data_remote(target, cqe)
+                .map(|()| DataPath::Remote)
         } else {
             self.io_msg_data_local(target, cqe, held)
+                .map(|()| DataPath::Local)
         }
     }
 
@@ -412,7 +450,7 @@ impl World {
             let FileKind::Ring(target) = self.file(file).kind else {
                 return Err(Errno::EBADFD);
             };
-            self.io_msg_ring_data(target, &m, None)
+            self.io_msg_ring_data(target, &m, None).map(|_| ())
         })();
         res.map_or_else(Errno::neg, |()| 0)
     }

@@ -9,10 +9,11 @@
 use crate::errno::Errno;
 use crate::exec::msg_ring::MsgIssue;
 use crate::sqe::Sqe;
-use crate::state::{Completed, Cqe, Req, RingId, TaskId, Work};
+use crate::state::{Completed, Cq, Cqe, Req, Ring, RingId, TaskId, Work};
 use crate::step::StepResult;
 use crate::uapi::{self, enter, op, setup, sqe_flags};
 use crate::World;
+use std::collections::VecDeque;
 
 /// `IO_LOCAL_TW_DEFAULT_MAX`: local task_work items one run handles (finding 11).
 pub const IO_LOCAL_TW_DEFAULT_MAX: u32 = 20;
@@ -44,6 +45,103 @@ pub(crate) enum IssueCtx {
 /// a chain, or it must go async.
 const UNLINKED_INLINE_EXCLUDES: u8 =
     sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK | sqe_flags::ASYNC | sqe_flags::IO_DRAIN;
+
+/// What [`World::issue_unlinked_inline`] did.
+enum Unlinked {
+    /// Nothing: the request needs a [`Req`] (SEND_FD).
+    NeedsReq,
+    /// Issued and routed.
+    Done,
+    /// A MSG_DATA that posted on this target at once (`io_msg_data_local`).
+    PostedLocal(RingId),
+}
+
+/// A decision `io_submit_sqes` may reuse: the last SQE was an unlinked MSG_DATA that
+/// went inline down `io_msg_data_local` to `target`. Every check on that path (R1, R2,
+/// R3, R4, R10, R22) reads only SQE fields other than `off`, `len` and `user_data`
+/// plus world state that posting a CQE does not change (the profile, the fd table,
+/// the source's drain state and table, the target's flags, owner and enablement), so
+/// the next SQE that equals it outside those three fields takes the same path: its
+/// CQE is posted (R12, R13) without repeating the checks. Any SQE that does not match
+/// ends the lane. The lane is what makes a runtime's batch of 64 MSG_DATAs cheap.
+#[derive(Clone, Copy)]
+pub(crate) struct DataLane {
+    shape: Sqe,
+    target: RingId,
+}
+
+impl DataLane {
+    fn after(sqe: &Sqe, target: RingId) -> DataLane {
+        DataLane {
+            shape: Self::shape_of(sqe),
+            target,
+        }
+    }
+
+    #[inline]
+    fn shape_of(sqe: &Sqe) -> Sqe {
+        Sqe {
+            off: 0,
+            len: 0,
+            user_data: 0,
+            ..*sqe
+        }
+    }
+
+    /// Whether `sqe` equals the lane's SQE outside `off`, `len` and `user_data`.
+    /// Field by field without short-circuits (it is the hot loop of a batch); the
+    /// exhaustive pattern makes a new `Sqe` field a compile error here.
+    #[inline]
+    fn takes(&self, sqe: &Sqe) -> bool {
+        let Sqe {
+            opcode,
+            flags,
+            ioprio,
+            fd,
+            off: _,
+            addr,
+            len: _,
+            msg_ring_flags,
+            user_data: _,
+            buf_index,
+            personality,
+            file_index,
+            addr3,
+            pad2,
+        } = *sqe;
+        let t = &self.shape;
+        (opcode == t.opcode)
+            & (flags == t.flags)
+            & (ioprio == t.ioprio)
+            & (fd == t.fd)
+            & (addr == t.addr)
+            & (msg_ring_flags == t.msg_ring_flags)
+            & (buf_index == t.buf_index)
+            & (personality == t.personality)
+            & (file_index == t.file_index)
+            & (addr3 == t.addr3)
+            & (pad2 == t.pad2)
+    }
+}
+
+/// The SQ of `rings[src]` and the CQ of `rings[dst]`, borrowed together.
+fn sq_and_cq(rings: &mut [Ring], src: usize, dst: usize) -> (&VecDeque<Sqe>, &mut Cq) {
+    use std::cmp::Ordering;
+    match src.cmp(&dst) {
+        Ordering::Equal => {
+            let r = &mut rings[src];
+            (&r.sq, &mut r.cq)
+        }
+        Ordering::Less => {
+            let (a, b) = rings.split_at_mut(dst);
+            (&a[src].sq, &mut b[0].cq)
+        }
+        Ordering::Greater => {
+            let (a, b) = rings.split_at_mut(src);
+            (&b[0].sq, &mut a[dst].cq)
+        }
+    }
+}
 
 /// R41: the CQE a request with result `res` writes, unless IOSQE_CQE_SKIP_SUCCESS hides
 /// it (only on success: a failure clears the skip).
@@ -106,8 +204,14 @@ impl World {
         let r = self.ring(ring);
         let n = to_submit.min(r.sq.len() as u32) as usize;
         if !r.has(setup::SQPOLL) {
-            if let Some(why) = r.sq.iter().take(n).find_map(|s| self.unmodelled_sqe(s)) {
-                return StepResult::Unmodelled(why);
+            let (a, b) = r.sq.as_slices();
+            for s in a.iter().chain(b).take(n) {
+                // MSG_RING is always modelled: the common case costs one compare.
+                if s.opcode != op::MSG_RING {
+                    if let Some(why) = self.unmodelled_sqe(s) {
+                        return StepResult::Unmodelled(why);
+                    }
+                }
             }
         }
         let syscall_iopoll = r.has(setup::IOPOLL) && !r.has(setup::SQPOLL);
@@ -178,18 +282,32 @@ impl World {
         let n = nr.min(self.ring(ring).sq.len() as u32);
         let submit_all = self.ring(ring).has(setup::SUBMIT_ALL);
         let mut link: Option<Req> = None;
+        let mut lane: Option<DataLane> = None;
         let mut submitted = 0;
-        for _ in 0..n {
+        while submitted < n {
+            if let Some(l) = lane.take() {
+                submitted += self.data_lane_run(ring, &l, n - submitted);
+                if submitted == n {
+                    break;
+                }
+            }
             let sqe = self.ring_mut(ring).sq.pop_front().expect("counted above");
             submitted += 1;
             let init = self.io_init_req(ring, &sqe);
-            if link.is_none()
+            if self.fast_lanes
+                && link.is_none()
                 && init == Ok(false)
                 && sqe.flags & UNLINKED_INLINE_EXCLUDES == 0
                 && !self.ring(ring).drain_next
-                && self.issue_unlinked_inline(ring, task, &sqe)
             {
-                continue;
+                match self.issue_unlinked_inline(ring, task, &sqe) {
+                    Unlinked::NeedsReq => {}
+                    Unlinked::Done => continue,
+                    Unlinked::PostedLocal(target) => {
+                        lane = Some(DataLane::after(&sqe, target));
+                        continue;
+                    }
+                }
             }
             let mut req = Req::new(ring, task, sqe);
             if let Ok(force_async) = init {
@@ -242,6 +360,64 @@ impl World {
         }
         self.io_submit_flush_completions();
         submitted
+    }
+
+    /// Submits the SQEs at the front of `ring`'s SQ (at most `max`) that `lane` takes,
+    /// as [`World::issue_unlinked_inline`] would one by one: each posts its target CQE
+    /// (R12; into the target's CQ while it has room and no overflow, C3, else through
+    /// [`World::io_msg_data_local_again`]) and joins the completion batch with result 0.
+    /// Returns how many it submitted.
+    fn data_lane_run(&mut self, ring: RingId, lane: &DataLane, max: u32) -> u32 {
+        let (src, dst) = (ring.0 as usize, lane.target.0 as usize);
+        let (a, b) = self.rings[src].sq.as_slices();
+        let mut k = 0;
+        for s in a.iter().chain(b) {
+            if k == max as usize || !lane.takes(s) {
+                break;
+            }
+            k += 1;
+        }
+        let mut direct = 0;
+        if self.rings[dst].overflow.is_empty() {
+            let (sq, cq) = sq_and_cq(&mut self.rings, src, dst);
+            let mut w = cq.writer();
+            for s in sq.iter().take(k) {
+                if !w.push(crate::exec::msg_ring::IoMsg::from_sqe(s).data_cqe()) {
+                    break;
+                }
+                direct += 1;
+            }
+            let _ = w.finish();
+        }
+        let sq = &mut self.rings[src].sq;
+        let skip = req_cqe(&lane.shape, 0).is_none();
+        let start = self.batch_user_data.len() as u32;
+        if !skip {
+            let (a, b) = sq.as_slices();
+            let a = &a[..direct.min(a.len())];
+            let b = &b[..direct - a.len()];
+            let ud = &mut self.batch_user_data;
+            ud.extend(a.iter().map(|s| s.user_data));
+            ud.extend(b.iter().map(|s| s.user_data));
+        }
+        sq.drain(..direct);
+        if direct > 0 {
+            self.batch.push(Completed::Run {
+                ring,
+                skip,
+                start,
+                len: direct as u32,
+            });
+        }
+        for _ in direct..k {
+            let sqe = self.ring_mut(ring).sq.pop_front().expect("counted above");
+            let res = self.io_msg_data_local_again(lane.target, &sqe);
+            self.batch.push(Completed::Done {
+                ring,
+                cqe: req_cqe(&sqe, res),
+            });
+        }
+        k as u32
     }
 
     fn link_append(link: &mut Option<Req>, req: Req) {
@@ -455,7 +631,10 @@ impl World {
                 cqe: req_cqe(&req.sqe, res),
             }
         } else {
-            Completed::Linked { req, res }
+            Completed::Linked {
+                req: Box::new(req),
+                res,
+            }
         };
         self.batch.push(entry);
     }
@@ -464,12 +643,18 @@ impl World {
     /// issued inline, without building a [`Req`] unless the request outlives its issue
     /// (io-wq retry). The rules are the ones [`Self::issue_and_complete`] applies; only
     /// SEND_FD, which holds a file reference across task_work, is left to it (returns
-    /// false before changing anything). Most SQEs a runtime submits take this lane.
-    fn issue_unlinked_inline(&mut self, ring: RingId, task: TaskId, sqe: &Sqe) -> bool {
+    /// [`Unlinked::NeedsReq`] before changing anything). Most SQEs a runtime submits
+    /// take this lane.
+    fn issue_unlinked_inline(&mut self, ring: RingId, task: TaskId, sqe: &Sqe) -> Unlinked {
+        let mut done = Unlinked::Done;
         let issued = match sqe.opcode {
             op::MSG_RING => match self.io_msg_ring_sqe(ring, sqe, IssueCtx::Inline) {
                 MsgIssue::Issued(issued) => issued,
-                MsgIssue::SendFd { .. } => return false,
+                MsgIssue::PostedLocal { target, res } => {
+                    done = Unlinked::PostedLocal(target);
+                    Issued::Complete(res)
+                }
+                MsgIssue::SendFd { .. } => return Unlinked::NeedsReq,
             },
             _ => Issued::Complete(io_nop(sqe)),
         };
@@ -492,7 +677,7 @@ impl World {
             }),
             Issued::Parked => {} // SEND_FD only, which is not taken here
         }
-        true
+        done
     }
 
     /// `io_req_complete_post` from io-wq: rings with a lockless CQ (DEFER_TASKRUN,
@@ -524,34 +709,58 @@ impl World {
     /// each completed request's link successor (R40).
     pub(crate) fn io_submit_flush_completions(&mut self) {
         let mut batch = std::mem::take(&mut self.batch);
+        let mut user_data = std::mem::take(&mut self.batch_user_data);
         let mut linked = false;
-        for c in &batch {
+        let mut i = 0;
+        while let Some(c) = batch.get(i) {
             match c {
-                Completed::Done { ring, cqe } => {
-                    if let Some(cqe) = cqe {
-                        let _dropped_if_false = self.post_aux_cqe(*ring, *cqe);
+                Completed::Done { ring, .. } => {
+                    i += self.post_done_run(*ring, &batch[i..]);
+                }
+                Completed::Run {
+                    ring,
+                    skip,
+                    start,
+                    len,
+                } => {
+                    if !skip {
+                        let run = &user_data[*start as usize..(*start + *len) as usize];
+                        self.post_cqes(
+                            *ring,
+                            run.iter().map(|&user_data| Cqe {
+                                user_data,
+                                res: 0,
+                                flags: 0,
+                            }),
+                        );
                     }
+                    i += 1;
                 }
                 Completed::Linked { req, res } => {
                     self.fill_req_cqe(req, *res);
                     linked = true;
+                    i += 1;
                 }
             }
         }
         if linked {
             for c in batch.drain(..) {
                 if let Completed::Linked { req, res } = c {
-                    if let Some(next) = self.io_req_find_next(req, res) {
+                    if let Some(next) = self.io_req_find_next(*req, res) {
                         let (ring, task) = (next.ring, next.task);
                         self.io_req_task_work_add(ring, task, Work::Issue { req: next });
                     }
                 }
             }
         }
-        // Keep the allocation for the next batch (nothing was batched meanwhile).
+        // Keep the allocations for the next batch (nothing was batched meanwhile).
         batch.clear();
         if self.batch.is_empty() {
             self.batch = batch;
+        }
+        user_data.clear();
+        if self.batch_user_data.is_empty() {
+            self.batch_user_data = user_data;
         }
         // The flushed requests are freed: a drain waiting on them may go on.
         for i in 0..self.rings.len() {
@@ -559,6 +768,40 @@ impl World {
                 self.io_queue_deferred(RingId(i as u32));
             }
         }
+    }
+
+    /// Writes the CQEs of the [`Completed::Done`] entries at the front of `entries`
+    /// that belong to `ring` (R16, in order; straight into the CQ while it has room
+    /// and no overflow, C3, the rest through [`World::post_aux_cqe`]). Returns how
+    /// many entries that was.
+    fn post_done_run(&mut self, ring: RingId, entries: &[Completed]) -> usize {
+        let mut i = 0;
+        let r = &mut self.rings[ring.0 as usize];
+        if r.overflow.is_empty() {
+            let mut w = r.cq.writer();
+            while let Some(Completed::Done { ring: on, cqe }) = entries.get(i) {
+                if *on != ring {
+                    break;
+                }
+                if let Some(cqe) = cqe {
+                    if !w.push(*cqe) {
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            let _ = w.finish();
+        }
+        while let Some(Completed::Done { ring: on, cqe }) = entries.get(i) {
+            if *on != ring {
+                break;
+            }
+            if let Some(cqe) = cqe {
+                let _dropped_if_false = self.post_aux_cqe(ring, *cqe);
+            }
+            i += 1;
+        }
+        i
     }
 
     /// `io_req_find_next` (R40): the next request of the chain, unless this one failed

@@ -18,14 +18,28 @@ pub struct Cqe {
 /// `head` is written by userspace (reaping), `tail` by the kernel. Occupancy is
 /// `tail - head` in wrapping u32 arithmetic; slot `i` lives at `i & (entries - 1)`.
 /// Slots are allocated lazily so that cloning a world with large, mostly empty rings
-/// stays cheap.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// stays cheap. Two CQs are equal when userspace could not tell them apart: the same
+/// size, head, tail and ready CQEs (stale slots and how many are allocated do not
+/// count).
+#[derive(Clone, Debug)]
 pub struct Cq {
     entries: u32,
     head: u32,
     tail: u32,
     slots: Vec<Cqe>,
 }
+
+impl PartialEq for Cq {
+    fn eq(&self, other: &Cq) -> bool {
+        (self.entries, self.head, self.tail) == (other.entries, other.head, other.tail)
+            && (0..self.ready()).all(|i| {
+                let pos = self.head.wrapping_add(i);
+                self.at(pos) == other.at(pos)
+            })
+    }
+}
+
+impl Eq for Cq {}
 
 impl Cq {
     /// An empty CQ of `entries` slots (a power of two).
@@ -69,6 +83,7 @@ impl Cq {
     }
 
     /// Writes `cqe` at the tail and publishes it. Returns false if the ring is full.
+    #[inline]
     pub fn push(&mut self, cqe: Cqe) -> bool {
         if self.is_full() {
             return false;
@@ -82,12 +97,56 @@ impl Cq {
         true
     }
 
+    /// A writer of CQEs at the tail, for a batch of posts (`io_get_cqe` per CQE, one
+    /// `io_commit_cqring` at the end). Writing through it is the same as calling
+    /// [`Cq::push`] for each CQE until one fails.
+    pub fn writer(&mut self) -> CqWriter<'_> {
+        let room = self.space();
+        let mask = self.entries - 1;
+        let reach = ((self.tail & mask) as usize + room as usize).min(self.entries as usize);
+        if self.slots.len() < reach {
+            self.slots.resize(reach, Cqe::default());
+        }
+        CqWriter {
+            tail: self.tail,
+            room,
+            mask,
+            cq: self,
+        }
+    }
+
+    /// Writes CQEs from `cqes`, in order, while the ring has room, and publishes them
+    /// with one tail update. Takes nothing from `cqes` it cannot write, so the caller
+    /// can send the rest elsewhere (the overflow list). Returns how many were written.
+    pub fn fill_from(&mut self, cqes: &mut impl Iterator<Item = Cqe>) -> u32 {
+        let mut w = self.writer();
+        while w.has_room() {
+            let Some(cqe) = cqes.next() else { break };
+            w.push(cqe);
+        }
+        w.finish()
+    }
+
     /// Userspace reaps up to `max` CQEs: reads them in order and advances the head.
     pub fn reap(&mut self, max: u32) -> Vec<Cqe> {
-        let n = self.ready().min(max);
-        let out = (0..n).map(|i| self.at(self.head.wrapping_add(i))).collect();
-        self.head = self.head.wrapping_add(n);
+        let mut out = Vec::new();
+        self.reap_into(max, &mut out);
         out
+    }
+
+    /// [`Cq::reap`] appending to `out`. Returns how many were reaped.
+    pub fn reap_into(&mut self, max: u32, out: &mut Vec<Cqe>) -> u32 {
+        let n = self.ready().min(max);
+        if n == 0 {
+            return 0;
+        }
+        let start = (self.head & (self.entries - 1)) as usize;
+        let first = (n as usize).min(self.entries as usize - start);
+        out.reserve(n as usize);
+        out.extend_from_slice(&self.slots[start..start + first]);
+        out.extend_from_slice(&self.slots[..n as usize - first]);
+        self.head = self.head.wrapping_add(n);
+        n
     }
 
     /// The CQEs between head and tail, oldest first, without reaping them.
@@ -99,6 +158,41 @@ impl Cq {
 
     fn at(&self, pos: u32) -> Cqe {
         self.slots[(pos & (self.entries - 1)) as usize]
+    }
+}
+
+/// See [`Cq::writer`]. The CQEs become visible at [`CqWriter::finish`].
+#[must_use = "CQEs written are published by finish()"]
+pub struct CqWriter<'a> {
+    cq: &'a mut Cq,
+    tail: u32,
+    room: u32,
+    mask: u32,
+}
+
+impl CqWriter<'_> {
+    #[inline]
+    pub fn has_room(&self) -> bool {
+        self.room > 0
+    }
+
+    /// Writes `cqe` at the next free slot; false (and nothing written) when full.
+    #[inline]
+    pub fn push(&mut self, cqe: Cqe) -> bool {
+        if self.room == 0 {
+            return false;
+        }
+        self.cq.slots[(self.tail & self.mask) as usize] = cqe;
+        self.tail = self.tail.wrapping_add(1);
+        self.room -= 1;
+        true
+    }
+
+    /// Publishes what was written (the new tail). Returns how many CQEs that was.
+    pub fn finish(self) -> u32 {
+        let n = self.tail.wrapping_sub(self.cq.tail);
+        self.cq.tail = self.tail;
+        n
     }
 }
 
@@ -131,5 +225,40 @@ mod tests {
         assert_eq!(got, vec![3, 4]);
         assert_eq!(cq.ready(), 0);
         assert_eq!(cq.space(), 4);
+    }
+
+    #[test]
+    fn c2_fill_from_matches_push_one_by_one() {
+        for start in [0, 3, u32::MAX - 2] {
+            for pre in 0..=8u64 {
+                for n in 0..=10u64 {
+                    let mut bulk = Cq::starting_at(8, start);
+                    let mut single = bulk.clone();
+                    for ud in 0..pre {
+                        assert_eq!(bulk.push(cqe(ud)), single.push(cqe(ud)));
+                    }
+                    bulk.reap(pre as u32 / 2);
+                    single.reap(pre as u32 / 2);
+                    let mut it = (100..100 + n).map(cqe);
+                    let written = bulk.fill_from(&mut it);
+                    let mut pushed = 0;
+                    for ud in 100..100 + n {
+                        if !single.push(cqe(ud)) {
+                            break;
+                        }
+                        pushed += 1;
+                    }
+                    assert_eq!(written, pushed, "start {start} pre {pre} n {n}");
+                    assert_eq!(
+                        it.next().map(|c| c.user_data),
+                        (pushed < n as u32).then(|| 100 + u64::from(pushed)),
+                        "nothing taken that was not written"
+                    );
+                    assert_eq!(bulk.peek(), single.peek());
+                    assert_eq!((bulk.head(), bulk.tail()), (single.head(), single.tail()));
+                    assert_eq!(bulk.reap(3), single.reap(3));
+                }
+            }
+        }
     }
 }

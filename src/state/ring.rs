@@ -51,15 +51,26 @@ pub enum Completed {
     /// A request with no link successor: all the flush does for it is write `cqe`
     /// (`None` when IOSQE_CQE_SKIP_SUCCESS hides it, R41) on `ring`.
     Done { ring: RingId, cqe: Option<Cqe> },
-    /// A request whose completion also starts the rest of its chain (R40).
-    Linked { req: Req, res: i32 },
+    /// `len` MSG_DATA requests of one lane run (`io_submit_sqes`' DATA lane), each
+    /// completing with 0: their CQEs carry the `user_data` values at
+    /// `start..start + len` of the world's batch `user_data` buffer, or none with
+    /// CQE_SKIP_SUCCESS (`skip`).
+    Run {
+        ring: RingId,
+        skip: bool,
+        start: u32,
+        len: u32,
+    },
+    /// A request whose completion also starts the rest of its chain (R40). Boxed:
+    /// chains are rare, and the batch stays a vector of small entries.
+    Linked { req: Box<Req>, res: i32 },
 }
 
 impl Completed {
     /// The ring the completed request was submitted to.
     pub fn ring(&self) -> RingId {
         match self {
-            Completed::Done { ring, .. } => *ring,
+            Completed::Done { ring, .. } | Completed::Run { ring, .. } => *ring,
             Completed::Linked { req, .. } => req.ring,
         }
     }
