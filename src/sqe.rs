@@ -18,9 +18,13 @@ pub type Vfd = i32;
 ///
 /// Field names follow the kernel; unions are named for their MSG_RING meaning, with the
 /// union partner in the doc.
+///
+/// The fields are laid out as the kernel's (`repr(C)`, 64 bytes, no padding), so that
+/// comparisons of neighbouring fields compile to wide loads.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[repr(C)]
 pub struct Sqe {
     pub opcode: u8,
     /// `IOSQE_*` flags.

@@ -42,19 +42,6 @@ impl World {
         self.fill_cqe(ring, cqe) || self.cqring_event_overflow(ring, cqe)
     }
 
-    /// [`Self::post_aux_cqe`] of each of `cqes`, in order, failures ignored (a batch
-    /// flush): written straight into the CQ while it has room and the overflow list
-    /// is empty, the rest through the overflow path.
-    pub(crate) fn post_cqes(&mut self, ring: RingId, mut cqes: impl Iterator<Item = Cqe>) {
-        let r = self.ring_mut(ring);
-        if r.overflow.is_empty() {
-            r.cq.fill_from(&mut cqes);
-        }
-        for cqe in cqes {
-            let _dropped_if_false = self.post_aux_cqe(ring, cqe);
-        }
-    }
-
     /// `io_add_aux_cqe` (R14, task_work path): like [`Self::post_aux_cqe`], but a
     /// failed overflow allocation is only counted (cq_overflow, dropped bit), never
     /// reported to anyone.

@@ -7,7 +7,7 @@
 //! (`io_post_aux_cqe`) are written at once.
 
 use crate::errno::Errno;
-use crate::exec::msg_ring::MsgIssue;
+use crate::exec::msg_ring::{IoMsg, MsgIssue};
 use crate::sqe::Sqe;
 use crate::state::{Completed, Cq, Cqe, Req, Ring, RingId, TaskId, Work};
 use crate::step::StepResult;
@@ -88,39 +88,49 @@ impl DataLane {
         }
     }
 
+    /// How many SQEs at the front of `sqes` the lane takes.
+    #[inline]
+    fn count(&self, sqes: &[Sqe]) -> usize {
+        sqes.iter()
+            .position(|s| !self.takes(s))
+            .unwrap_or(sqes.len())
+    }
+
     /// Whether `sqe` equals the lane's SQE outside `off`, `len` and `user_data`.
-    /// Field by field without short-circuits (it is the hot loop of a batch); the
-    /// exhaustive pattern makes a new `Sqe` field a compile error here.
+    /// Field by field in layout order (neighbouring compares merge into wide loads:
+    /// this is the hot loop of a batch); the exhaustive pattern makes a new `Sqe`
+    /// field a compile error here.
     #[inline]
     fn takes(&self, sqe: &Sqe) -> bool {
+        // Every field but the three is compared below.
         let Sqe {
-            opcode,
-            flags,
-            ioprio,
-            fd,
+            opcode: _,
+            flags: _,
+            ioprio: _,
+            fd: _,
             off: _,
-            addr,
+            addr: _,
             len: _,
-            msg_ring_flags,
+            msg_ring_flags: _,
             user_data: _,
-            buf_index,
-            personality,
-            file_index,
-            addr3,
-            pad2,
-        } = *sqe;
+            buf_index: _,
+            personality: _,
+            file_index: _,
+            addr3: _,
+            pad2: _,
+        } = sqe;
         let t = &self.shape;
-        (opcode == t.opcode)
-            & (flags == t.flags)
-            & (ioprio == t.ioprio)
-            & (fd == t.fd)
-            & (addr == t.addr)
-            & (msg_ring_flags == t.msg_ring_flags)
-            & (buf_index == t.buf_index)
-            & (personality == t.personality)
-            & (file_index == t.file_index)
-            & (addr3 == t.addr3)
-            & (pad2 == t.pad2)
+        sqe.opcode == t.opcode
+            && sqe.flags == t.flags
+            && sqe.ioprio == t.ioprio
+            && sqe.fd == t.fd
+            && sqe.addr == t.addr
+            && sqe.msg_ring_flags == t.msg_ring_flags
+            && sqe.buf_index == t.buf_index
+            && sqe.personality == t.personality
+            && sqe.file_index == t.file_index
+            && sqe.addr3 == t.addr3
+            && sqe.pad2 == t.pad2
     }
 }
 
@@ -176,6 +186,15 @@ impl World {
         }
     }
 
+    /// [`Self::unmodelled_sqe`] of the first SQE of `sqes` that has one.
+    fn first_unmodelled(&self, sqes: &[Sqe]) -> Option<String> {
+        // MSG_RING is always modelled: the common case is one compare per SQE.
+        if sqes.iter().all(|s| s.opcode == op::MSG_RING) {
+            return None;
+        }
+        sqes.iter().find_map(|s| self.unmodelled_sqe(s))
+    }
+
     /// `io_uring_enter(fd, to_submit, min_complete, flags)` by `task`.
     pub(crate) fn io_uring_enter(
         &mut self,
@@ -205,13 +224,12 @@ impl World {
         let n = to_submit.min(r.sq.len() as u32) as usize;
         if !r.has(setup::SQPOLL) {
             let (a, b) = r.sq.as_slices();
-            for s in a.iter().chain(b).take(n) {
-                // MSG_RING is always modelled: the common case costs one compare.
-                if s.opcode != op::MSG_RING {
-                    if let Some(why) = self.unmodelled_sqe(s) {
-                        return StepResult::Unmodelled(why);
-                    }
-                }
+            let (a, b) = (&a[..n.min(a.len())], &b[..n - n.min(a.len())]);
+            if let Some(why) = self
+                .first_unmodelled(a)
+                .or_else(|| self.first_unmodelled(b))
+            {
+                return StepResult::Unmodelled(why);
             }
         }
         let syscall_iopoll = r.has(setup::IOPOLL) && !r.has(setup::SQPOLL);
@@ -369,23 +387,24 @@ impl World {
     /// Returns how many it submitted.
     fn data_lane_run(&mut self, ring: RingId, lane: &DataLane, max: u32) -> u32 {
         let (src, dst) = (ring.0 as usize, lane.target.0 as usize);
-        let (a, b) = self.rings[src].sq.as_slices();
-        let mut k = 0;
-        for s in a.iter().chain(b) {
-            if k == max as usize || !lane.takes(s) {
-                break;
-            }
-            k += 1;
+        let max = max as usize;
+        // One pass: count the SQEs the lane takes (k) and write the CQEs of the first
+        // `direct` of them while the target's CQ has room and no overflow (C3).
+        let open = self.rings[dst].overflow.is_empty();
+        let (sq, cq) = sq_and_cq(&mut self.rings, src, dst);
+        let (a, b) = sq.as_slices();
+        let (a, b) = (&a[..max.min(a.len())], &b[..max - max.min(a.len())]);
+        let mut k = lane.count(a);
+        if k == a.len() {
+            k += lane.count(b);
         }
         let mut direct = 0;
-        if self.rings[dst].overflow.is_empty() {
-            let (sq, cq) = sq_and_cq(&mut self.rings, src, dst);
+        if open {
             let mut w = cq.writer();
-            for s in sq.iter().take(k) {
-                if !w.push(crate::exec::msg_ring::IoMsg::from_sqe(s).data_cqe()) {
-                    break;
-                }
-                direct += 1;
+            let data_cqe = |s: &Sqe| IoMsg::from_sqe(s).data_cqe();
+            direct = w.write_each(&a[..k.min(a.len())], data_cqe);
+            if direct == a.len() {
+                direct += w.write_each(&b[..k - a.len()], data_cqe);
             }
             let _ = w.finish();
         }
@@ -725,14 +744,7 @@ impl World {
                 } => {
                     if !skip {
                         let run = &user_data[*start as usize..(*start + *len) as usize];
-                        self.post_cqes(
-                            *ring,
-                            run.iter().map(|&user_data| Cqe {
-                                user_data,
-                                res: 0,
-                                flags: 0,
-                            }),
-                        );
+                        self.post_run(*ring, run);
                     }
                     i += 1;
                 }
@@ -767,6 +779,27 @@ impl World {
             if !self.rings[i].defer_list.is_empty() {
                 self.io_queue_deferred(RingId(i as u32));
             }
+        }
+    }
+
+    /// Writes the CQEs of a [`Completed::Run`]: `{user_data, 0, 0}` for each of
+    /// `user_data`, in order (straight into the CQ while it has room and no overflow,
+    /// C3, the rest through [`World::post_aux_cqe`]).
+    fn post_run(&mut self, ring: RingId, user_data: &[u64]) {
+        let cqe = |user_data| Cqe {
+            user_data,
+            res: 0,
+            flags: 0,
+        };
+        let mut i = 0;
+        let r = &mut self.rings[ring.0 as usize];
+        if r.overflow.is_empty() {
+            let mut w = r.cq.writer();
+            i = w.write_each(user_data, |&ud| cqe(ud));
+            let _ = w.finish();
+        }
+        for &ud in &user_data[i..] {
+            let _dropped_if_false = self.post_aux_cqe(ring, cqe(ud));
         }
     }
 

@@ -107,11 +107,13 @@ impl Cq {
         if self.slots.len() < reach {
             self.slots.resize(reach, Cqe::default());
         }
+        let tail = self.tail;
         CqWriter {
-            tail: self.tail,
+            slots: &mut self.slots,
+            published: &mut self.tail,
+            tail,
             room,
             mask,
-            cq: self,
         }
     }
 
@@ -164,7 +166,9 @@ impl Cq {
 /// See [`Cq::writer`]. The CQEs become visible at [`CqWriter::finish`].
 #[must_use = "CQEs written are published by finish()"]
 pub struct CqWriter<'a> {
-    cq: &'a mut Cq,
+    slots: &'a mut [Cqe],
+    /// The CQ's tail, written at `finish`.
+    published: &'a mut u32,
     tail: u32,
     room: u32,
     mask: u32,
@@ -182,16 +186,31 @@ impl CqWriter<'_> {
         if self.room == 0 {
             return false;
         }
-        self.cq.slots[(self.tail & self.mask) as usize] = cqe;
+        self.slots[(self.tail & self.mask) as usize] = cqe;
         self.tail = self.tail.wrapping_add(1);
         self.room -= 1;
         true
     }
 
+    /// Writes `cqe(x)` for the items of `items`, in order, while there is room.
+    /// Returns how many were written (a prefix of `items`).
+    #[inline]
+    pub fn write_each<T>(&mut self, items: &[T], cqe: impl Fn(&T) -> Cqe) -> usize {
+        let n = items.len().min(self.room as usize);
+        let mut tail = self.tail;
+        for x in &items[..n] {
+            self.slots[(tail & self.mask) as usize] = cqe(x);
+            tail = tail.wrapping_add(1);
+        }
+        self.tail = tail;
+        self.room -= n as u32;
+        n
+    }
+
     /// Publishes what was written (the new tail). Returns how many CQEs that was.
     pub fn finish(self) -> u32 {
-        let n = self.tail.wrapping_sub(self.cq.tail);
-        self.cq.tail = self.tail;
+        let n = self.tail.wrapping_sub(*self.published);
+        *self.published = self.tail;
         n
     }
 }
@@ -239,6 +258,11 @@ mod tests {
                     }
                     bulk.reap(pre as u32 / 2);
                     single.reap(pre as u32 / 2);
+                    let mut each = bulk.clone();
+                    let items: Vec<u64> = (100..100 + n).collect();
+                    let mut w = each.writer();
+                    let wrote = w.write_each(&items, |&ud| cqe(ud));
+                    assert_eq!(w.finish() as usize, wrote);
                     let mut it = (100..100 + n).map(cqe);
                     let written = bulk.fill_from(&mut it);
                     let mut pushed = 0;
@@ -255,6 +279,8 @@ mod tests {
                         "nothing taken that was not written"
                     );
                     assert_eq!(bulk.peek(), single.peek());
+                    assert_eq!(each, single, "write_each = push until full");
+                    assert_eq!(wrote as u32, pushed);
                     assert_eq!((bulk.head(), bulk.tail()), (single.head(), single.tail()));
                     assert_eq!(bulk.reap(3), single.reap(3));
                 }
