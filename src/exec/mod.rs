@@ -84,7 +84,7 @@ impl World {
         if r.sq.len() + sqes.len() > r.sq_entries as usize {
             return StepResult::Ret(Errno::EBUSY.neg());
         }
-        r.sq.extend(sqes);
+        r.sq.extend(sqes.iter().copied());
         StepResult::Ret(0)
     }
 
