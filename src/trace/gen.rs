@@ -638,6 +638,8 @@ struct GRing {
 struct G<'c> {
     c: &'c mut dyn Choices,
     weights: [u32; KINDS.len()],
+    /// `cumulative[k]`: the sum of the weights of kinds `0..=k`.
+    cumulative: [u32; KINDS.len()],
     rings: Vec<GRing>,
     files: Vec<Name>,
     tasks: Vec<Name>,
@@ -652,6 +654,7 @@ pub fn generate_steps(c: &mut dyn Choices, steps: usize) -> Generated {
     let mut g = G {
         c,
         weights: [0; KINDS.len()],
+        cumulative: [0; KINDS.len()],
         rings: Vec::new(),
         files: Vec::new(),
         tasks: vec![T0],
@@ -679,7 +682,11 @@ pub fn generate_steps(c: &mut dyn Choices, steps: usize) -> Generated {
     g.new_file();
     g.register();
     g.sparse_on(1);
-    let total: u32 = g.weights.iter().sum();
+    let mut total = 0;
+    for (c, w) in g.cumulative.iter_mut().zip(g.weights) {
+        total += w;
+        *c = total;
+    }
     while g.steps.len() < steps + 5 {
         g.one(total);
     }
@@ -732,15 +739,12 @@ impl G<'_> {
     }
 
     fn one(&mut self, total: u32) {
-        let mut x = self.c.below(total.max(1));
-        let mut kind = Kind::Data;
-        for (k, w) in KINDS.iter().zip(&self.weights) {
-            if x < *w {
-                kind = *k;
-                break;
-            }
-            x -= w;
-        }
+        // The kind whose weight interval holds `x`: the first with `x < cumulative`.
+        let x = self.c.below(total.max(1));
+        let kind = KINDS
+            .get(self.cumulative.partition_point(|&c| c <= x))
+            .copied()
+            .unwrap_or(Kind::Data);
         match kind {
             Kind::Setup if self.rings.len() < 5 => self.setup(),
             Kind::NewFile if self.files.len() < 6 => self.new_file(),
