@@ -635,8 +635,8 @@ struct GRing {
     pending: u32,
 }
 
-struct G<'c> {
-    c: &'c mut dyn Choices,
+struct G<'c, C: Choices + ?Sized> {
+    c: &'c mut C,
     weights: [u32; KINDS.len()],
     /// `cumulative[k]`: the sum of the weights of kinds `0..=k`.
     cumulative: [u32; KINDS.len()],
@@ -649,7 +649,7 @@ struct G<'c> {
 
 /// Generates a trace from any source of choices, names as numbers: `steps` steps
 /// after a 5-step prelude (at most `limits::MAX_STEPS - 8`).
-pub fn generate_steps(c: &mut dyn Choices, steps: usize) -> Generated {
+pub fn generate_steps<C: Choices + ?Sized>(c: &mut C, steps: usize) -> Generated {
     let steps = steps.min(super::limits::MAX_STEPS - 8);
     let mut g = G {
         c,
@@ -693,7 +693,7 @@ pub fn generate_steps(c: &mut dyn Choices, steps: usize) -> Generated {
     Generated { steps: g.steps }
 }
 
-impl G<'_> {
+impl<C: Choices + ?Sized> G<'_, C> {
     fn chance(&mut self, n: u32) -> bool {
         self.c.below(n) == 0
     }
