@@ -13,7 +13,7 @@
 //! Every function here returns a [`Failure`] for a broken oracle; a panic anywhere
 //! below them is a bug too (the fuzzer reports it as a crash).
 
-use crate::check::{check_all_with, check_since, Scratch, Snapshot, Violation};
+use crate::check::{check_all_with, check_since_and_refresh, Scratch, Snapshot, Violation};
 use crate::trace::{self, Event, FdRef, Op, SqeSpec, Trace, TraceStep};
 use crate::uapi::op;
 use crate::{Backend, Faults, Sqe, Step, StepResult, World};
@@ -283,13 +283,13 @@ impl Backend for Checked {
         if self.failure.is_some() {
             return StepResult::Refused("stopped: an invariant failed".into());
         }
-        self.before.refresh(&self.world);
+        // `before` holds the state after the previous executed step (or the start).
         let r = self.world.apply_with(step, faults);
         let k = self.applied;
         self.applied += 1;
         if let Err(v) = check_all_with(&self.world, &mut self.scratch) {
             self.failure = Some((k, false, v));
-        } else if let Err(v) = check_since(&self.before, &self.world) {
+        } else if let Err(v) = check_since_and_refresh(&mut self.before, &self.world) {
             self.failure = Some((k, true, v));
         }
         r

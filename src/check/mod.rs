@@ -69,3 +69,9 @@ pub fn check_since(before: &Snapshot, after: &World) -> Result<(), Violation> {
     fifo::check(before, after)?;
     Ok(())
 }
+
+/// [`check_since`], then `before.refresh(after)` (the snapshot for the next step), in
+/// one pass. After a violation `before` is not meaningful.
+pub fn check_since_and_refresh(before: &mut Snapshot, after: &World) -> Result<(), Violation> {
+    before.check_and_refresh(after)
+}
