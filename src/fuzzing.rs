@@ -13,7 +13,7 @@
 //! Every function here returns a [`Failure`] for a broken oracle; a panic anywhere
 //! below them is a bug too (the fuzzer reports it as a crash).
 
-use crate::check::{check_all, check_since, Snapshot, Violation};
+use crate::check::{check_all_with, check_since_and_refresh, Scratch, Snapshot, Violation};
 use crate::trace::{self, Event, FdRef, Op, SqeSpec, Trace, TraceStep};
 use crate::uapi::op;
 use crate::{Backend, Faults, Sqe, Step, StepResult, World};
@@ -32,7 +32,7 @@ pub enum Failure {
     /// An invariant failed after step `step` (0-based index into the trace).
     Invariant {
         step: usize,
-        /// `true` for a [`check_transition`](crate::check::check_transition) invariant, `false` for [`check_all`].
+        /// `true` for a [`check_transition`](crate::check::check_transition) invariant, `false` for [`check_all`](crate::check::check_all).
         transition: bool,
         violation: Violation,
         /// The trace, in canonical text.
@@ -109,59 +109,132 @@ pub fn looks_like_text(data: &[u8]) -> bool {
     data.starts_with(b"#") || data.starts_with(b"msgring-trace") || data.starts_with(b"\n")
 }
 
-/// The trace a `model`/`differential` input stands for: a text trace if the bytes are
-/// one (cut to [`MAX_TEXT_STEPS`]), otherwise the trace generator driven by the bytes
-/// (at most [`MAX_MODEL_STEPS`] steps).
+/// A decoded `model`/`differential` input: a text trace, or the trace generator's
+/// steps with names as numbers ([`trace::Generated`], which runs without building the
+/// [`Trace`] it stands for).
+#[derive(Clone, Debug)]
+pub enum ModelInput {
+    Text(Trace),
+    Generated(trace::Generated),
+}
+
+impl ModelInput {
+    /// The trace the input stands for.
+    pub fn into_trace(self) -> Trace {
+        match self {
+            ModelInput::Text(t) => t,
+            ModelInput::Generated(g) => g.to_trace(),
+        }
+    }
+}
+
+/// What a `model`/`differential` input stands for: a text trace if the bytes are one
+/// (cut to [`MAX_TEXT_STEPS`]), otherwise the trace generator driven by the bytes (at
+/// most [`MAX_MODEL_STEPS`] steps).
 #[cfg(feature = "arbitrary")]
-pub fn decode_model_input(data: &[u8]) -> Trace {
+pub fn decode_input(data: &[u8]) -> ModelInput {
     if looks_like_text(data) {
         if let Some(mut t) = std::str::from_utf8(data)
             .ok()
             .and_then(|s| trace::parse(s).ok())
         {
             t.steps.truncate(MAX_TEXT_STEPS);
-            return t;
+            return ModelInput::Text(t);
         }
     }
-    generated_trace(data, MAX_MODEL_STEPS)
+    ModelInput::Generated(generated_steps(data, MAX_MODEL_STEPS))
+}
+
+/// The trace a `model`/`differential` input stands for ([`decode_input`]).
+#[cfg(feature = "arbitrary")]
+pub fn decode_model_input(data: &[u8]) -> Trace {
+    decode_input(data).into_trace()
 }
 
 /// The trace generator ([`trace::generate`]) driven by fuzzer bytes: at most
 /// `max_steps` steps, the generator's 5-step prelude included.
 #[cfg(feature = "arbitrary")]
 pub fn generated_trace(data: &[u8], max_steps: usize) -> Trace {
+    generated_steps(data, max_steps).to_trace()
+}
+
+/// [`generated_trace`] with names as numbers ([`trace::generate_steps`]).
+#[cfg(feature = "arbitrary")]
+pub fn generated_steps(data: &[u8], max_steps: usize) -> trace::Generated {
     // Once the bytes run out, `int_in_range` returns the lower bound forever, and the
     // generator can spin on a step kind it cannot emit (e.g. `exit` with one task):
-    // then the choices continue from a PRNG seeded by the input, so every input
-    // decodes in bounded expected time and deterministically.
-    struct Bytes<'a, 'b> {
-        u: &'b mut arbitrary::Unstructured<'a>,
-        rest: trace::SplitMix,
+    // then the choices continue from a PRNG seeded by a hash of the input (computed
+    // only then), so every input decodes in bounded expected time and
+    // deterministically.
+    struct Bytes<'a> {
+        input: &'a [u8],
+        /// The bytes not used yet.
+        data: &'a [u8],
+        rest: Option<trace::SplitMix>,
     }
-    impl trace::Choices for Bytes<'_, '_> {
+    impl Bytes<'_> {
+        /// `Unstructured::int_in_range(0..=delta)` of arbitrary 1.x, on a byte slice:
+        /// big-endian bytes, as many as `delta` needs (at most 4), modulo `delta + 1`;
+        /// 0 from no bytes.
+        fn take(&mut self, delta: u32) -> u32 {
+            if delta == 0 {
+                return 0;
+            }
+            if delta < 0x100 {
+                // One byte (the generator's choices are almost all below 256).
+                return match self.data.split_first() {
+                    Some((&b, rest)) => {
+                        self.data = rest;
+                        u32::from(b) % (delta + 1)
+                    }
+                    None => 0,
+                };
+            }
+            let mut x: u32 = 0;
+            let mut used = 0;
+            while used < 4 && (delta >> (used * 8)) > 0 {
+                let Some((&b, rest)) = self.data.split_first() else {
+                    break;
+                };
+                self.data = rest;
+                x = (x << 8) | u32::from(b);
+                used += 1;
+            }
+            if delta == u32::MAX {
+                x
+            } else {
+                x % (delta + 1)
+            }
+        }
+    }
+    impl trace::Choices for Bytes<'_> {
         fn below(&mut self, n: u32) -> u32 {
             if n <= 1 {
                 return 0;
             }
-            if self.u.is_empty() {
-                return self.rest.below(n);
+            if !self.data.is_empty() {
+                return self.take(n - 1);
             }
-            self.u.int_in_range(0..=n - 1).unwrap_or(0)
+            let input = self.input;
+            self.rest
+                .get_or_insert_with(|| {
+                    trace::SplitMix(input.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+                    }))
+                })
+                .below(n)
         }
     }
-    let mut u = arbitrary::Unstructured::new(data);
-    let extra = max_steps.saturating_sub(5);
-    let steps = u.int_in_range(0..=extra).unwrap_or(0);
-    let seed = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    });
     let mut c = Bytes {
-        u: &mut u,
-        rest: trace::SplitMix(seed),
+        input: data,
+        data,
+        rest: None,
     };
-    let mut t = trace::generate(&mut c, steps);
-    t.steps.truncate(max_steps);
-    t
+    let extra = u32::try_from(max_steps.saturating_sub(5)).unwrap_or(u32::MAX - 1);
+    let steps = c.take(extra) as usize;
+    let mut g = trace::generate_steps(&mut c, steps);
+    g.truncate(max_steps);
+    g
 }
 
 // ---- model: invariants after every step ---------------------------------------------
@@ -170,8 +243,35 @@ pub fn generated_trace(data: &[u8], max_steps: usize) -> Trace {
 struct Checked {
     world: World,
     before: Snapshot,
+    scratch: Scratch,
     applied: usize,
     failure: Option<(usize, bool, Violation)>,
+}
+
+impl Checked {
+    fn new(profile: crate::Profile) -> Checked {
+        let world = World::new(profile);
+        Checked {
+            before: Snapshot::of(&world),
+            world,
+            scratch: Scratch::default(),
+            applied: 0,
+            failure: None,
+        }
+    }
+
+    /// The first failure; `executed[k]` is the trace index of the `k`th executed step.
+    fn result(self, executed: &[usize], t: impl FnOnce() -> Trace) -> Result<(), Failure> {
+        match self.failure {
+            None => Ok(()),
+            Some((k, transition, violation)) => Err(Failure::Invariant {
+                step: executed.get(k).copied().unwrap_or(k),
+                transition,
+                violation,
+                trace: t().to_string(),
+            }),
+        }
+    }
 }
 
 impl Backend for Checked {
@@ -183,40 +283,51 @@ impl Backend for Checked {
         if self.failure.is_some() {
             return StepResult::Refused("stopped: an invariant failed".into());
         }
-        self.before.refresh(&self.world);
+        // `before` holds the state after the previous executed step (or the start).
         let r = self.world.apply_with(step, faults);
         let k = self.applied;
         self.applied += 1;
-        if let Err(v) = check_all(&self.world) {
+        if let Err(v) = check_all_with(&self.world, &mut self.scratch) {
             self.failure = Some((k, false, v));
-        } else if let Err(v) = check_since(&self.before, &self.world) {
+        } else if let Err(v) = check_since_and_refresh(&mut self.before, &self.world) {
             self.failure = Some((k, true, v));
         }
         r
     }
 }
 
-/// Runs `t` on a fresh model (the trace's profile) and checks [`check_all`] and
+/// Runs `t` on a fresh model (the trace's profile) and checks [`check_all`](crate::check::check_all) and
 /// [`check_transition`](crate::check::check_transition) after every executed step.
 pub fn check_trace_on_model(t: &Trace) -> Result<(), Failure> {
-    let world = World::new(t.profile.unwrap_or_default());
-    let mut b = Checked {
-        before: Snapshot::of(&world),
-        world,
-        applied: 0,
-        failure: None,
-    };
+    let mut b = Checked::new(t.profile.unwrap_or_default());
     // The trace index of each executed (not unbound) step.
     let mut executed = Vec::new();
     trace::run_with(t, &mut b, |i, _, _| executed.push(i));
-    match b.failure {
-        None => Ok(()),
-        Some((k, transition, violation)) => Err(Failure::Invariant {
-            step: executed.get(k).copied().unwrap_or(k),
-            transition,
-            violation,
-            trace: t.to_string(),
-        }),
+    b.result(&executed, || t.clone())
+}
+
+/// [`check_trace_on_model`] of a generated trace, run without building its [`Trace`]
+/// (built only to report a failure).
+pub fn check_generated_on_model(g: &trace::Generated) -> Result<(), Failure> {
+    let mut b = Checked::new(crate::Profile::default());
+    let mut executed = Vec::with_capacity(g.len());
+    g.run_with(&mut b, |i, _, _| executed.push(i));
+    b.result(&executed, || g.to_trace())
+}
+
+/// The `model` oracle on raw fuzzer bytes: [`decode_input`], then
+/// [`check_trace_on_model`] (a text input) or [`check_generated_on_model`]; the same
+/// verdict as `check_trace_on_model(&decode_model_input(data))`.
+#[cfg(feature = "arbitrary")]
+pub fn check_model_input(data: &[u8]) -> Result<(), Failure> {
+    check_decoded(&decode_input(data))
+}
+
+/// [`check_trace_on_model`] of a decoded input.
+pub fn check_decoded(input: &ModelInput) -> Result<(), Failure> {
+    match input {
+        ModelInput::Text(t) => check_trace_on_model(t),
+        ModelInput::Generated(g) => check_generated_on_model(g),
     }
 }
 

@@ -5,13 +5,22 @@
 
 use libfuzzer_sys::fuzz_target;
 use msgring::fuzzing;
+use std::sync::OnceLock;
+
+/// `MSGRING_FUZZ_PRINT` is read once, not per input.
+fn print_inputs() -> bool {
+    static PRINT: OnceLock<bool> = OnceLock::new();
+    *PRINT.get_or_init(|| std::env::var_os("MSGRING_FUZZ_PRINT").is_some())
+}
 
 fuzz_target!(|data: &[u8]| {
-    let t = fuzzing::decode_model_input(data);
-    if std::env::var_os("MSGRING_FUZZ_PRINT").is_some() {
-        eprintln!("--- model input as a trace ---\n{t}");
+    if print_inputs() {
+        eprintln!(
+            "--- model input as a trace ---\n{}",
+            fuzzing::describe_input("model", data)
+        );
     }
-    if let Err(f) = fuzzing::check_trace_on_model(&t) {
+    if let Err(f) = fuzzing::check_model_input(data) {
         panic!("{f}");
     }
 });

@@ -66,6 +66,7 @@ fn all<T>(items: &[(String, T)], check: impl Fn(&T) -> Result<(), Failure>) {
 fn corpus_model() {
     let c = corpus("model");
     assert!(c.len() >= 40, "fuzz/seeds/model has {} inputs", c.len());
+    all(&c, |d| fuzzing::check_model_input(d));
     all(&c, |d| {
         fuzzing::check_trace_on_model(&fuzzing::decode_model_input(d))
     });
@@ -153,6 +154,7 @@ fn random_inputs_hold_every_oracle() {
         let ctx = |f: Failure| format!("seed {seed} input {i} ({data:02x?}): {f}");
         let t = fuzzing::decode_model_input(&data);
         fuzzing::check_trace_on_model(&t).unwrap_or_else(|f| panic!("{}", ctx(f)));
+        fuzzing::check_model_input(&data).unwrap_or_else(|f| panic!("{}", ctx(f)));
         fuzzing::check_round_trip(&t).unwrap_or_else(|f| panic!("{}", ctx(f)));
         fuzzing::check_text(&data).unwrap_or_else(|f| panic!("{}", ctx(f)));
         fuzzing::check_sqe_bytes(&fuzzing::sqe_bytes(&data))
@@ -344,16 +346,15 @@ fn model_oracle_cost() {
         })
         .collect();
     let t0 = std::time::Instant::now();
-    let traces: Vec<Trace> = inputs
-        .iter()
-        .map(|d| fuzzing::decode_model_input(d))
-        .collect();
+    let decoded: Vec<fuzzing::ModelInput> =
+        inputs.iter().map(|d| fuzzing::decode_input(d)).collect();
     let decode = t0.elapsed();
     let t1 = std::time::Instant::now();
-    for t in &traces {
-        fuzzing::check_trace_on_model(t).unwrap();
+    for d in &decoded {
+        fuzzing::check_decoded(d).unwrap();
     }
     let check = t1.elapsed();
+    let traces: Vec<Trace> = decoded.into_iter().map(|d| d.into_trace()).collect();
     let t2 = std::time::Instant::now();
     for t in &traces {
         std::hint::black_box(trace::run(t, &mut msgring::World::default()));

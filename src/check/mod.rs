@@ -36,8 +36,20 @@ pub(crate) fn violation(checker: &'static str, detail: String) -> Result<(), Vio
 
 /// Every invariant of a single state (between steps).
 pub fn check_all(world: &World) -> Result<(), Violation> {
+    check_all_with(world, &mut Scratch::default())
+}
+
+/// Buffers the checkers reuse from one call to the next (a fuzzer checks every state
+/// of every input).
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    refs: Vec<u32>,
+}
+
+/// [`check_all`] with buffers reused across calls.
+pub fn check_all_with(world: &World, scratch: &mut Scratch) -> Result<(), Violation> {
     cq_capacity::check(world)?;
-    refcount::check(world)?;
+    refcount::check_with(world, &mut scratch.refs)?;
     alloc_hint::check(world)?;
     flags::check(world)?;
     quiescence::check(world)?;
@@ -56,4 +68,10 @@ pub fn check_transition(before: &World, after: &World) -> Result<(), Violation> 
 pub fn check_since(before: &Snapshot, after: &World) -> Result<(), Violation> {
     fifo::check(before, after)?;
     Ok(())
+}
+
+/// [`check_since`], then `before.refresh(after)` (the snapshot for the next step), in
+/// one pass. After a violation `before` is not meaningful.
+pub fn check_since_and_refresh(before: &mut Snapshot, after: &World) -> Result<(), Violation> {
+    before.check_and_refresh(after)
 }

@@ -1,10 +1,16 @@
 //! Generating meaningful traces: mostly valid steps on resources that exist, a small
 //! share of hostile raw SQEs, swarm style (each trace turns some step kinds off and
 //! skews the rest).
+//!
+//! The generator makes a [`Generated`] trace: names are small numbers ([`Name`]), not
+//! strings, so the fuzz targets can generate and run a trace without formatting or
+//! comparing a string ([`Generated::run_with`]); [`Generated::to_trace`] spells it out
+//! as a [`Trace`] (what [`generate`] returns), the same trace step for step.
 
 use super::{Dest, FdRef, ListItem, Op, SqeSpec, Trace, TraceStep};
 use crate::uapi::{enter, msg, op, setup, sqe_flags};
-use crate::{Faults, Sqe};
+use crate::{Backend, Faults, Sqe, Step, StepResult, TaskId, Vfd};
+use std::fmt;
 
 /// A source of choices: [`SplitMix`] for seeded generation, or (feature `arbitrary`)
 /// the fuzzer's bytes.
@@ -62,6 +68,11 @@ pub fn gen(seed: u64, steps: usize) -> Trace {
     generate(&mut SplitMix(seed), steps)
 }
 
+/// Generates a trace from any source of choices.
+pub fn generate(c: &mut dyn Choices, steps: usize) -> Trace {
+    generate_steps(c, steps).to_trace()
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Setup,
@@ -109,53 +120,561 @@ const KINDS: [Kind; 20] = [
     Kind::Close,
 ];
 
+// ---- generated traces, names as numbers ----------------------------------------------
+
+/// A name the generator made (`r3`, `f0`, `t1`): its kind and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name {
+    kind: u8,
+    n: u32,
+}
+
+const RING: u8 = 0;
+const FILE: u8 = 1;
+const TASK: u8 = 2;
+/// The task every trace starts with.
+const T0: Name = Name { kind: TASK, n: 0 };
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = ["r", "f", "t"][usize::from(self.kind)];
+        write!(f, "{prefix}{}", self.n)
+    }
+}
+
+/// A file descriptor operand of a generated step ([`FdRef`] with a [`Name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GFd {
+    Name(Name),
+    Vfd(Vfd),
+}
+
+impl GFd {
+    fn to_ref(self) -> FdRef {
+        match self {
+            GFd::Name(n) => FdRef::Name(n.to_string()),
+            GFd::Vfd(v) => FdRef::Vfd(v),
+        }
+    }
+}
+
+/// A `register_files`/`update_files` list of at most four items, stored inline.
+#[derive(Clone, Copy, Debug)]
+struct GList {
+    len: u8,
+    items: [Option<GFd>; 4],
+}
+
+impl GList {
+    const EMPTY: GList = GList {
+        len: 0,
+        items: [None; 4],
+    };
+    /// Appends an item (`None` = `skip`).
+    fn push(&mut self, item: Option<GFd>) {
+        self.items[usize::from(self.len)] = item;
+        self.len += 1;
+    }
+    fn items(&self) -> &[Option<GFd>] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
+/// The SQE of a generated push or sync_msg: `spec`'s fd operand (if it has one) is
+/// replaced by the name `fd` when that is set.
+#[derive(Clone, Debug)]
+struct GSqe {
+    spec: SqeSpec,
+    fd: Option<Name>,
+}
+
+impl GSqe {
+    fn to_spec(&self) -> SqeSpec {
+        let mut spec = self.spec.clone();
+        if let (Some(n), Some(f)) = (self.fd, spec.fd_operand_mut()) {
+            *f = FdRef::Name(n.to_string());
+        }
+        spec
+    }
+}
+
+/// [`Op`] with [`Name`]s: the steps the generator makes.
+#[derive(Clone, Debug)]
+enum GOp {
+    Setup {
+        ring: Name,
+        by: Name,
+        entries: u32,
+        cq_entries: u32,
+        flags: u32,
+    },
+    Pipe {
+        read: Name,
+        write: Name,
+    },
+    Eventfd {
+        file: Name,
+    },
+    File {
+        file: Name,
+    },
+    Close {
+        fd: Name,
+    },
+    Spawn {
+        task: Name,
+    },
+    Exit {
+        task: Name,
+    },
+    RegisterFiles {
+        by: Name,
+        ring: Name,
+        files: GList,
+    },
+    RegisterSparse {
+        by: Name,
+        ring: Name,
+        nr: u32,
+    },
+    UpdateFiles {
+        by: Name,
+        ring: Name,
+        off: u32,
+        files: GList,
+    },
+    AllocRange {
+        by: Name,
+        ring: Name,
+        off: u32,
+        len: u32,
+    },
+    Enable {
+        by: Name,
+        ring: Name,
+    },
+    Push {
+        ring: Name,
+        sqe: GSqe,
+    },
+    Enter {
+        by: Name,
+        ring: Name,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+    },
+    Reap {
+        ring: Name,
+        max: u32,
+    },
+    SyncMsg {
+        by: Name,
+        sqe: GSqe,
+    },
+    Query {
+        ring: Name,
+        slot: u32,
+    },
+    Observe {
+        ring: Name,
+    },
+}
+
+impl GOp {
+    fn to_op(&self) -> Op {
+        let s = |n: &Name| n.to_string();
+        let r = |n: &Name| FdRef::Name(n.to_string());
+        match self {
+            GOp::Setup {
+                ring,
+                by,
+                entries,
+                cq_entries,
+                flags,
+            } => Op::Setup {
+                ring: s(ring),
+                by: s(by),
+                entries: *entries,
+                cq_entries: *cq_entries,
+                flags: *flags,
+            },
+            GOp::Pipe { read, write } => Op::Pipe {
+                read: s(read),
+                write: s(write),
+            },
+            GOp::Eventfd { file } => Op::Eventfd { file: s(file) },
+            GOp::File { file } => Op::File { file: s(file) },
+            GOp::Close { fd } => Op::Close { fd: r(fd) },
+            GOp::Spawn { task } => Op::Spawn { task: s(task) },
+            GOp::Exit { task } => Op::Exit { task: s(task) },
+            GOp::RegisterFiles { by, ring, files } => Op::RegisterFiles {
+                by: s(by),
+                ring: r(ring),
+                files: files
+                    .items()
+                    .iter()
+                    .map(|f| f.map_or(FdRef::Vfd(-1), GFd::to_ref))
+                    .collect(),
+            },
+            GOp::RegisterSparse { by, ring, nr } => Op::RegisterSparse {
+                by: s(by),
+                ring: r(ring),
+                nr: *nr,
+            },
+            GOp::UpdateFiles {
+                by,
+                ring,
+                off,
+                files,
+            } => Op::UpdateFiles {
+                by: s(by),
+                ring: r(ring),
+                off: *off,
+                files: files
+                    .items()
+                    .iter()
+                    .map(|f| f.map_or(ListItem::Skip, |f| ListItem::Fd(f.to_ref())))
+                    .collect(),
+            },
+            GOp::AllocRange { by, ring, off, len } => Op::AllocRange {
+                by: s(by),
+                ring: r(ring),
+                off: *off,
+                len: *len,
+            },
+            GOp::Enable { by, ring } => Op::Enable {
+                by: s(by),
+                ring: r(ring),
+            },
+            GOp::Push { ring, sqe } => Op::Push {
+                ring: r(ring),
+                sqe: sqe.to_spec(),
+            },
+            GOp::Enter {
+                by,
+                ring,
+                to_submit,
+                min_complete,
+                flags,
+            } => Op::Enter {
+                by: s(by),
+                ring: r(ring),
+                to_submit: *to_submit,
+                min_complete: *min_complete,
+                flags: *flags,
+            },
+            GOp::Reap { ring, max } => Op::Reap {
+                ring: r(ring),
+                max: *max,
+            },
+            GOp::SyncMsg { by, sqe } => Op::SyncMsg {
+                by: s(by),
+                sqe: sqe.to_spec(),
+            },
+            GOp::Query { ring, slot } => Op::Query {
+                ring: r(ring),
+                slot: *slot,
+            },
+            GOp::Observe { ring } => Op::Observe { ring: r(ring) },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct GStep {
+    op: GOp,
+    faults: Faults,
+}
+
+/// A generated trace with its names as numbers: runs on a backend like the [`Trace`]
+/// it stands for ([`Generated::to_trace`]) without building one.
+#[derive(Clone, Debug, Default)]
+pub struct Generated {
+    steps: Vec<GStep>,
+}
+
+/// The names bound so far while a [`Generated`] trace runs, by kind and number.
+#[derive(Default)]
+struct Bound {
+    rings: Vec<Option<Vfd>>,
+    files: Vec<Option<Vfd>>,
+    tasks: Vec<Option<TaskId>>,
+}
+
+fn slot<T: Copy>(v: &[Option<T>], n: u32) -> Option<T> {
+    v.get(n as usize).copied().flatten()
+}
+
+fn bind<T>(v: &mut Vec<Option<T>>, n: u32, x: T) {
+    let i = n as usize;
+    if v.len() <= i {
+        v.resize_with(i + 1, || None);
+    }
+    v[i] = Some(x);
+}
+
+impl Bound {
+    fn fd(&self, n: Name) -> Option<Vfd> {
+        match n.kind {
+            RING => slot(&self.rings, n.n),
+            FILE => slot(&self.files, n.n),
+            _ => None,
+        }
+    }
+    fn gfd(&self, f: GFd) -> Option<Vfd> {
+        match f {
+            GFd::Name(n) => self.fd(n),
+            GFd::Vfd(v) => Some(v),
+        }
+    }
+    fn task(&self, n: Name) -> Option<TaskId> {
+        if n.kind == TASK {
+            slot(&self.tasks, n.n)
+        } else {
+            None
+        }
+    }
+    fn bind_fd(&mut self, n: Name, fd: Vfd) {
+        match n.kind {
+            RING => bind(&mut self.rings, n.n, fd),
+            FILE => bind(&mut self.files, n.n, fd),
+            _ => {}
+        }
+    }
+    fn list(&self, l: &GList, skip: Vfd) -> Option<Vec<Vfd>> {
+        l.items()
+            .iter()
+            .map(|f| f.map_or(Some(skip), |f| self.gfd(f)))
+            .collect()
+    }
+    fn sqe(&self, s: &GSqe) -> Option<Sqe> {
+        let fd = match (s.fd, s.spec.fd_operand()) {
+            (Some(n), _) => self.fd(n)?,
+            (None, Some(FdRef::Vfd(v))) => *v,
+            (None, _) => 0,
+        };
+        Some(s.spec.build(fd))
+    }
+
+    /// The model step for `op`, or `None` if it names an unbound resource; the same
+    /// step the trace runner makes of [`GOp::to_op`].
+    fn step(&self, op: &GOp) -> Option<Step> {
+        Some(match op {
+            GOp::Setup {
+                by,
+                entries,
+                cq_entries,
+                flags,
+                ..
+            } => Step::Setup {
+                task: self.task(*by)?,
+                entries: *entries,
+                cq_entries: *cq_entries,
+                flags: *flags,
+            },
+            GOp::Pipe { .. } => Step::Pipe,
+            GOp::Eventfd { .. } => Step::Eventfd,
+            GOp::File { .. } => Step::RegularFile,
+            GOp::Close { fd } => Step::Close { fd: self.fd(*fd)? },
+            GOp::Spawn { .. } => Step::SpawnTask,
+            GOp::Exit { task } => Step::ExitTask {
+                task: self.task(*task)?,
+            },
+            GOp::RegisterFiles { by, ring, files } => Step::RegisterFiles {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+                fds: self.list(files, -1)?,
+            },
+            GOp::RegisterSparse { by, ring, nr } => Step::RegisterFilesSparse {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+                nr: *nr,
+            },
+            GOp::UpdateFiles {
+                by,
+                ring,
+                off,
+                files,
+            } => Step::UpdateFiles {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+                offset: *off,
+                fds: self.list(files, crate::uapi::REGISTER_FILES_SKIP)?,
+            },
+            GOp::AllocRange { by, ring, off, len } => Step::FileAllocRange {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+                off: *off,
+                len: *len,
+            },
+            GOp::Enable { by, ring } => Step::EnableRings {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+            },
+            GOp::Push { ring, sqe } => Step::Push {
+                ring: self.fd(*ring)?,
+                sqe: self.sqe(sqe)?,
+            },
+            GOp::Enter {
+                by,
+                ring,
+                to_submit,
+                min_complete,
+                flags,
+            } => Step::Enter {
+                task: self.task(*by)?,
+                ring: self.fd(*ring)?,
+                to_submit: *to_submit,
+                min_complete: *min_complete,
+                flags: *flags,
+            },
+            GOp::Reap { ring, max } => Step::Reap {
+                ring: self.fd(*ring)?,
+                max: *max,
+            },
+            GOp::SyncMsg { by, sqe } => Step::SyncMsg {
+                task: self.task(*by)?,
+                sqe: self.sqe(sqe)?,
+            },
+            GOp::Query { ring, slot } => Step::QuerySlot {
+                ring: self.fd(*ring)?,
+                slot: *slot,
+            },
+            GOp::Observe { ring } => Step::Observe {
+                ring: self.fd(*ring)?,
+            },
+        })
+    }
+
+    /// Binds the names a creating step made, as the trace runner does.
+    fn result(&mut self, op: &GOp, res: &StepResult) {
+        match (op, res) {
+            (
+                GOp::Setup { ring: name, .. }
+                | GOp::Eventfd { file: name }
+                | GOp::File { file: name },
+                StepResult::Ret(fd),
+            ) if *fd >= 0 => self.bind_fd(*name, *fd),
+            (GOp::Pipe { read, write }, StepResult::Fds(r, w)) => {
+                self.bind_fd(*read, *r);
+                self.bind_fd(*write, *w);
+            }
+            (GOp::Spawn { task }, StepResult::Task(t)) if task.kind == TASK => {
+                bind(&mut self.tasks, task.n, *t)
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Generated {
+    /// The number of steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Keeps the first `n` steps.
+    pub fn truncate(&mut self, n: usize) {
+        self.steps.truncate(n);
+    }
+
+    /// The trace, names spelled out: runs exactly as [`Generated::run_with`] does.
+    pub fn to_trace(&self) -> Trace {
+        Trace {
+            profile: None,
+            steps: self
+                .steps
+                .iter()
+                .map(|s| TraceStep {
+                    faults: s.faults,
+                    ..TraceStep::new(s.op.to_op())
+                })
+                .collect(),
+            ..Trace::default()
+        }
+    }
+
+    /// Runs every step on `backend`, as [`super::run_with`] runs [`Generated::to_trace`]:
+    /// the same steps go to the backend, a step that names an unbound resource is
+    /// skipped; `each(step_index, step, result)` sees every executed step. Records no
+    /// events.
+    pub fn run_with(
+        &self,
+        backend: &mut dyn Backend,
+        mut each: impl FnMut(usize, &Step, &StepResult),
+    ) {
+        let mut b = Bound::default();
+        b.tasks.push(Some(TaskId(0)));
+        for (i, s) in self.steps.iter().enumerate() {
+            if let Some(step) = b.step(&s.op) {
+                let res = backend.apply_step(&step, s.faults);
+                each(i, &step, &res);
+                match res {
+                    StepResult::Refused(_) | StepResult::Unmodelled(_) => {}
+                    res => b.result(&s.op, &res),
+                }
+            }
+        }
+    }
+}
+
+// ---- the generator --------------------------------------------------------------------
+
 struct GRing {
-    name: String,
+    name: Name,
     flags: u32,
-    owner: String,
+    owner: Name,
     disabled: bool,
     nr: u32,
     sq: u32,
     pending: u32,
 }
 
-struct G<'c> {
-    c: &'c mut dyn Choices,
-    weights: Vec<u32>,
+struct G<'c, C: Choices + ?Sized> {
+    c: &'c mut C,
+    weights: [u32; KINDS.len()],
+    /// `cumulative[k]`: the sum of the weights of kinds `0..=k`.
+    cumulative: [u32; KINDS.len()],
     rings: Vec<GRing>,
-    files: Vec<String>,
-    tasks: Vec<String>,
+    files: Vec<Name>,
+    tasks: Vec<Name>,
     next: [u32; 3],
-    steps: Vec<TraceStep>,
+    steps: Vec<GStep>,
 }
 
-/// Generates a trace from any source of choices.
-pub fn generate(c: &mut dyn Choices, steps: usize) -> Trace {
+/// Generates a trace from any source of choices, names as numbers: `steps` steps
+/// after a 5-step prelude (at most `limits::MAX_STEPS - 8`).
+pub fn generate_steps<C: Choices + ?Sized>(c: &mut C, steps: usize) -> Generated {
     let steps = steps.min(super::limits::MAX_STEPS - 8);
     let mut g = G {
         c,
-        weights: Vec::new(),
+        weights: [0; KINDS.len()],
+        cumulative: [0; KINDS.len()],
         rings: Vec::new(),
         files: Vec::new(),
-        tasks: vec!["t0".into()],
+        tasks: vec![T0],
         next: [0, 0, 1],
-        steps: Vec::new(),
+        steps: Vec::with_capacity(steps + 6),
     };
     // Swarm: each kind is off with probability 1/4, otherwise weighted 1..=8. The
     // MSG_RING kinds are never off and weigh more.
-    for k in KINDS {
+    for (i, k) in KINDS.into_iter().enumerate() {
         let w = if g.c.below(4) == 0 {
             0
         } else {
             1 + g.c.below(8)
         };
-        let w = match k {
+        g.weights[i] = match k {
             Kind::Data | Kind::SendFd => w.max(1) * 2,
             Kind::Submit | Kind::Reap | Kind::GetEvents => w.max(1),
             Kind::Raw | Kind::Exit | Kind::Close => w / 3,
             _ => w,
         };
-        g.weights.push(w);
     }
     // Prelude: two rings, a file registered on the first, a sparse table on the second.
     g.setup();
@@ -163,33 +682,31 @@ pub fn generate(c: &mut dyn Choices, steps: usize) -> Trace {
     g.new_file();
     g.register();
     g.sparse_on(1);
+    let mut total = 0;
+    for (c, w) in g.cumulative.iter_mut().zip(g.weights) {
+        total += w;
+        *c = total;
+    }
     while g.steps.len() < steps + 5 {
-        g.one();
+        g.one(total);
     }
-    Trace {
-        profile: None,
-        steps: g.steps,
-        ..Trace::default()
-    }
+    Generated { steps: g.steps }
 }
 
-impl G<'_> {
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        if v.is_empty() {
-            return None;
-        }
-        v.get(self.c.below(v.len() as u32) as usize)
-    }
+impl<C: Choices + ?Sized> G<'_, C> {
     fn chance(&mut self, n: u32) -> bool {
         self.c.below(n) == 0
     }
-    fn name(&mut self, kind: usize) -> String {
-        let n = self.next[kind];
-        self.next[kind] += 1;
-        format!("{}{n}", ["r", "f", "t"][kind])
+    fn name(&mut self, kind: u8) -> Name {
+        let n = self.next[usize::from(kind)];
+        self.next[usize::from(kind)] += 1;
+        Name { kind, n }
     }
-    fn push(&mut self, op: Op) {
-        self.steps.push(TraceStep::new(op));
+    fn push(&mut self, op: GOp) {
+        self.steps.push(GStep {
+            op,
+            faults: Faults::default(),
+        });
     }
     fn ring_idx(&mut self) -> Option<usize> {
         if self.rings.is_empty() {
@@ -197,46 +714,50 @@ impl G<'_> {
         }
         Some(self.c.below(self.rings.len() as u32) as usize)
     }
-    /// The task that may act on ring `i`: its owner, now and then another task.
-    fn actor(&mut self, i: usize) -> String {
-        if self.chance(12) {
-            return self
-                .pick(&self.tasks.clone())
-                .cloned()
-                .unwrap_or_else(|| "t0".into());
+    /// A task, any of them (`t0` if there were none).
+    fn any_task(&mut self) -> Name {
+        if self.tasks.is_empty() {
+            return T0;
         }
-        let o = &self.rings[i].owner;
-        if self.tasks.contains(o) {
-            o.clone()
+        self.tasks[self.c.below(self.tasks.len() as u32) as usize]
+    }
+    /// A file (there must be one).
+    fn any_file(&mut self) -> Name {
+        self.files[self.c.below(self.files.len() as u32) as usize]
+    }
+    /// The task that may act on ring `i`: its owner, now and then another task.
+    fn actor(&mut self, i: usize) -> Name {
+        if self.chance(12) {
+            return self.any_task();
+        }
+        let o = self.rings[i].owner;
+        if self.tasks.contains(&o) {
+            o
         } else {
-            "t0".into()
+            T0
         }
     }
 
-    fn one(&mut self) {
-        let total: u32 = self.weights.iter().sum();
-        let mut x = self.c.below(total.max(1));
-        let mut kind = Kind::Data;
-        for (k, w) in KINDS.iter().zip(&self.weights) {
-            if x < *w {
-                kind = *k;
-                break;
-            }
-            x -= w;
-        }
+    fn one(&mut self, total: u32) {
+        // The kind whose weight interval holds `x`: the first with `x < cumulative`.
+        let x = self.c.below(total.max(1));
+        let kind = KINDS
+            .get(self.cumulative.partition_point(|&c| c <= x))
+            .copied()
+            .unwrap_or(Kind::Data);
         match kind {
             Kind::Setup if self.rings.len() < 5 => self.setup(),
             Kind::NewFile if self.files.len() < 6 => self.new_file(),
             Kind::Spawn if self.tasks.len() < 4 => {
-                let t = self.name(2);
-                self.tasks.push(t.clone());
-                self.push(Op::Spawn { task: t });
+                let task = self.name(TASK);
+                self.tasks.push(task);
+                self.push(GOp::Spawn { task });
             }
             Kind::Exit if self.tasks.len() > 1 => {
-                let t = self
+                let task = self
                     .tasks
                     .remove(1 + self.c.below(self.tasks.len() as u32 - 1) as usize);
-                self.push(Op::Exit { task: t });
+                self.push(GOp::Exit { task });
             }
             Kind::Register => self.register(),
             Kind::Sparse => {
@@ -252,21 +773,18 @@ impl G<'_> {
                     let extra = u32::from(self.chance(8));
                     let len = self.c.below(nr - off + 1 + extra);
                     let by = self.actor(i);
-                    let ring = FdRef::Name(self.rings[i].name.clone());
-                    self.push(Op::AllocRange { by, ring, off, len });
+                    let ring = self.rings[i].name;
+                    self.push(GOp::AllocRange { by, ring, off, len });
                 }
             }
             Kind::Enable => {
                 if let Some(i) = self.rings.iter().position(|r| r.disabled) {
-                    let by = self
-                        .pick(&self.tasks.clone())
-                        .cloned()
-                        .unwrap_or_else(|| "t0".into());
+                    let by = self.any_task();
                     let r = &mut self.rings[i];
                     r.disabled = false;
-                    r.owner = by.clone();
-                    let ring = FdRef::Name(r.name.clone());
-                    self.push(Op::Enable { by, ring });
+                    r.owner = by;
+                    let ring = r.name;
+                    self.push(GOp::Enable { by, ring });
                 }
             }
             Kind::Data | Kind::SendFd | Kind::Nop | Kind::Raw => self.push_sqe(kind),
@@ -279,61 +797,50 @@ impl G<'_> {
                     } else {
                         u32::MAX
                     };
-                    let ring = FdRef::Name(self.rings[i].name.clone());
-                    self.push(Op::Reap { ring, max });
+                    let ring = self.rings[i].name;
+                    self.push(GOp::Reap { ring, max });
                 }
             }
             Kind::Sync => {
-                if let Some(sqe) = self.sqe(Kind::Data) {
-                    let sqe = match sqe {
-                        SqeSpec::MsgData {
-                            ring_fd,
-                            result,
-                            user_data,
-                            user_flags,
-                            ..
-                        } => SqeSpec::MsgData {
-                            ring_fd,
-                            result,
-                            user_data,
-                            user_flags,
-                            sqe_user_data: 0,
-                            flags: 0,
-                        },
-                        other => other,
-                    };
-                    let by = self
-                        .pick(&self.tasks.clone())
-                        .cloned()
-                        .unwrap_or_else(|| "t0".into());
-                    self.push(Op::SyncMsg { by, sqe });
+                if let Some(mut sqe) = self.sqe(Kind::Data) {
+                    if let SqeSpec::MsgData {
+                        sqe_user_data,
+                        flags,
+                        ..
+                    } = &mut sqe.spec
+                    {
+                        *sqe_user_data = 0;
+                        *flags = 0;
+                    }
+                    let by = self.any_task();
+                    self.push(GOp::SyncMsg { by, sqe });
                 }
             }
             Kind::Query => {
                 if let Some(i) = self.ring_idx() {
                     let slot = self.c.below(self.rings[i].nr + 1);
-                    let ring = FdRef::Name(self.rings[i].name.clone());
-                    self.push(Op::Query { ring, slot });
+                    let ring = self.rings[i].name;
+                    self.push(GOp::Query { ring, slot });
                 }
             }
             Kind::Observe => {
                 if let Some(i) = self.ring_idx() {
-                    let ring = FdRef::Name(self.rings[i].name.clone());
-                    self.push(Op::Observe { ring });
+                    let ring = self.rings[i].name;
+                    self.push(GOp::Observe { ring });
                 }
             }
             Kind::Close if !self.files.is_empty() => {
                 let i = self.c.below(self.files.len() as u32) as usize;
-                let f = self.files.remove(i);
-                self.push(Op::Close { fd: FdRef::Name(f) });
+                let fd = self.files.remove(i);
+                self.push(GOp::Close { fd });
             }
             _ => self.push_sqe(Kind::Data),
         }
     }
 
     fn setup(&mut self) {
-        let name = self.name(0);
-        let mut by = "t0".to_string();
+        let ring = self.name(RING);
+        let mut by = T0;
         let mut flags = match self.c.below(10) {
             0..=2 => 0,
             3 | 4 => setup::DEFER_TASKRUN | setup::SINGLE_ISSUER | setup::TASKRUN_FLAG,
@@ -345,7 +852,7 @@ impl G<'_> {
         };
         if flags & setup::SINGLE_ISSUER != 0 && self.tasks.len() > 1 && !self.chance(3) {
             let i = 1 + self.c.below(self.tasks.len() as u32 - 1) as usize;
-            by = self.tasks.get(i).cloned().unwrap_or_else(|| "t0".into());
+            by = self.tasks.get(i).copied().unwrap_or(T0);
         }
         if flags == setup::R_DISABLED && self.chance(2) {
             flags |= setup::DEFER_TASKRUN | setup::SINGLE_ISSUER;
@@ -363,16 +870,16 @@ impl G<'_> {
         }
         let sq = entries.next_power_of_two();
         let valid = flags & setup::CQSIZE == 0 || cq_entries >= entries.max(1);
-        self.push(Op::Setup {
-            ring: name.clone(),
-            by: by.clone(),
+        self.push(GOp::Setup {
+            ring,
+            by,
             entries,
             cq_entries,
             flags,
         });
         if valid {
             self.rings.push(GRing {
-                name,
+                name: ring,
                 flags,
                 owner: by,
                 disabled: flags & setup::R_DISABLED != 0,
@@ -386,72 +893,76 @@ impl G<'_> {
     fn new_file(&mut self) {
         match self.c.below(4) {
             0 => {
-                let (r, w) = (self.name(1), self.name(1));
-                self.files.push(r.clone());
-                self.files.push(w.clone());
-                self.push(Op::Pipe { read: r, write: w });
+                let (read, write) = (self.name(FILE), self.name(FILE));
+                self.files.push(read);
+                self.files.push(write);
+                self.push(GOp::Pipe { read, write });
             }
             1 => {
-                let f = self.name(1);
-                self.files.push(f.clone());
-                self.push(Op::Eventfd { file: f });
+                let file = self.name(FILE);
+                self.files.push(file);
+                self.push(GOp::Eventfd { file });
             }
             _ => {
-                let f = self.name(1);
-                self.files.push(f.clone());
-                self.push(Op::File { file: f });
+                let file = self.name(FILE);
+                self.files.push(file);
+                self.push(GOp::File { file });
             }
         }
     }
 
-    fn file_item(&mut self) -> FdRef {
+    fn file_item(&mut self) -> GFd {
         if self.files.is_empty() || self.chance(4) {
-            FdRef::Vfd(-1)
+            GFd::Vfd(-1)
         } else {
-            FdRef::Name(self.pick(&self.files.clone()).cloned().unwrap_or_default())
+            GFd::Name(self.any_file())
         }
     }
 
     fn register(&mut self) {
         let Some(i) = self.ring_idx() else { return };
         let n = 1 + self.c.below(4);
-        let files: Vec<FdRef> = (0..n).map(|_| self.file_item()).collect();
+        let mut files = GList::EMPTY;
+        for _ in 0..n {
+            let f = self.file_item();
+            files.push(Some(f));
+        }
         let by = self.actor(i);
         let r = &mut self.rings[i];
         if r.nr == 0 {
             r.nr = n;
         }
-        let ring = FdRef::Name(r.name.clone());
-        self.push(Op::RegisterFiles { by, ring, files });
+        let ring = r.name;
+        self.push(GOp::RegisterFiles { by, ring, files });
     }
 
     fn sparse_on(&mut self, i: usize) {
         let Some(r) = self.rings.get(i) else { return };
+        let ring = r.name;
         let nr = 1 + self.c.below(6);
-        let ring = FdRef::Name(r.name.clone());
         let by = self.actor(i);
         if self.rings[i].nr == 0 {
             self.rings[i].nr = nr;
         }
-        self.push(Op::RegisterSparse { by, ring, nr });
+        self.push(GOp::RegisterSparse { by, ring, nr });
     }
 
     fn update(&mut self) {
         let Some(i) = self.ring_idx() else { return };
         let off = self.c.below(self.rings[i].nr.max(1) + 1);
         let n = 1 + self.c.below(3);
-        let files = (0..n)
-            .map(|_| {
-                if self.chance(5) {
-                    ListItem::Skip
-                } else {
-                    ListItem::Fd(self.file_item())
-                }
-            })
-            .collect();
+        let mut files = GList::EMPTY;
+        for _ in 0..n {
+            let item = if self.chance(5) {
+                None
+            } else {
+                Some(self.file_item())
+            };
+            files.push(item);
+        }
         let by = self.actor(i);
-        let ring = FdRef::Name(self.rings[i].name.clone());
-        self.push(Op::UpdateFiles {
+        let ring = self.rings[i].name;
+        self.push(GOp::UpdateFiles {
             by,
             ring,
             off,
@@ -471,39 +982,51 @@ impl G<'_> {
         }
     }
 
-    fn sqe(&mut self, kind: Kind) -> Option<SqeSpec> {
+    /// An SQE of `kind` whose target is a ring picked here; `fd` operands are names.
+    fn sqe(&mut self, kind: Kind) -> Option<GSqe> {
         let t = self.ring_idx()?;
-        let target = FdRef::Name(self.rings[t].name.clone());
+        let target = self.rings[t].name;
+        // The fd operand until it is resolved: `GSqe::fd` names it.
+        let named = FdRef::Vfd(-1);
         let ud = u64::from(self.c.below(0x100));
         let sqe_ud = 0x1000 + u64::from(self.c.below(0x100));
         let flags = self.sqe_flags();
         Some(match kind {
-            Kind::Nop => SqeSpec::Nop {
-                user_data: sqe_ud,
-                flags,
+            Kind::Nop => GSqe {
+                spec: SqeSpec::Nop {
+                    user_data: sqe_ud,
+                    flags,
+                },
+                fd: None,
             },
-            Kind::Data => SqeSpec::MsgData {
-                ring_fd: target,
-                result: self.c.below(100) as i32,
-                user_data: ud,
-                user_flags: self.chance(4).then(|| self.c.below(0x10) << 16),
-                sqe_user_data: sqe_ud,
-                flags,
+            Kind::Data => GSqe {
+                spec: SqeSpec::MsgData {
+                    ring_fd: named,
+                    result: self.c.below(100) as i32,
+                    user_data: ud,
+                    user_flags: self.chance(4).then(|| self.c.below(0x10) << 16),
+                    sqe_user_data: sqe_ud,
+                    flags,
+                },
+                fd: Some(target),
             },
             Kind::SendFd => {
                 let nr = self.rings[t].nr;
-                SqeSpec::SendFd {
-                    ring_fd: target,
-                    fixed_slot_src: self.c.below(4),
-                    dest_slot_index: if self.chance(2) {
-                        Dest::Alloc
-                    } else {
-                        Dest::Index(self.c.below(nr + 1))
+                GSqe {
+                    spec: SqeSpec::SendFd {
+                        ring_fd: named,
+                        fixed_slot_src: self.c.below(4),
+                        dest_slot_index: if self.chance(2) {
+                            Dest::Alloc
+                        } else {
+                            Dest::Index(self.c.below(nr + 1))
+                        },
+                        user_data: ud,
+                        skip_cqe: self.chance(6),
+                        sqe_user_data: sqe_ud,
+                        flags,
                     },
-                    user_data: ud,
-                    skip_cqe: self.chance(6),
-                    sqe_user_data: sqe_ud,
-                    flags,
+                    fd: Some(target),
                 }
             }
             _ => {
@@ -528,14 +1051,15 @@ impl G<'_> {
                     10 => s.flags = sqe_flags::BUFFER_SELECT | (self.c.below(2) as u8),
                     _ => s.pad2 = 1,
                 }
-                let fd = match self.c.below(4) {
-                    0 => FdRef::Vfd(self.c.below(24) as i32 - 1),
-                    1 if !self.files.is_empty() => {
-                        FdRef::Name(self.pick(&self.files.clone()).cloned().unwrap_or_default())
-                    }
-                    _ => target,
+                let (fd, name) = match self.c.below(4) {
+                    0 => (FdRef::Vfd(self.c.below(24) as i32 - 1), None),
+                    1 if !self.files.is_empty() => (named, Some(self.any_file())),
+                    _ => (named, Some(target)),
                 };
-                SqeSpec::Raw { fd, sqe: s }
+                GSqe {
+                    spec: SqeSpec::Raw { fd, sqe: s },
+                    fd: name,
+                }
             }
         })
     }
@@ -547,9 +1071,9 @@ impl G<'_> {
         let Some(sqe) = self.sqe(kind) else { return };
         let r = &mut self.rings[src];
         r.pending += 1;
-        let ring = FdRef::Name(r.name.clone());
+        let ring = r.name;
         let full = r.pending >= r.sq;
-        self.push(Op::Push { ring, sqe });
+        self.push(GOp::Push { ring, sqe });
         if full || self.chance(3) {
             self.submit_ring(src);
         }
@@ -566,9 +1090,9 @@ impl G<'_> {
         let r = &mut self.rings[i];
         let to_submit = r.pending.max(1);
         r.pending = 0;
+        let ring = r.name;
         let wait = r.flags & setup::DEFER_TASKRUN != 0 || self.c.below(4) == 0;
-        let ring = FdRef::Name(r.name.clone());
-        self.push(Op::Enter {
+        self.push(GOp::Enter {
             by,
             ring,
             to_submit,
@@ -582,8 +1106,8 @@ impl G<'_> {
         let Some(i) = self.ring_idx() else { return };
         let by = self.actor(i);
         let min_complete = if self.chance(3) { self.c.below(3) } else { 0 };
-        let ring = FdRef::Name(self.rings[i].name.clone());
-        self.push(Op::Enter {
+        let ring = self.rings[i].name;
+        self.push(GOp::Enter {
             by,
             ring,
             to_submit: 0,
@@ -610,5 +1134,43 @@ impl G<'_> {
                 s.faults = f;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::World;
+
+    /// A step naming a resource whose creation failed is skipped by both runners.
+    #[test]
+    fn unbound_names_skip_the_step() {
+        let r0 = Name { kind: RING, n: 0 };
+        let r1 = Name { kind: RING, n: 1 };
+        let setup = |ring, entries| GStep {
+            op: GOp::Setup {
+                ring,
+                by: T0,
+                entries,
+                cq_entries: 0,
+                flags: 0,
+            },
+            faults: Faults::default(),
+        };
+        let observe = |ring| GStep {
+            op: GOp::Observe { ring },
+            faults: Faults::default(),
+        };
+        let g = Generated {
+            steps: vec![setup(r0, 0), setup(r1, 2), observe(r0), observe(r1)],
+        };
+        let mut ran = Vec::new();
+        g.run_with(&mut World::default(), |i, s, _| ran.push((i, s.clone())));
+        let mut want = Vec::new();
+        super::super::run_with(&g.to_trace(), &mut World::default(), |i, s, _| {
+            want.push((i, s.clone()))
+        });
+        assert_eq!(ran, want);
+        assert_eq!(ran.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 3]);
     }
 }

@@ -106,6 +106,10 @@ impl Cur<'_> {
             _ => self.expected(what),
         }
     }
+    /// Whether the next token is the word `w`.
+    fn peek_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x == w)
+    }
     fn is_punct(&self, c: char) -> bool {
         self.peek() == Some(&Tok::Punct(c))
     }
@@ -334,7 +338,7 @@ impl Parser<'_> {
                 header = true;
                 continue;
             }
-            if cur.peek() == Some(&Tok::Word("kernel".into())) && trace.steps.is_empty() {
+            if cur.peek_word("kernel") && trace.steps.is_empty() {
                 cur.i += 1;
                 if trace.profile.is_some() {
                     return cur.err(1, "duplicate `kernel` line");
@@ -394,7 +398,10 @@ impl Parser<'_> {
 
     /// Declares a name created by this step.
     fn declare(&mut self, cur: &mut Cur, kind: usize) -> R<String> {
-        let (w, col) = cur.word(&format!("a new {} name like {}N", KIND[kind], PREFIX[kind]))?;
+        if !matches!(cur.peek(), Some(Tok::Word(_))) {
+            return cur.expected(&format!("a new {} name like {}N", KIND[kind], PREFIX[kind]));
+        }
+        let (w, col) = cur.word("a name")?;
         if kind_of(&w) != Some(kind) {
             return cur.err(
                 col,
@@ -452,7 +459,7 @@ impl Parser<'_> {
     }
 
     fn by(&self, cur: &mut Cur, by: &mut String) -> R<bool> {
-        if cur.peek() == Some(&Tok::Word("by".into())) {
+        if cur.peek_word("by") {
             cur.i += 1;
             *by = self.task(cur)?;
             return Ok(true);
@@ -675,7 +682,7 @@ impl Parser<'_> {
             }
         };
         let mut faults = Faults::default();
-        if cur.peek() == Some(&Tok::Word("fault".into())) {
+        if cur.peek_word("fault") {
             cur.i += 1;
             let mut any = false;
             while !cur.at_end() && cur.peek() != Some(&Tok::Arrow) {
@@ -721,7 +728,7 @@ impl Parser<'_> {
                     format!("list too long (the limit is {})", limits::MAX_LIST),
                 );
             }
-            if allow_skip && cur.peek() == Some(&Tok::Word("skip".into())) {
+            if allow_skip && cur.peek_word("skip") {
                 cur.i += 1;
                 v.push(ListItem::Skip);
             } else if cur.at_end() {
@@ -779,7 +786,7 @@ impl Parser<'_> {
                         "ring_fd" => ring_fd = Some(p.fd(cur, "ring_fd")?),
                         "fixed_slot_src" => src = cur.u32("fixed_slot_src")?,
                         "dest_slot_index" => {
-                            dest = Some(if cur.peek() == Some(&Tok::Word("alloc".into())) {
+                            dest = Some(if cur.peek_word("alloc") {
                                 cur.i += 1;
                                 Dest::Alloc
                             } else {
@@ -977,7 +984,7 @@ fn event(cur: &mut Cur) -> R<Event> {
         }
         "cqes" => Event::Cqes(cqes(cur)?),
         "slot" => {
-            if cur.peek() == Some(&Tok::Word("empty".into())) {
+            if cur.peek_word("empty") {
                 cur.i += 1;
                 Event::Slot(None)
             } else {

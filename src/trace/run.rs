@@ -118,6 +118,70 @@ pub fn run_with(
     out
 }
 
+impl SqeSpec {
+    /// The fd operand (`ring_fd=` or `sqe(fd=)`), if the SQE has one.
+    pub fn fd_operand(&self) -> Option<&FdRef> {
+        match self {
+            SqeSpec::Nop { .. } => None,
+            SqeSpec::MsgData { ring_fd, .. } | SqeSpec::SendFd { ring_fd, .. } => Some(ring_fd),
+            SqeSpec::Raw { fd, .. } => Some(fd),
+        }
+    }
+
+    pub(crate) fn fd_operand_mut(&mut self) -> Option<&mut FdRef> {
+        match self {
+            SqeSpec::Nop { .. } => None,
+            SqeSpec::MsgData { ring_fd, .. } | SqeSpec::SendFd { ring_fd, .. } => Some(ring_fd),
+            SqeSpec::Raw { fd, .. } => Some(fd),
+        }
+    }
+
+    /// The SQE, with `fd` (the resolved [`SqeSpec::fd_operand`]) as its target fd.
+    pub fn build(&self, fd: Vfd) -> Sqe {
+        match self {
+            SqeSpec::Nop { user_data, flags } => Nop.build().user_data(*user_data).flags(*flags),
+            SqeSpec::MsgData {
+                result,
+                user_data,
+                user_flags,
+                sqe_user_data,
+                flags,
+                ..
+            } => MsgRingData {
+                ring_fd: fd,
+                result: *result,
+                user_data: *user_data,
+                user_flags: *user_flags,
+            }
+            .build()
+            .user_data(*sqe_user_data)
+            .flags(*flags),
+            SqeSpec::SendFd {
+                fixed_slot_src,
+                dest_slot_index,
+                user_data,
+                skip_cqe,
+                sqe_user_data,
+                flags,
+                ..
+            } => MsgRingSendFd {
+                ring_fd: fd,
+                fixed_slot_src: *fixed_slot_src,
+                dest_slot_index: match dest_slot_index {
+                    Dest::Index(i) => DestSlot::Index(*i),
+                    Dest::Alloc => DestSlot::Alloc,
+                },
+                user_data: *user_data,
+                skip_cqe: *skip_cqe,
+            }
+            .build()
+            .user_data(*sqe_user_data)
+            .flags(*flags),
+            SqeSpec::Raw { sqe, .. } => Sqe { fd, ..*sqe },
+        }
+    }
+}
+
 /// Names bound so far, and the name of every virtual fd.
 #[derive(Default)]
 struct Resolver {
@@ -169,50 +233,11 @@ impl Resolver {
         self.tasks.get(t).copied().ok_or_else(|| t.to_string())
     }
     fn sqe(&self, s: &SqeSpec) -> Res<Sqe> {
-        Ok(match s {
-            SqeSpec::Nop { user_data, flags } => Nop.build().user_data(*user_data).flags(*flags),
-            SqeSpec::MsgData {
-                ring_fd,
-                result,
-                user_data,
-                user_flags,
-                sqe_user_data,
-                flags,
-            } => MsgRingData {
-                ring_fd: self.fd(ring_fd)?,
-                result: *result,
-                user_data: *user_data,
-                user_flags: *user_flags,
-            }
-            .build()
-            .user_data(*sqe_user_data)
-            .flags(*flags),
-            SqeSpec::SendFd {
-                ring_fd,
-                fixed_slot_src,
-                dest_slot_index,
-                user_data,
-                skip_cqe,
-                sqe_user_data,
-                flags,
-            } => MsgRingSendFd {
-                ring_fd: self.fd(ring_fd)?,
-                fixed_slot_src: *fixed_slot_src,
-                dest_slot_index: match dest_slot_index {
-                    Dest::Index(i) => DestSlot::Index(*i),
-                    Dest::Alloc => DestSlot::Alloc,
-                },
-                user_data: *user_data,
-                skip_cqe: *skip_cqe,
-            }
-            .build()
-            .user_data(*sqe_user_data)
-            .flags(*flags),
-            SqeSpec::Raw { fd, sqe } => Sqe {
-                fd: self.fd(fd)?,
-                ..*sqe
-            },
-        })
+        let fd = match s.fd_operand() {
+            Some(f) => self.fd(f)?,
+            None => 0,
+        };
+        Ok(s.build(fd))
     }
 
     /// The model step for `op`, or the first unbound name it uses.

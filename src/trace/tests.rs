@@ -36,6 +36,20 @@ proptest! {
         prop_assert!(check_annotations(&t, &out).is_empty());
     }
 
+    /// A generated trace runs the same steps, with the same results, as the trace it
+    /// spells out.
+    #[test]
+    fn generated_steps_run_as_their_trace(seed in any::<u64>(), steps in 0usize..60) {
+        let g = generate_steps(&mut SplitMix(seed), steps);
+        let t = g.to_trace();
+        prop_assert_eq!(&t, &gen(seed, steps));
+        let mut a = Vec::new();
+        run_with(&t, &mut World::default(), |i, s, r| a.push((i, s.clone(), r.clone())));
+        let mut b = Vec::new();
+        g.run_with(&mut World::default(), |i, s, r| b.push((i, s.clone(), r.clone())));
+        prop_assert_eq!(a, b);
+    }
+
     #[test]
     fn parser_never_panics_on_garbage(s in "\\PC*") {
         let _ = parse(&s);
