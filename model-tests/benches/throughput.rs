@@ -106,6 +106,7 @@ fn kernel_msgs(rounds: u32) -> (u64, Duration) {
 }
 
 /// Two rings, one message, reap both: the smallest differential trace.
+#[cfg(feature = "real-backend")]
 fn small_trace() -> Vec<Step> {
     let s = |e| Step::Setup {
         task: T0,

@@ -214,7 +214,7 @@ struct LaneScenario {
 impl LaneScenario {
     fn new(profile: Profile, iopoll: bool) -> LaneScenario {
         let mut twin = Twin::new(profile);
-        let mut step = |twin: &mut Twin, s: Step| twin.apply_step(&s, Faults::default());
+        let step = |twin: &mut Twin, s: Step| twin.apply_step(&s, Faults::default());
         let mut rings = Vec::new();
         // Plain rings with CQs of 2, 4 and 8 (overflow comes fast), and a DEFER_TASKRUN
         // ring (remote path) or an IOPOLL one (trylock path).
