@@ -397,3 +397,60 @@ fn the_lane_scenario_takes_the_lane_and_overflows() {
     assert_eq!(view.overflow.len(), 10);
     assert_ne!(view.sq_flags & msgring::uapi::sq::CQ_OVERFLOW, 0);
 }
+
+#[test]
+fn push_multiple_is_one_push_step_per_sqe_and_all_or_nothing() {
+    for flags in [0, setup::SQPOLL] {
+        let mut bulk = World::default();
+        let setup = Step::Setup {
+            task: T0,
+            entries: 8,
+            cq_entries: 0,
+            flags,
+        };
+        let StepResult::Ret(ring) = bulk.apply(&setup) else {
+            panic!("setup")
+        };
+        if flags & setup::SQPOLL != 0 {
+            // Wake the SQ thread: from now on each pushed SQE is picked up at once.
+            let wake = Step::Enter {
+                task: T0,
+                ring,
+                to_submit: 0,
+                min_complete: 0,
+                flags: enter::SQ_WAKEUP,
+            };
+            assert_eq!(bulk.apply(&wake), StepResult::Ret(0));
+        }
+        let mut single = bulk.clone();
+        let sqes: Vec<Sqe> = (0..5).map(|i| data(ring, i, u64::from(i as u32))).collect();
+        assert_eq!(bulk.push_multiple(ring, &sqes), StepResult::Ret(0));
+        for &sqe in &sqes {
+            assert_eq!(single.apply(&Step::Push { ring, sqe }), StepResult::Ret(0));
+        }
+        assert!(
+            bulk == single,
+            "flags {flags:#x}: bulk push differs from steps"
+        );
+        let mut cqes = Vec::new();
+        let reaped = bulk.reap_into(ring, 64, &mut cqes);
+        let StepResult::Reaped(stepped) = single.apply(&Step::Reap { ring, max: 64 }) else {
+            panic!("reap")
+        };
+        assert_eq!(reaped, Some(stepped.len() as u32));
+        assert_eq!(cqes, stepped);
+        // Nine more do not fit in an SQ of 8 (whatever is queued): nothing is written.
+        let before = bulk.clone();
+        let many: Vec<Sqe> = (0..9).map(|i| data(ring, i, 100)).collect();
+        assert_eq!(
+            bulk.push_multiple(ring, &many),
+            StepResult::Ret(msgring::Errno::EBUSY.neg())
+        );
+        assert!(bulk == before, "a refused push_multiple wrote something");
+        assert!(matches!(
+            bulk.push_multiple(999, &many[..1]),
+            StepResult::Refused(_)
+        ));
+        assert_eq!(bulk.reap_into(999, 1, &mut cqes), None);
+    }
+}
