@@ -572,20 +572,26 @@ impl World {
 
     /// Issues `req` and routes its completion.
     pub(crate) fn issue_and_complete(&mut self, req: Req, ctx: IssueCtx) {
-        match self.io_issue_sqe(req, ctx) {
-            (Some(req), Issued::Complete(res)) => match ctx {
-                IssueCtx::Inline => self.complete_batched(req, res),
-                IssueCtx::IoWq => self.io_req_complete_post(req, res),
-            },
-            (Some(req), Issued::Again) => self.iowq.push_back(Work::Issue { req }),
-            (Some(req), Issued::Failed(res)) => match ctx {
-                IssueCtx::Inline if self.profile.failures_post_at_once() => {
-                    self.complete_now(req, res)
-                }
-                IssueCtx::Inline => self.complete_batched(req, res),
-                IssueCtx::IoWq => self.io_req_complete_post(req, res),
-            },
-            _ => {}
+        if let (Some(req), issued) = self.io_issue_sqe(req, ctx) {
+            self.route_issued(req, issued, ctx);
+        }
+    }
+
+    /// Where an issued request's result goes: inline completions (and, from 6.12,
+    /// failures) join the batch; 6.1 posts failures at once; io-wq posts; -EAGAIN
+    /// retries from io-wq.
+    fn route_issued(&mut self, req: Req, issued: Issued, ctx: IssueCtx) {
+        match (issued, ctx) {
+            (Issued::Complete(res), IssueCtx::Inline) => self.complete_batched(req, res),
+            (Issued::Failed(res), IssueCtx::Inline) if self.profile.failures_post_at_once() => {
+                self.complete_now(req, res)
+            }
+            (Issued::Failed(res), IssueCtx::Inline) => self.complete_batched(req, res),
+            (Issued::Complete(res) | Issued::Failed(res), IssueCtx::IoWq) => {
+                self.io_req_complete_post(req, res)
+            }
+            (Issued::Again, _) => self.iowq.push_back(Work::Issue { req }),
+            (Issued::Parked, _) => {}
         }
     }
 
@@ -629,12 +635,11 @@ impl World {
         self.batch.push(entry);
     }
 
-    /// `io_queue_sqe` → `io_issue_sqe` → completion routing for an unlinked request
-    /// issued inline, without building a [`Req`] unless the request outlives its issue
-    /// (io-wq retry). The rules are the ones [`Self::issue_and_complete`] applies; only
-    /// SEND_FD, which holds a file reference across task_work, is left to it (returns
-    /// [`Unlinked::NeedsReq`] before changing anything). Most SQEs a runtime submits
-    /// take this lane.
+    /// `io_queue_sqe` → `io_issue_sqe` for an unlinked request issued inline, from the
+    /// SQE (the request object is built only to route the result, as
+    /// [`Self::issue_and_complete`] does). Only SEND_FD, which holds a file reference
+    /// across task_work, is left to the general path ([`Unlinked::NeedsReq`], before
+    /// changing anything).
     fn issue_unlinked_inline(&mut self, ring: RingId, task: TaskId, sqe: &Sqe) -> Unlinked {
         let mut done = Unlinked::Done;
         let issued = match sqe.opcode {
@@ -648,25 +653,7 @@ impl World {
             },
             _ => Issued::Complete(io_nop(sqe)),
         };
-        match issued {
-            Issued::Complete(res) => self.batch.push(Completed::Done {
-                ring,
-                cqe: req_cqe(sqe, res),
-            }),
-            Issued::Failed(res) if self.profile.failures_post_at_once() => {
-                if let Some(cqe) = req_cqe(sqe, res) {
-                    let _dropped_if_false = self.post_aux_cqe(ring, cqe);
-                }
-            }
-            Issued::Failed(res) => self.batch.push(Completed::Done {
-                ring,
-                cqe: req_cqe(sqe, res),
-            }),
-            Issued::Again => self.iowq.push_back(Work::Issue {
-                req: Req::new(ring, task, *sqe),
-            }),
-            Issued::Parked => {} // SEND_FD only, which is not taken here
-        }
+        self.route_issued(Req::new(ring, task, *sqe), issued, IssueCtx::Inline);
         done
     }
 
