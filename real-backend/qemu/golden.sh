@@ -15,6 +15,11 @@
 #                                    real-backend/qemu/golden-known.txt): those print as
 #                                    `known` and do not fail the run; new ones still do
 #        MSGRING_GOLDEN_SECONDARY=0  skip the informational no-fdinfo run
+#        MSGRING_GOLDEN_RECHECK      reruns of each trace with a new divergence (default 5,
+#                                    0 = none): the kernel is booted once more and runs
+#                                    those traces that many times; a divergence that comes
+#                                    back at the same line in at most half of them is a
+#                                    kernel race and prints as RACY (it does not fail)
 # Output: target/golden/{6.1,6.12,host}.{log,out,err} (raw console; msgring's stdout
 #         and stderr), target/golden/summary.txt.
 # Exit:  0 every kernel agrees with the model (known divergences aside); 1 a divergence; 2 something could not be
@@ -108,12 +113,16 @@ else
 fi
 args+=(@TRACES@)
 for r in "${runs[@]}"; do printf '%s\n' "${args[@]}" >"$stage/golden/runs/$r/args"; done
-cp "$out/init" "$stage/init"
-chmod 755 "$stage/init" "$stage/golden/msgring"
-[ -e "$stage/dev/console" ] || mknod -m 600 "$stage/dev/console" c 5 1 ||
-  die "mknod /dev/console failed (needs root)"
-(cd "$stage" && find . -print0 | sort -z | cpio --null -o -H newc --owner=0:0 --quiet) |
-  gzip -1 >"$out/initrd.cpio.gz"
+# pack STAGE INITRD: /init, /dev/console and the staged tree into a gzipped cpio.
+pack() {
+  cp "$out/init" "$1/init"
+  chmod 755 "$1/init" "$1/golden/msgring"
+  [ -e "$1/dev/console" ] || mknod -m 600 "$1/dev/console" c 5 1 ||
+    die "mknod /dev/console failed (needs root)"
+  (cd "$1" && find . -print0 | sort -z | cpio --null -o -H newc --owner=0:0 --quiet) |
+    gzip -1 >"$2"
+}
+pack "$stage" "$out/initrd.cpio.gz"
 timings+=("build+initrd $(since "$t")s")
 echo "build+initrd: $(since "$t")s ($ntr traces packed, ${#excluded[@]} model-only excluded: ${excluded[*]:-none})" >&2
 
@@ -143,6 +152,17 @@ split_log() {
 }
 run_status() { awk -v r="$2" '$1 == r { print $2 }' "$1.status" | tail -n1; }
 
+# run_on LABEL STAGE INITRD LOG: the staged runs on one kernel (the host runs the same
+# init, not as PID 1: it runs msgring from the staged tree and exits).
+run_on() {
+  if [ "$1" = host ]; then
+    GOLDEN_ROOT="$2/golden" timeout -k 5 "$((run_tmo + 30))" "$out/init" >"$4" 2>&1 || true
+  else
+    [ -n "${vmlinuz[$1]:-}" ] || die "fetch-kernels.sh gave no kernel labelled $1"
+    MSGRING_QEMU_TIMEOUT="$boot_tmo" "$here/boot.sh" "${vmlinuz[$1]}" "$3" "$4" || true
+  fi
+}
+
 declare -A status=()
 labels=()
 for label in $kernels_wanted; do
@@ -150,13 +170,10 @@ for label in $kernels_wanted; do
   t=$(date +%s.%N)
   if [ "$label" = host ]; then
     step "running on the host ($(uname -r))"
-    # The same init, not as PID 1: it runs msgring from the staged tree and exits.
-    GOLDEN_ROOT="$stage/golden" timeout -k 5 "$((run_tmo + 30))" "$out/init" >"$out/host.log" 2>&1 || true
   else
-    [ -n "${vmlinuz[$label]:-}" ] || die "fetch-kernels.sh gave no kernel labelled $label"
     step "booting $label ($(cat "$(dirname "${vmlinuz[$label]}")/pkg" 2>/dev/null || echo "${vmlinuz[$label]}"))"
-    MSGRING_QEMU_TIMEOUT="$boot_tmo" "$here/boot.sh" "${vmlinuz[$label]}" "$out/initrd.cpio.gz" "$out/$label.log" || true
   fi
+  run_on "$label" "$stage" "$out/initrd.cpio.gz" "$out/$label.log"
   rm -f "$out/$label.status"
   split_log "$out/$label.log" "$out/$label"
   st="$(run_status "$out/$label" full)"
@@ -165,20 +182,61 @@ for label in $kernels_wanted; do
   echo "$label: $(since "$t")s, msgring exit ${status[$label]}" >&2
 done
 
-# ---- summary -----------------------------------------------------------------------
+# ---- recheck -----------------------------------------------------------------------
+# A trace that diverged for the first time (not in MSGRING_GOLDEN_KNOWN) runs again,
+# MSGRING_GOLDEN_RECHECK times in one more boot of the same kernel, so that the summary
+# can tell a model bug (diverges every time) from a kernel race a trace depends on
+# (io-wq workers, TCG timing: comes and goes). Only the full run is rechecked.
 command -v python3 >/dev/null || die "python3 not found (needed to read msgring's JSON)"
 known="${MSGRING_GOLDEN_KNOWN:-}"
 [ -z "$known" ] || [ -f "$known" ] || die "MSGRING_GOLDEN_KNOWN=$known: no such file"
-summarize() { # label run [known-file]
-  local st
-  st="$(run_status "$out/$1" "$2")"
-  python3 "$here/golden_summary.py" "$mode" "$1" "$out/$1.$2.out" "${st:-none}" "$out/$1.log" "${3:-}"
+recheck_n="${MSGRING_GOLDEN_RECHECK:-5}"
+[[ "$recheck_n" =~ ^[0-9]+$ ]] && [ "$recheck_n" -le 9 ] ||
+  die "MSGRING_GOLDEN_RECHECK=$recheck_n: want a number of reruns from 0 to 9"
+declare -A reruns=()
+for label in "${labels[@]}"; do
+  [ "$mode" = diff ] && [ "$recheck_n" -gt 0 ] || break
+  [ "${status[$label]}" = 0 ] || [ "${status[$label]}" = 1 ] || continue
+  mapfile -t again < <(python3 "$here/golden_summary.py" new "$label" "$out/$label.full.out" "$known" |
+    awk '{ print $1 }' | sort -u)
+  [ "${#again[@]}" -gt 0 ] || continue
+  t=$(date +%s.%N)
+  step "rechecking $label: ${again[*]} ($recheck_n reruns)"
+  rs="$out/recheck-stage"
+  rm -rf "$rs"
+  mkdir -p "$rs/golden/runs" "$rs/proc" "$rs/sys" "$rs/tmp" "$rs/dev"
+  cp "$stage/golden/msgring" "$stage/golden/timeout" "$rs/golden/"
+  names=()
+  for i in $(seq 1 "$recheck_n"); do
+    names+=("recheck$i")
+    mkdir -p "$rs/golden/runs/recheck$i/traces"
+    cp "$stage/golden/runs/full/args" "$rs/golden/runs/recheck$i/args"
+    for b in "${again[@]}"; do cp "$stage/golden/runs/full/traces/$b" "$rs/golden/runs/recheck$i/traces/"; done
+  done
+  pack "$rs" "$out/recheck.cpio.gz"
+  run_on "$label" "$rs" "$out/recheck.cpio.gz" "$out/$label.recheck.log"
+  rm -f "$out/$label.recheck.status"
+  split_log "$out/$label.recheck.log" "$out/$label.recheck"
+  reruns[$label]="$(for n in "${names[@]}"; do printf '%s ' "$out/$label.recheck.$n.out"; done)"
+  timings+=("recheck-$label $(since "$t")s")
+  echo "recheck $label: $(since "$t")s" >&2
+done
+
+# ---- summary -----------------------------------------------------------------------
+summarize() { # label run [known-file [rerun outputs...]]
+  local st label="$1" run="$2"
+  shift 2
+  st="$(run_status "$out/$label" "$run")"
+  python3 "$here/golden_summary.py" "$mode" "$label" "$out/$label.$run.out" "${st:-none}" "$out/$label.log" "$@"
 }
 {
   echo "golden traces: $ntr on the kernel, ${#excluded[@]} model-only (fault injection) not packed: ${excluded[*]:-none}"
   echo "mode: $mode; args: ${args[*]}"
   echo
-  for label in "${labels[@]}"; do summarize "$label" full "$known" || true; done
+  for label in "${labels[@]}"; do
+    # shellcheck disable=SC2086 # the rerun paths are words
+    summarize "$label" full "$known" ${reruns[$label]:-} || true
+  done
   if [[ " ${runs[*]} " == *" no-fdinfo "* ]]; then
     echo
     echo "For information (does not change the exit status): the same traces with every"
@@ -192,9 +250,9 @@ summarize() { # label run [known-file]
   echo "raw outputs in $out"
 } | tee "$out/summary.txt"
 # One closing line for CI: traces that agree pass, new divergences and errors fail,
-# known divergences and traces the kernel cannot run count as skipped.
+# known divergences, racy ones and traces the kernel cannot run count as skipped.
 awk '/^COUNT / { for (i = 3; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
-     END { printf "golden: %d passed, %d failed, %d skipped\n", n["agree"], n["new"], n["known"] + n["skipped"] }' \
+     END { printf "golden: %d passed, %d failed, %d skipped (%d racy)\n", n["agree"], n["new"], n["known"] + n["skipped"] + n["racy"], n["racy"] }' \
   "$out/summary.txt"
 # tee hides the loop's status: take it from the summary lines.
 if grep -q '^RESULT .* ERROR ' "$out/summary.txt"; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Summarise one kernel's `msgring --json diff` (or `run`) output for golden.sh.
 
-usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG [KNOWN_FILE]
+usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG [KNOWN_FILE [RERUN_OUT...]]
+       golden_summary.py new LABEL OUT_FILE [KNOWN_FILE]
 
 Prints one `RESULT <label> ...` line (`agree`/`DIVERGES`/`ERROR`), then each divergence
 with the step and the model's and the kernel's values side by side. Exit status: 0 all
@@ -10,6 +11,17 @@ agree, 1 a divergence, 2 no usable output (the guest did not finish, msgring fai
 KNOWN_FILE lists divergences already reported: `LABEL TRACE:LINE  # why` per line
 (LABEL `*` for every kernel). A listed divergence is printed as `known` and does not
 make the result DIVERGES; a listed one that no longer happens is printed as `fixed?`.
+
+RERUN_OUT files are `msgring --json diff` outputs of the same kernel re-running the traces
+that diverged in OUT_FILE (golden.sh's recheck). A new divergence that the reruns reproduce
+in at most half of them is a kernel race, not a model bug: it is
+printed as `RACY` with the counts and does not make the result DIVERGES (the same policy as
+`msgring check`'s `Finding::fails`). A rerun that diverges at another line counts as a
+reproduction: a racy step must not hide a steady divergence behind it. Without reruns
+every new divergence fails.
+
+`new` prints the new (not known) divergences of OUT_FILE as `TRACE LINE` lines: the traces
+golden.sh re-runs.
 """
 import json
 import sys
@@ -56,9 +68,45 @@ def trace_reports(docs):
             yield d
 
 
+def read_reports(path):
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except OSError:
+        text = ""
+    return list(trace_reports(objects(text)))
+
+
+def divergence_key(r):
+    return (base(r.get("file", "?")), (r.get("divergence") or {}).get("line"))
+
+
+def print_new(label, out_file, known_file):
+    known = load_known(known_file, label)
+    for r in read_reports(out_file):
+        if r.get("divergence") and divergence_key(r) not in known:
+            print(*divergence_key(r))
+    return 0
+
+
+def rerun_counts(paths):
+    """{trace: (runs that reported it, {line it diverged at: count})} over the reruns."""
+    counts = {}
+    for p in paths:
+        for r in read_reports(p):
+            ran, lines = counts.setdefault(base(r.get("file", "?")), (0, {}))
+            if r.get("divergence"):
+                ln = r["divergence"].get("line")
+                lines[ln] = lines.get(ln, 0) + 1
+            counts[base(r.get("file", "?"))] = (ran + 1, lines)
+    return counts
+
+
 def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "new":
+        return print_new(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
     mode, label, out_file, status, log = sys.argv[1:6]
     known = load_known(sys.argv[6] if len(sys.argv) > 6 else "", label)
+    reruns = sys.argv[7:]
     try:
         text = open(out_file, encoding="utf-8", errors="replace").read()
     except OSError:
@@ -91,7 +139,7 @@ def main():
             for m in r["mismatches"]:
                 print(f"  {base(r.get('file', '?'))}:{m.get('line')}: expected {short(m.get('expected'))} got {short(m.get('actual'))}")
         return 0
-    return summarize_diff(label, reports, status, log, known)
+    return summarize_diff(label, reports, status, log, known, reruns)
 
 
 def load_known(path, label):
@@ -110,7 +158,7 @@ def load_known(path, label):
     return known
 
 
-def summarize_diff(label, reports, status, log, known):
+def summarize_diff(label, reports, status, log, known, reruns=()):
     """`msgring --json diff` prints one object per trace: file, model, kernel, steps,
     compared, skipped (steps one side reported unmodelled), stopped {line, step, reason}
     (a state-changing step was unmodelled: comparison ended there), divergence {line,
@@ -128,17 +176,28 @@ def summarize_diff(label, reports, status, log, known):
     models = sorted({str(r.get("model")) for r in reports})
     kernels = sorted({str(r.get("kernel")) for r in reports})
     steps_unmodelled = sum(int(r.get("skipped") or 0) for r in agree)
-    def key(r):
-        return (base(r.get("file", "?")), (r.get("divergence") or {}).get("line"))
-
-    new = [r for r in diverge if key(r) not in known]
-    n_known = len(diverge) - len(new)
+    key = divergence_key
+    unknown = [r for r in diverge if key(r) not in known]
+    n_known = len(diverge) - len(unknown)
+    # A new divergence stays new unless the reruns show it is a race: every rerun ran the
+    # trace and at most half of them diverged at all. A rerun that diverges at another
+    # line counts against the trace too: a racy step must not hide a steady divergence
+    # after it.
+    counts = rerun_counts(reruns)
+    racy = {}
+    for r in unknown:
+        ran, lines = counts.get(key(r)[0], (0, {}))
+        again = sum(lines.values())
+        if reruns and ran == len(reruns) and 2 * again <= ran:
+            racy[key(r)] = (lines.get(key(r)[1], 0), again, ran)
+    new = [r for r in unknown if key(r) not in racy]
     word = "DIVERGES" if new else "agree"
-    if not new and n_known:
-        word = "agree-except-known"
+    if not new and (n_known or racy):
+        word = "agree-except-known" if not racy else "agree-except-racy"
     print(
         f"RESULT {label} {word}: {len(agree)} agree, {len(diverge)} diverge"
         + (f" ({n_known} known)" if n_known else "")
+        + (f" ({len(racy)} racy)" if racy else "")
         + ", "
         f"{len(skipped)} skipped of {len(reports)} traces "
         f"({', '.join(models)} vs {', '.join(kernels)}; msgring exit {status})"
@@ -162,6 +221,20 @@ def summarize_diff(label, reports, status, log, known):
         tag = "  [harness: fdinfo slot names unreadable]" if "@4294967295" in str(d.get("kernel")) else ""
         if key(r) in known:
             tag += f"  [known: {known[key(r)]}]"
+        elif key(r) in racy:
+            here, again, ran = racy[key(r)]
+            tag += (
+                f"  [RACY: diverged here again in {here} of {ran} reruns"
+                + (f" (elsewhere in {again - here})" if again > here else "")
+                + "; a kernel race the trace must not depend on: make it deterministic]"
+            )
+        elif reruns:
+            ran, lines = counts.get(key(r)[0], (0, {}))
+            tag += (
+                f"  [reproduced in {lines.get(key(r)[1], 0)} of {ran} reruns"
+                + "".join(f"; at line {ln} in {n}" for ln, n in sorted(lines.items()) if ln != key(r)[1])
+                + "]"
+            )
         print(
             f"  DIVERGES {base(r.get('file', '?'))}:{d.get('line')} "
             f"after {r.get('compared')} agreeing steps{tag}"
@@ -177,7 +250,10 @@ def summarize_diff(label, reports, status, log, known):
         w = max(len(lm), len(lk))
         print(f"    {lm:<{w}} | {m}")
         print(f"    {lk:<{w}} | {k}")
-    print(f"COUNT {label} agree={len(agree)} new={len(new)} known={n_known} skipped={len(skipped)}")
+    print(
+        f"COUNT {label} agree={len(agree)} new={len(new)} known={n_known} "
+        f"skipped={len(skipped)} racy={len(racy)}"
+    )
     seen = {key(r) for r in diverge}
     for (trace, ln), why in sorted(known.items()):
         if (trace, ln) not in seen:
