@@ -42,8 +42,17 @@ impl Choices for SplitMix {
     }
 }
 
+/// The fuzzer's bytes as choices. Once they run out, the choices go on from a
+/// [`SplitMix`] seeded by the choices made so far: an exhausted `Unstructured` answers 0
+/// to everything, and a generator that always picks the same step kind can then spin
+/// forever when that kind has nothing to emit (e.g. `setup` with five rings already).
 #[cfg(feature = "arbitrary")]
-struct Fuzz<'a, 'b>(&'b mut arbitrary::Unstructured<'a>);
+struct Fuzz<'a, 'b> {
+    u: &'b mut arbitrary::Unstructured<'a>,
+    /// FNV-1a over the choices taken from `u`: the seed of `rest`.
+    hash: u64,
+    rest: Option<SplitMix>,
+}
 
 #[cfg(feature = "arbitrary")]
 impl Choices for Fuzz<'_, '_> {
@@ -51,7 +60,18 @@ impl Choices for Fuzz<'_, '_> {
         if n <= 1 {
             return 0;
         }
-        self.0.int_in_range(0..=n - 1).unwrap_or(0)
+        if let Some(rest) = &mut self.rest {
+            return rest.below(n);
+        }
+        if self.u.is_empty() {
+            let mut rest = SplitMix(self.hash);
+            let v = rest.below(n);
+            self.rest = Some(rest);
+            return v;
+        }
+        let v = self.u.int_in_range(0..=n - 1).unwrap_or(0);
+        self.hash = (self.hash ^ u64::from(v)).wrapping_mul(0x0100_0000_01b3);
+        v
     }
 }
 
@@ -59,7 +79,12 @@ impl Choices for Fuzz<'_, '_> {
 impl<'a> arbitrary::Arbitrary<'a> for Trace {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Trace> {
         let steps = u.int_in_range(0..=80)?;
-        Ok(generate(&mut Fuzz(u), steps))
+        let mut c = Fuzz {
+            u,
+            hash: 0xcbf2_9ce4_8422_2325,
+            rest: None,
+        };
+        Ok(generate(&mut c, steps))
     }
 }
 
@@ -1172,5 +1197,55 @@ mod tests {
         });
         assert_eq!(ran, want);
         assert_eq!(ran.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 3]);
+    }
+
+    /// Choices that give up (panic) after `left` calls, so that a generator that would
+    /// spin fails the test instead of hanging it.
+    struct Capped<'c, C: Choices + ?Sized> {
+        inner: &'c mut C,
+        left: u32,
+    }
+
+    impl<C: Choices + ?Sized> Choices for Capped<'_, C> {
+        fn below(&mut self, n: u32) -> u32 {
+            assert!(
+                self.left > 0,
+                "the generator spins: 1 000 000 choices and no trace"
+            );
+            self.left -= 1;
+            self.inner.below(n)
+        }
+    }
+
+    /// Short fuzz inputs run out of bytes at once; every later choice would be 0. The
+    /// generator must still finish (it used to pick the same kind forever once that kind
+    /// had nothing to emit) with at least the number of steps it was asked for.
+    #[cfg(feature = "arbitrary")]
+    #[test]
+    fn arbitrary_trace_finishes_when_the_bytes_run_out() {
+        let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![80, b]).collect();
+        inputs.extend((0..=255u8).map(|b| vec![b]));
+        inputs.extend((0..=255u8).map(|b| vec![80, b, b, 0, 0, 0, 1]));
+        inputs.push(Vec::new());
+        for data in &inputs {
+            let mut u = arbitrary::Unstructured::new(data);
+            let steps = u.int_in_range(0..=80).unwrap_or(0);
+            let mut fuzz = Fuzz {
+                u: &mut u,
+                hash: 0xcbf2_9ce4_8422_2325,
+                rest: None,
+            };
+            let mut c = Capped {
+                inner: &mut fuzz,
+                left: 1_000_000,
+            };
+            let t = generate(&mut c, steps);
+            assert!(t.steps.len() >= steps + 5, "input {data:?}");
+            // The same bytes give the same trace.
+            let again =
+                <Trace as arbitrary::Arbitrary>::arbitrary(&mut arbitrary::Unstructured::new(data))
+                    .expect("arbitrary trace");
+            assert_eq!(again.to_string(), t.to_string(), "input {data:?}");
+        }
     }
 }
