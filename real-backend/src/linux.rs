@@ -238,7 +238,29 @@ impl Ring {
             .load(Ordering::Relaxed);
         tail.wrapping_sub(head)
     }
+
+    /// Waits (at most [`SQ_THREAD_START`]) until a new SQPOLL ring's SQ thread has run
+    /// its first loop and gone to sleep, which it shows by setting
+    /// IORING_SQ_NEED_WAKEUP. `io_sq_thread` starts with `timeout = 0`, so its first
+    /// pass finds the idle time already over and sleeps unless the SQ holds entries;
+    /// that is the state the model starts in (M8, D1). Until the new thread is first
+    /// scheduled, though, sq_flags reads 0 and an SQE pushed meanwhile is consumed
+    /// without a wakeup: a race with the host's scheduler (seen on a loaded 2-CPU CI
+    /// machine, 2026-11-25), which a trace must not depend on. On timeout it returns
+    /// and the steps that follow show whatever the thread does.
+    fn wait_sq_thread_asleep(&self) {
+        let flags = self.rings.atomic_u32(self.p.sq_off.flags);
+        let start = std::time::Instant::now();
+        while flags.load(Ordering::Acquire) & SQ_NEED_WAKEUP == 0
+            && start.elapsed() < SQ_THREAD_START
+        {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
 }
+
+/// How long [`Ring::wait_sq_thread_asleep`] waits for a new SQ thread's first sleep.
+const SQ_THREAD_START: Duration = Duration::from_secs(2);
 
 impl Drop for Ring {
     fn drop(&mut self) {
@@ -910,6 +932,9 @@ impl Host {
             asked_flags: flags,
             slot_vfds: vec![None; p.sq_entries as usize],
         };
+        if flags & SETUP_SQPOLL != 0 {
+            ring.wait_sq_thread_asleep();
+        }
         Ok(self.add(Res::Ring(Box::new(ring))))
     }
 
