@@ -609,7 +609,7 @@ impl World {
 
     /// `io_req_complete_failed` on 6.1: the CQE is written now (`io_req_complete_post`),
     /// ahead of the batch; the chain goes on (or is cancelled) through task_work.
-    fn complete_now(&mut self, req: Req, res: i32) {
+    pub(crate) fn complete_now(&mut self, req: Req, res: i32) {
         self.fill_req_cqe(&req, res);
         if let Some(next) = self.io_req_find_next(req, res) {
             let (ring, task) = (next.ring, next.task);
