@@ -1881,6 +1881,8 @@ impl Finding {
     /// are a race the sequential model resolves one way (seed 1, trace 3578 shows one
     /// order in 4 or 5 runs of 5): such mismatches are reported, not failing; io-wq
     /// semantics are held by golden traces instead (r42_async, the drain traces).
+    /// `msgring check` still names the ones that reproduced: seed 1, trace 26924
+    /// reproduced 5 of 5 after io-wq work and was a model bug (M10's io-wq teardown).
     pub fn fails(&self) -> bool {
         !self.iowq_before && self.reproduced >= REPRODUCIBLE
     }
