@@ -132,6 +132,14 @@ impl Profile {
         self >= Profile::V6_12
     }
 
+    /// `io_req_complete_post` from io-wq hands a completion whose CQE does not fit
+    /// (full CQ, or overflow pending) to task_work instead of overflowing it from the
+    /// worker: 6.16+ (seen in v6.18.38's source and on 6.18.44: `msgring check --seed 1`
+    /// trace 4583). 6.12 overflows from the worker (`io_req_cqe_overflow`).
+    pub fn iowq_completion_without_room_via_task_work(self) -> bool {
+        self >= Profile::V6_18
+    }
+
     /// The profile for a running kernel's `major.minor`, if the model has one.
     pub fn for_kernel(major: u32, minor: u32) -> Option<Profile> {
         match (major, minor) {

@@ -296,3 +296,31 @@ fn iowq_completion_on_a_lockless_ring_is_direct_on_6_1() {
         assert_eq!(s.reap(a).len(), visible, "{p}");
     }
 }
+
+/// An io-wq completion whose CQE does not fit: 6.18 hands it to task_work, so a
+/// MSG_RING target CQE posted meanwhile from io-wq overflows ahead of it; 6.12
+/// overflows it from the worker, in completion order
+/// (`iowq_completion_without_room_via_task_work`; the regression trace's annotations
+/// are 6.18.44's).
+#[test]
+fn iowq_completion_into_a_full_cq_goes_through_task_work_on_6_18() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/regressions/racy_iowq_completion_into_full_cq_goes_through_task_work.trace");
+    let src = std::fs::read_to_string(&path).expect("regression trace");
+    let t = msgring::trace::parse(&src).expect("parses");
+    let last_reap = |p: Profile| {
+        let mut w = msgring::World::new(p);
+        let mut last = None;
+        msgring::trace::run_with(&t, &mut w, |_, step, r| {
+            if matches!(step, Step::Reap { .. }) {
+                last = Some(r.clone());
+            }
+        });
+        let Some(msgring::StepResult::Reaped(c)) = last else {
+            panic!("{p}: no reap")
+        };
+        c.iter().map(|c| c.user_data).collect::<Vec<_>>()
+    };
+    assert_eq!(last_reap(V6_18), [0xb1, 0, 0]);
+    assert_eq!(last_reap(V6_12), [0, 0xb1, 0]);
+}

@@ -16,6 +16,13 @@ impl World {
         r.cq.push(cqe)
     }
 
+    /// Whether [`Self::fill_cqe`] would write a CQE into `ring`'s CQ now (C3: a free
+    /// slot and no overflowed CQEs waiting).
+    pub(crate) fn cq_takes_a_cqe(&self, ring: RingId) -> bool {
+        let r = self.ring(ring);
+        r.overflow.is_empty() && !r.cq.is_full()
+    }
+
     /// C3 `io_cqring_event_overflow` / `io_cqe_overflow`: appends `cqe` to the
     /// overflow list; the first entry sets `IORING_SQ_CQ_OVERFLOW`. If the allocation
     /// fails (an injected fault), the CQE is dropped: `cq_overflow++` and the dropped bit

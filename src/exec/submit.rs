@@ -659,10 +659,21 @@ impl World {
 
     /// `io_req_complete_post` from io-wq: rings with a lockless CQ (DEFER_TASKRUN,
     /// IOPOLL) complete through task_work; others post now, and the worker runs the
-    /// next linked request itself.
+    /// next linked request itself. From 6.16 a CQE that does not fit (a full CQ, or
+    /// overflowed CQEs pending: C3) is not overflowed by the worker either: the
+    /// completion goes to task_work (`if (!completed) goto defer_complete`), so CQEs
+    /// posted meanwhile (a MSG_RING target CQE) overflow ahead of it.
     fn io_req_complete_post(&mut self, req: Req, res: i32) {
         if self.ring(req.ring).lockless_cq()
             && self.profile.iowq_lockless_completion_via_task_work()
+        {
+            let (ring, task) = (req.ring, req.task);
+            self.io_req_task_work_add(ring, task, Work::Complete { req, res });
+            return;
+        }
+        if self.profile.iowq_completion_without_room_via_task_work()
+            && req_cqe(&req.sqe, res).is_some()
+            && !self.cq_takes_a_cqe(req.ring)
         {
             let (ring, task) = (req.ring, req.task);
             self.io_req_task_work_add(ring, task, Work::Complete { req, res });
