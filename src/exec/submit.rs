@@ -664,17 +664,13 @@ impl World {
     /// completion goes to task_work (`if (!completed) goto defer_complete`), so CQEs
     /// posted meanwhile (a MSG_RING target CQE) overflow ahead of it.
     fn io_req_complete_post(&mut self, req: Req, res: i32) {
-        if self.ring(req.ring).lockless_cq()
-            && self.profile.iowq_lockless_completion_via_task_work()
-        {
-            let (ring, task) = (req.ring, req.task);
-            self.io_req_task_work_add(ring, task, Work::Complete { req, res });
-            return;
-        }
-        if self.profile.iowq_completion_without_room_via_task_work()
+        let lockless = self.ring(req.ring).lockless_cq()
+            && self.profile.iowq_lockless_completion_via_task_work();
+        let no_room = self.profile.iowq_completion_without_room_via_task_work()
             && req_cqe(&req.sqe, res).is_some()
-            && !self.cq_takes_a_cqe(req.ring)
-        {
+            && !self.cq_takes_a_cqe(req.ring);
+        if lockless || no_room {
+            // defer_complete: io_req_task_complete from task_work
             let (ring, task) = (req.ring, req.task);
             self.io_req_task_work_add(ring, task, Work::Complete { req, res });
             return;

@@ -175,6 +175,25 @@ impl World {
         }
     }
 
+    /// Whether `task` is a task that has exited (the SQ thread never does here).
+    fn task_exited(&self, task: TaskId) -> bool {
+        self.task(task).is_some_and(|t| !t.alive)
+    }
+
+    /// M10 `io_uring_clean_tctx` -> `io_wq_put_and_exit`: an exiting task's io-wq is
+    /// torn down, and work on it that has not started is cancelled
+    /// (`io_wq_submit_work` with IO_WQ_WORK_CANCEL): the request completes with
+    /// -ECANCELED. Work queued for it later finds no io-wq (`io_queue_iowq`), same
+    /// result. The model holds io-wq work only within the step that queued it, so
+    /// what is left for an exited task was queued by its own exit: e.g. drained
+    /// requests released when the exit ran a tracked request's completion (found by
+    /// `msgring check`, seed 1, trace 26924; checked on 6.18.44: both released
+    /// requests -ECANCELED, their CQEs posted by the time the exit returns, also on a
+    /// DEFER_TASKRUN ring whose owner this was).
+    fn io_wq_cancel_pending_work(&mut self, req: crate::state::Req) {
+        self.complete_now(req, crate::Errno::ECANCELED.neg());
+    }
+
     /// Lets the asynchronous agents run until none has anything left to do: io-wq
     /// workers, tasks signalled for task_work (and dead tasks' fallback), and SQPOLL
     /// threads submitting what userspace pushed. DEFER_TASKRUN local work and
@@ -224,27 +243,6 @@ impl World {
             }
             any = true;
         }
-    }
-}
-
-impl World {
-    /// Whether `task` is a task that has exited (the SQ thread never does here).
-    fn task_exited(&self, task: TaskId) -> bool {
-        self.task(task).is_some_and(|t| !t.alive)
-    }
-
-    /// M10 `io_uring_clean_tctx` -> `io_wq_put_and_exit`: an exiting task's io-wq is
-    /// torn down, and work on it that has not started is cancelled
-    /// (`io_wq_submit_work` with IO_WQ_WORK_CANCEL): the request completes with
-    /// -ECANCELED. Work queued for it later finds no io-wq (`io_queue_iowq`), same
-    /// result. The model holds io-wq work only within the step that queued it, so
-    /// what is left for an exited task was queued by its own exit: e.g. drained
-    /// requests released when the exit ran a tracked request's completion (found by
-    /// `msgring check`, seed 1, trace 26924; checked on 6.18.44: both released
-    /// requests -ECANCELED, their CQEs posted by the time the exit returns, also on a
-    /// DEFER_TASKRUN ring whose owner this was).
-    fn io_wq_cancel_pending_work(&mut self, req: crate::state::Req) {
-        self.complete_now(req, crate::Errno::ECANCELED.neg());
     }
 }
 

@@ -55,6 +55,17 @@ struct Fuzz<'a, 'b> {
 }
 
 #[cfg(feature = "arbitrary")]
+impl<'a, 'b> Fuzz<'a, 'b> {
+    fn new(u: &'b mut arbitrary::Unstructured<'a>) -> Self {
+        Fuzz {
+            u,
+            hash: 0xcbf2_9ce4_8422_2325,
+            rest: None,
+        }
+    }
+}
+
+#[cfg(feature = "arbitrary")]
 impl Choices for Fuzz<'_, '_> {
     fn below(&mut self, n: u32) -> u32 {
         if n <= 1 {
@@ -79,12 +90,7 @@ impl Choices for Fuzz<'_, '_> {
 impl<'a> arbitrary::Arbitrary<'a> for Trace {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Trace> {
         let steps = u.int_in_range(0..=80)?;
-        let mut c = Fuzz {
-            u,
-            hash: 0xcbf2_9ce4_8422_2325,
-            rest: None,
-        };
-        Ok(generate(&mut c, steps))
+        Ok(generate(&mut Fuzz::new(u), steps))
     }
 }
 
@@ -1230,11 +1236,7 @@ mod tests {
         for data in &inputs {
             let mut u = arbitrary::Unstructured::new(data);
             let steps = u.int_in_range(0..=80).unwrap_or(0);
-            let mut fuzz = Fuzz {
-                u: &mut u,
-                hash: 0xcbf2_9ce4_8422_2325,
-                rest: None,
-            };
+            let mut fuzz = Fuzz::new(&mut u);
             let mut c = Capped {
                 inner: &mut fuzz,
                 left: 1_000_000,
