@@ -139,6 +139,9 @@ pub(crate) fn is_link(sqe: &Sqe) -> bool {
     sqe.flags & (sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK) != 0
 }
 
+/// How many rounds `io_cqring_wait` follows local work that runs but changes nothing
+/// a waiter could see, before it gives up like the backend's bounded wait (-ETIME).
+const MAX_WAIT_ROUNDS: u32 = 1 << 12;
 impl World {
     /// The part of an SQE the model does not implement, if any. Checked before a submit
     /// changes anything, so an unmodelled step leaves the world as it was.
@@ -862,12 +865,18 @@ impl World {
         if self.ring(ring).cq.ready() >= min {
             return 0;
         }
+        let mut rounds = 0u32;
         let ret = loop {
             let before = self.progress_marker(ring);
             self.settle();
             let nr_wait = min.saturating_sub(self.ring(ring).cq.ready());
+            // The waiter does not sleep while local work is pending
+            // (`io_cqring_wait_schedule` returns 1): work that ran counts as progress
+            // even when it only queued the next item (a MSG_RING to this DEFER ring
+            // from its own local work posts through one more local work item, R14).
+            let mut ran = 0;
             if self.local_work_pending(ring) {
-                self.run_local_work(ring, nr_wait, nr_wait);
+                ran = self.run_local_work(ring, nr_wait, nr_wait);
             }
             self.run_task_work(task);
             if !self.ring(ring).overflow.is_empty() {
@@ -879,7 +888,8 @@ impl World {
             if self.ring(ring).cq.ready() >= min {
                 break 0;
             }
-            if self.progress_marker(ring) == before {
+            rounds += 1;
+            if (ran == 0 || rounds >= MAX_WAIT_ROUNDS) && self.progress_marker(ring) == before {
                 break Errno::ETIME.neg();
             }
         };
@@ -891,7 +901,8 @@ impl World {
     }
 
     /// What can change while a waiter sleeps: the CQ tail, queued local work, and
-    /// pending async work.
+    /// pending async work. (Local work that keeps queueing the next item without
+    /// posting is followed for at most [`MAX_WAIT_ROUNDS`] rounds.)
     fn progress_marker(&self, ring: RingId) -> (u32, usize, usize, usize) {
         let r = self.ring(ring);
         (
