@@ -9,8 +9,13 @@
 #        MSGRING_QEMU_TIMEOUT        seconds per boot (default 420)
 #        MSGRING_GOLDEN_TIMEOUT      seconds for msgring inside a guest / on the host (default 360)
 #        MSGRING_GOLDEN_KERNELS      which to run, default "6.1 6.12 host"
-#        MSGRING_GOLDEN_MODE=diff|run  default diff; `run` only proves the pipeline
-#                                    (model-only `msgring run` inside the guest)
+#        MSGRING_GOLDEN_MODE=diff|run|check  default diff; `run` only proves the pipeline
+#                                    (model-only `msgring run` inside the guest); `check`
+#                                    runs `msgring check` (random traces, not the golden
+#                                    ones) on each kernel for MSGRING_CHECK_SECONDS (90)
+#                                    with MSGRING_CHECK_SEED (1) and writes the minimized
+#                                    mismatches to target/golden/check/LABEL/; exploratory:
+#                                    exit 1 when any kernel's check fails
 #        MSGRING_GOLDEN_KNOWN        a list of divergences already reported (e.g.
 #                                    real-backend/qemu/golden-known.txt): those print as
 #                                    `known` and do not fail the run; new ones still do
@@ -38,6 +43,13 @@ boot_tmo="${MSGRING_QEMU_TIMEOUT:-420}"
 run_tmo="${MSGRING_GOLDEN_TIMEOUT:-360}"
 kernels_wanted="${MSGRING_GOLDEN_KERNELS:-6.1 6.12 host}"
 mode="${MSGRING_GOLDEN_MODE:-diff}"
+if [ "$mode" = check ]; then
+  check_s="${MSGRING_CHECK_SECONDS:-90}"
+  [[ "$check_s" =~ ^[0-9]+$ ]] || die "MSGRING_CHECK_SECONDS=$check_s: want a number of seconds"
+  # The minimizer's re-runs come on top of the budget; the watchdog allows for them.
+  [ -n "${MSGRING_GOLDEN_TIMEOUT:-}" ] || run_tmo=$((check_s * 3 + 120))
+  [ -n "${MSGRING_QEMU_TIMEOUT:-}" ] || boot_tmo=$((run_tmo + 60))
+fi
 timings=()
 
 # ---- tools -------------------------------------------------------------------------
@@ -82,7 +94,8 @@ stage="$out/stage"
 rm -rf "$stage"
 mkdir -p "$stage/golden/runs" "$stage/proc" "$stage/sys" "$stage/tmp" "$stage/dev"
 runs=(full)
-[ "${MSGRING_GOLDEN_SECONDARY:-1}" = 1 ] && runs+=(no-fdinfo)
+[ "${MSGRING_GOLDEN_SECONDARY:-1}" = 1 ] && [ "$mode" = diff ] && runs+=(no-fdinfo)
+case "$mode" in diff | run | check) ;; *) die "MSGRING_GOLDEN_MODE=$mode: want diff, run or check" ;; esac
 for r in "${runs[@]}"; do mkdir -p "$stage/golden/runs/$r/traces"; done
 excluded=()
 ntr=0
@@ -108,10 +121,13 @@ echo "$run_tmo" >"$stage/golden/timeout"
 if [ "$mode" = diff ]; then
   args=(--json diff)
   "$bin" diff --help 2>/dev/null | grep -q -- '--kernel' && args+=(--kernel @PROFILE@)
+  args+=(@TRACES@)
+elif [ "$mode" = check ]; then
+  args=(check --seconds "$check_s" --seed "${MSGRING_CHECK_SEED:-1}" --reports /tmp/reports
+    --minimize-runs "${MSGRING_CHECK_MINIMIZE_RUNS:-100}" --print-traces)
 else
-  args=(--json run --kernel @PROFILE@)
+  args=(--json run --kernel @PROFILE@ @TRACES@)
 fi
-args+=(@TRACES@)
 for r in "${runs[@]}"; do printf '%s\n' "${args[@]}" >"$stage/golden/runs/$r/args"; done
 # pack STAGE INITRD: /init, /dev/console and the staged tree into a gzipped cpio.
 pack() {
@@ -234,6 +250,10 @@ summarize() { # label run [known-file [rerun outputs...]]
   echo "mode: $mode; args: ${args[*]}"
   echo
   for label in "${labels[@]}"; do
+    if [ "$mode" = check ]; then
+      summarize "$label" full "$out/check/$label" || true
+      continue
+    fi
     # shellcheck disable=SC2086 # the rerun paths are words
     summarize "$label" full "$known" ${reruns[$label]:-} || true
   done
@@ -251,7 +271,7 @@ summarize() { # label run [known-file [rerun outputs...]]
 } | tee "$out/summary.txt"
 # One closing line for CI: traces that agree pass, new divergences and errors fail,
 # known divergences, racy ones and traces the kernel cannot run count as skipped.
-awk '/^COUNT / { for (i = 3; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
+[ "$mode" = check ] || awk '/^COUNT / { for (i = 3; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
      END { printf "golden: %d passed, %d failed, %d skipped (%d racy)\n", n["agree"], n["new"], n["known"] + n["skipped"] + n["racy"], n["racy"] }' \
   "$out/summary.txt"
 # tee hides the loop's status: take it from the summary lines.
@@ -259,5 +279,5 @@ if grep -q '^RESULT .* ERROR ' "$out/summary.txt"; then
   grep '^golden: error' "$out/summary.txt" | head -n1 >&2
   exit 2
 fi
-if grep -q '^RESULT .* DIVERGES' "$out/summary.txt"; then exit 1; fi
+if grep -q '^RESULT .* \(DIVERGES\|CHECK-FAILS\)' "$out/summary.txt"; then exit 1; fi
 exit 0

@@ -3,6 +3,7 @@
 
 usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG [KNOWN_FILE [RERUN_OUT...]]
        golden_summary.py new LABEL OUT_FILE [KNOWN_FILE]
+       golden_summary.py check LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG TRACE_DIR
 
 Prints one `RESULT <label> ...` line (`agree`/`DIVERGES`/`ERROR`), then each divergence
 with the step and the model's and the kernel's values side by side. Exit status: 0 all
@@ -20,10 +21,16 @@ printed as `RACY` with the counts and does not make the result DIVERGES (the sam
 reproduction: a racy step must not hide a steady divergence behind it. Without reruns
 every new divergence fails.
 
+`check` reads `msgring check --print-traces` output (golden.sh's check mode): it writes
+each minimized trace between `--- BEGIN NAME` and `--- END NAME` to TRACE_DIR/NAME and
+prints one `RESULT` line (`check-ok` / `CHECK-FAILS` / `ERROR`) with msgring's summary
+lines and the MISMATCH headers.
+
 `new` prints the new (not known) divergences of OUT_FILE as `TRACE LINE` lines: the traces
 golden.sh re-runs.
 """
 import json
+import os
 import sys
 
 
@@ -105,6 +112,8 @@ def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "new":
         return print_new(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
     mode, label, out_file, status, log = sys.argv[1:6]
+    if mode == "check":
+        return summarize_check(label, out_file, status, log, sys.argv[6])
     known = load_known(sys.argv[6] if len(sys.argv) > 6 else "", label)
     reruns = sys.argv[7:]
     try:
@@ -140,6 +149,44 @@ def main():
                 print(f"  {base(r.get('file', '?'))}:{m.get('line')}: expected {short(m.get('expected'))} got {short(m.get('actual'))}")
         return 0
     return summarize_diff(label, reports, status, log, known, reruns)
+
+
+def summarize_check(label, out_file, status, log, trace_dir):
+    """`msgring check` ran in the guest: save its minimized traces, echo its findings."""
+    try:
+        lines = open(out_file, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError:
+        lines = []
+    os.makedirs(trace_dir, exist_ok=True)
+    kept, headers, body, name = [], [], None, None
+    for line in lines:
+        if name is not None:
+            if line == f"--- END {name}":
+                with open(os.path.join(trace_dir, name), "w", encoding="utf-8") as f:
+                    f.write("\n".join(body) + "\n")
+                kept.append(name)
+                name = None
+            else:
+                body.append(line)
+        elif line.startswith("--- BEGIN "):
+            name, body = os.path.basename(line[len("--- BEGIN "):]), []
+        elif line.startswith("MISMATCH "):
+            headers.append(line)
+        elif line.startswith(("  line ", "  model:", "  kernel:")) and headers:
+            headers.append(line)
+    summary = [ln for ln in lines if " traces, " in ln and " steps compared" in ln]
+    if status not in ("0", "1") or not summary:
+        print(f"RESULT {label} ERROR msgring check exited {status} without its summary; see {log}")
+        print(f"golden: error: kernel {label}: check did not finish")
+        return 2
+    word = "check-ok" if status == "0" else "CHECK-FAILS"
+    print(f"RESULT {label} {word}: {summary[-1].strip()}; {len(kept)} minimized traces in {trace_dir}")
+    tail = lines[lines.index(summary[-1]) + 1:]
+    for ln in tail:
+        print(f"  {ln}")
+    for ln in headers:
+        print(f"  {ln}")
+    return 0 if status == "0" else 1
 
 
 def load_known(path, label):

@@ -108,5 +108,53 @@ class Summary(unittest.TestCase):
         self.assertEqual(p.stdout.split("\n"), ["b.trace 3", ""])
 
 
+class CheckMode(unittest.TestCase):
+    """`check`: minimized traces are written out, the verdict follows msgring's exit."""
+
+    OUT = """msgring check: seed 1, 40 steps per trace, model 6.12 vs kernel 6.12.117 (replay: --seed 1)
+MISMATCH 1: trace 26 (seed 0x83), 45 -> 9 steps, reproduces 5/5: /tmp/reports/seed1-trace26-query.trace
+  line 22: query r0 slot=0
+  model:  slot empty
+  kernel: slot f0
+--- BEGIN seed1-trace26-query.trace
+# a comment
+msgring-trace 1
+setup r0 entries=1
+--- END seed1-trace26-query.trace
+  3 traces: query: slot full vs empty
+100 traces, 4000 steps compared, 0 skipped, 3 mismatches (1 distinct, in /tmp/reports), 9 traces/s, seed 1
+1 distinct mismatches reproduce
+"""
+
+    def run_check(self, out, status):
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "out")
+            with open(f, "w", encoding="utf-8") as fh:
+                fh.write(out)
+            traces = os.path.join(d, "traces")
+            p = subprocess.run([sys.executable, SUMMARY, "check", "6.12", f, status, "log", traces],
+                               capture_output=True, text=True, check=False)
+            files = {n: open(os.path.join(traces, n), encoding="utf-8").read()
+                     for n in (os.listdir(traces) if os.path.isdir(traces) else [])}
+            return p.returncode, p.stdout, files
+
+    def test_failing_check_writes_its_traces(self):
+        rc, out, files = self.run_check(self.OUT, "1")
+        self.assertEqual(rc, 1)
+        self.assertIn("RESULT 6.12 CHECK-FAILS: 100 traces", out)
+        self.assertIn("MISMATCH 1: trace 26", out)
+        self.assertEqual(files, {"seed1-trace26-query.trace": "# a comment\nmsgring-trace 1\nsetup r0 entries=1\n"})
+
+    def test_passing_check(self):
+        rc, out, _ = self.run_check(self.OUT, "0")
+        self.assertEqual(rc, 0)
+        self.assertIn("RESULT 6.12 check-ok", out)
+
+    def test_unfinished_check_is_an_error(self):
+        rc, out, _ = self.run_check(self.OUT.split("  3 traces")[0], "timeout")
+        self.assertEqual(rc, 2)
+        self.assertIn("RESULT 6.12 ERROR", out)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

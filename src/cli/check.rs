@@ -33,6 +33,11 @@ pub struct Args {
     /// Threads running traces (default: 2 per CPU; the kernel side mostly waits).
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
+    /// Also print each minimized trace after its MISMATCH line, between `--- BEGIN
+    /// NAME` and `--- END NAME` lines (for runs whose files cannot be copied out, such
+    /// as `real-backend/qemu/golden.sh`'s check mode in a QEMU guest).
+    #[arg(long)]
+    print_traces: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -164,6 +169,12 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                     f.model,
                     f.kernel
                 );
+                let text = if a.print_traces {
+                    let name = file_name(seed, f);
+                    format!("{text}\n--- BEGIN {name}\n{}--- END {name}", f.trace)
+                } else {
+                    text
+                };
                 if json {
                     err(&text);
                 } else {
