@@ -229,12 +229,15 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             s.mismatches,
             s.traces_per_second()
         ));
-        if racy > 0 {
-            out.line(&format!(
-                "{reproducible} distinct mismatches reproduce; {racy} do not reproduce reliably \
-                 (kernel races around io-wq, which the model serializes; see \
-                 kernel::Finding::fails): reported, not failing"
-            ));
+        if !report.findings.is_empty() {
+            let mut line = format!("{reproducible} distinct mismatches reproduce");
+            if racy > 0 {
+                line.push_str(&format!(
+                    "; {racy} do not reproduce reliably (kernel races around io-wq, which the \
+                     model serializes; see kernel::Finding::fails): reported, not failing"
+                ));
+            }
+            out.line(&line);
         }
         if !steady.is_empty() {
             out.line(&format!(
