@@ -140,6 +140,13 @@ impl Profile {
         self >= Profile::V6_18
     }
 
+    /// IO_DRAIN releases deferred requests by sequence number (`req_need_defer`:
+    /// `seq + cq_extra == cached_cq_tail`, R41.2) before 6.16; 6.16+ waits until no
+    /// other request of the ring is allocated (R41.1).
+    pub fn drain_by_sequence(self) -> bool {
+        self < Profile::V6_18
+    }
+
     /// The profile for a running kernel's `major.minor`, if the model has one.
     pub fn for_kernel(major: u32, minor: u32) -> Option<Profile> {
         match (major, minor) {

@@ -46,6 +46,15 @@ impl World {
     /// `io_post_aux_cqe` (R12, R13): fill the CQ or overflow. False only when the
     /// overflow allocation failed; the caller turns that into -EOVERFLOW.
     pub(crate) fn post_aux_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
+        let r = self.ring_mut(ring);
+        r.cq_extra = r.cq_extra.wrapping_add(1);
+        self.post_req_cqe(ring, cqe)
+    }
+
+    /// `io_fill_cqe_req`, else `io_req_cqe_overflow`: a request's own CQE (unlike
+    /// [`Self::post_aux_cqe`], not counted in `cq_extra`). False only when the overflow
+    /// allocation failed.
+    pub(crate) fn post_req_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
         self.fill_cqe(ring, cqe) || self.cqring_event_overflow(ring, cqe)
     }
 

@@ -283,7 +283,9 @@ impl World {
                     break;
                 }
             }
-            let sqe = self.ring_mut(ring).sq.pop_front().expect("counted above");
+            let r = self.ring_mut(ring);
+            let sqe = r.sq.pop_front().expect("counted above");
+            r.sq_consumed = r.sq_consumed.wrapping_add(1);
             submitted += 1;
             let init = self.io_init_req(ring, &sqe);
             if self.fast_lanes
@@ -382,6 +384,8 @@ impl World {
             }
             let _ = w.finish();
         }
+        let t = &mut self.rings[dst];
+        t.cq_extra = t.cq_extra.wrapping_add(direct as u32);
         let sq = &mut self.rings[src].sq;
         let skip = req_cqe(&lane.shape, 0).is_none();
         let start = self.batch_user_data.len() as u32;
@@ -394,6 +398,8 @@ impl World {
             ud.extend(b.iter().map(|s| s.user_data));
         }
         sq.drain(..direct);
+        let r = &mut self.rings[src];
+        r.sq_consumed = r.sq_consumed.wrapping_add(k as u32);
         if direct > 0 {
             self.batch.push(Completed::Run {
                 ring,
@@ -516,9 +522,22 @@ impl World {
 
     /// R41.1 `io_drain_req`: the request joins the defer list; the list is released as
     /// far as it can be; a request that is not itself a drain and finds the list empty
-    /// ends the drain.
-    fn io_drain_req(&mut self, req: Req) {
+    /// ends the drain. Before 6.16 (R41.2) a request that need not wait and finds the
+    /// list empty is released at once and ends the drain, drain or not.
+    fn io_drain_req(&mut self, mut req: Req) {
         let ring = req.ring;
+        if self.profile.drain_by_sequence() {
+            let r = self.ring(ring);
+            req.drain_seq = r.sq_consumed.wrapping_sub(1 + req.link.len() as u32);
+            if !self.req_need_defer(&req) && r.defer_list.is_empty() {
+                self.ring_mut(ring).drain_active = false;
+                let task = req.task;
+                self.io_req_task_work_add(ring, task, Work::Issue { req });
+            } else {
+                self.ring_mut(ring).defer_list.push_back(req);
+            }
+            return;
+        }
         let drain = req.sqe.flags & sqe_flags::IO_DRAIN != 0;
         self.ring_mut(ring).defer_list.push_back(req);
         self.io_queue_deferred(ring);
@@ -533,13 +552,20 @@ impl World {
     /// on, waits until no other request of the ring is in flight
     /// (`nr_req_allocated == nr_drained`). Returns whether any was released.
     pub(crate) fn io_queue_deferred(&mut self, ring: RingId) -> bool {
+        let by_sequence = self.profile.drain_by_sequence();
         let mut drain_seen = false;
         let mut first = true;
         let mut released = false;
         while let Some(front) = self.ring(ring).defer_list.front() {
-            drain_seen |= front.sqe.flags & sqe_flags::IO_DRAIN != 0;
-            if (drain_seen || first) && self.ring_has_requests_in_flight(ring) {
-                break;
+            if by_sequence {
+                if self.req_need_defer(front) {
+                    break;
+                }
+            } else {
+                drain_seen |= front.sqe.flags & sqe_flags::IO_DRAIN != 0;
+                if (drain_seen || first) && self.ring_has_requests_in_flight(ring) {
+                    break;
+                }
             }
             let req = self.ring_mut(ring).defer_list.pop_front().expect("checked");
             let task = req.task;
@@ -548,6 +574,18 @@ impl World {
             released = true;
         }
         released
+    }
+
+    /// R41.2 `req_need_defer` (before 6.16): a drain request waits until every SQE
+    /// consumed before its chain has posted its CQE into the CQ: `seq + cq_extra !=
+    /// cached_cq_tail` (CQEs still on the overflow list do not count). Requests without
+    /// IO_DRAIN never wait on their own; they wait behind a drain on the list.
+    fn req_need_defer(&self, req: &Req) -> bool {
+        if req.sqe.flags & sqe_flags::IO_DRAIN == 0 {
+            return false;
+        }
+        let r = self.ring(req.ring);
+        req.drain_seq.wrapping_add(r.cq_extra) != r.cq.tail()
     }
 
     /// Whether a request submitted to `ring` is alive outside the defer list: in the
@@ -688,7 +726,7 @@ impl World {
     /// success; a failure clears the skip).
     fn fill_req_cqe(&mut self, req: &Req, res: i32) {
         if let Some(cqe) = req_cqe(&req.sqe, res) {
-            let _dropped_if_false = self.post_aux_cqe(req.ring, cqe);
+            let _dropped_if_false = self.post_req_cqe(req.ring, cqe);
         }
     }
 
@@ -767,7 +805,7 @@ impl World {
             let _ = w.finish();
         }
         for &ud in &user_data[i..] {
-            let _dropped_if_false = self.post_aux_cqe(ring, cqe(ud));
+            let _dropped_if_false = self.post_req_cqe(ring, cqe(ud));
         }
     }
 
@@ -798,7 +836,7 @@ impl World {
                 break;
             }
             if let Some(cqe) = cqe {
-                let _dropped_if_false = self.post_aux_cqe(ring, *cqe);
+                let _dropped_if_false = self.post_req_cqe(ring, *cqe);
             }
             i += 1;
         }

@@ -27,6 +27,9 @@ pub struct Req {
     pub skip_link_cqes: bool,
     /// A SEND_FD request holds a reference to the file it grabbed (`msg->src_file`, R25).
     pub src_file: Option<FileId>,
+    /// `io_defer_entry::seq` (drain by sequence, before 6.16): the number of SQEs the
+    /// ring had consumed before this request's chain, set when it joins the defer list.
+    pub drain_seq: u32,
 }
 
 impl Req {
@@ -39,6 +42,7 @@ impl Req {
             init_failed: None,
             link: Vec::new(),
             skip_link_cqes: false,
+            drain_seq: 0,
             src_file: None,
         }
     }
@@ -133,6 +137,12 @@ pub struct Ring {
     pub drain_next: bool,
     /// `ctx->defer_list`: requests waiting for everything before them to complete.
     pub defer_list: VecDeque<Req>,
+    /// `ctx->cached_sq_head`: SQEs consumed so far (the drain sequence, before 6.16).
+    pub sq_consumed: u32,
+    /// `ctx->cq_extra`: CQEs posted that no request of this ring owns (MSG_RING target
+    /// CQEs, `io_post_aux_cqe`), counted whether they reached the CQ or the overflow
+    /// list (the drain sequence, before 6.16).
+    pub cq_extra: u32,
     /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
     /// IORING_SQ_NEED_WAKEUP set and wakes on enter with IORING_ENTER_SQ_WAKEUP.
     pub sqpoll_awake: bool,
@@ -163,6 +173,8 @@ impl Ring {
             drain_active: false,
             drain_next: false,
             defer_list: VecDeque::new(),
+            sq_consumed: 0,
+            cq_extra: 0,
             sqpoll_awake: false,
         }
     }
