@@ -324,3 +324,61 @@ fn iowq_completion_into_a_full_cq_goes_through_task_work_on_6_18() {
     assert_eq!(last_reap(V6_18), [0xb1, 0, 0]);
     assert_eq!(last_reap(V6_12), [0, 0xb1, 0]);
 }
+
+/// R41.2: before 6.16 IO_DRAIN releases by sequence number. The `msgring check`
+/// findings from the 6.12.117 and 6.1.0-56 guests that the sequence rule settles
+/// (`real-backend/qemu/findings/2026-11-25`, annotations = the kernel's events) match
+/// the model's 6.12 / 6.1 profile, and each of them needs it: under the 6.18 drain
+/// rule every one of them mismatches.
+#[test]
+fn r41_2_drain_by_sequence_before_6_16_matches_the_guest_findings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../real-backend/qemu/findings/2026-11-25");
+    let settled = [
+        (
+            "6.12",
+            V6_12,
+            &[
+                19u32, 26, 73, 85, 93, 172, 329, 361, 454, 587, 641, 909, 1552, 2962, 3140, 3268,
+                3642, 4471,
+            ][..],
+        ),
+        ("6.1", V6_1, &[19, 26, 54, 3140, 4138, 4471, 4716][..]),
+    ];
+    let mut checked = 0;
+    for (label, profile, traces) in settled {
+        for n in traces {
+            let prefix = format!("seed1-trace{n}-");
+            let file = std::fs::read_dir(dir.join(label))
+                .expect("findings directory")
+                .map(|e| e.expect("entry").path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(&prefix)
+                })
+                .unwrap_or_else(|| panic!("{label}: no finding {n}"));
+            let src = std::fs::read_to_string(&file).expect("readable");
+            let t = msgring::trace::parse(&src).expect("parses");
+            assert!(
+                src.contains("IO_DRAIN"),
+                "{}: not a drain trace",
+                file.display()
+            );
+            let on = |p: Profile| {
+                let out = msgring::trace::run(&t, &mut msgring::World::new(p));
+                msgring::trace::check_annotations(&t, &out)
+            };
+            let m = on(profile);
+            assert!(m.is_empty(), "{}: {}", file.display(), m[0]);
+            assert!(
+                !on(V6_18).is_empty(),
+                "{}: passes without R41.2",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 25);
+}
