@@ -259,6 +259,7 @@ summarize() { # label run [known-file [rerun outputs...]]
   echo
   for label in "${labels[@]}"; do
     if [ "$mode" = check ]; then
+      rm -rf "$out/check/$label"
       summarize "$label" full "$out/check/$label" || true
       continue
     fi
