@@ -161,75 +161,7 @@ pub fn generated_trace(data: &[u8], max_steps: usize) -> Trace {
 /// [`generated_trace`] with names as numbers ([`trace::generate_steps`]).
 #[cfg(feature = "arbitrary")]
 pub fn generated_steps(data: &[u8], max_steps: usize) -> trace::Generated {
-    // Once the bytes run out, `int_in_range` returns the lower bound forever, and the
-    // generator can spin on a step kind it cannot emit (e.g. `exit` with one task):
-    // then the choices continue from a PRNG seeded by a hash of the input (computed
-    // only then), so every input decodes in bounded expected time and
-    // deterministically.
-    struct Bytes<'a> {
-        input: &'a [u8],
-        /// The bytes not used yet.
-        data: &'a [u8],
-        rest: Option<trace::SplitMix>,
-    }
-    impl Bytes<'_> {
-        /// `Unstructured::int_in_range(0..=delta)` of arbitrary 1.x, on a byte slice:
-        /// big-endian bytes, as many as `delta` needs (at most 4), modulo `delta + 1`;
-        /// 0 from no bytes.
-        fn take(&mut self, delta: u32) -> u32 {
-            if delta == 0 {
-                return 0;
-            }
-            if delta < 0x100 {
-                // One byte (the generator's choices are almost all below 256).
-                return match self.data.split_first() {
-                    Some((&b, rest)) => {
-                        self.data = rest;
-                        u32::from(b) % (delta + 1)
-                    }
-                    None => 0,
-                };
-            }
-            let mut x: u32 = 0;
-            let mut used = 0;
-            while used < 4 && (delta >> (used * 8)) > 0 {
-                let Some((&b, rest)) = self.data.split_first() else {
-                    break;
-                };
-                self.data = rest;
-                x = (x << 8) | u32::from(b);
-                used += 1;
-            }
-            if delta == u32::MAX {
-                x
-            } else {
-                x % (delta + 1)
-            }
-        }
-    }
-    impl trace::Choices for Bytes<'_> {
-        fn below(&mut self, n: u32) -> u32 {
-            if n <= 1 {
-                return 0;
-            }
-            if !self.data.is_empty() {
-                return self.take(n - 1);
-            }
-            let input = self.input;
-            self.rest
-                .get_or_insert_with(|| {
-                    trace::SplitMix(input.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-                    }))
-                })
-                .below(n)
-        }
-    }
-    let mut c = Bytes {
-        input: data,
-        data,
-        rest: None,
-    };
+    let mut c = trace::ByteChoices::new(data);
     let extra = u32::try_from(max_steps.saturating_sub(5)).unwrap_or(u32::MAX - 1);
     let steps = c.take(extra) as usize;
     let mut g = trace::generate_steps(&mut c, steps);

@@ -42,55 +42,90 @@ impl Choices for SplitMix {
     }
 }
 
-/// The fuzzer's bytes as choices. Once they run out, the choices go on from a
-/// [`SplitMix`] seeded by the choices made so far: an exhausted `Unstructured` answers 0
-/// to everything, and a generator that always picks the same step kind can then spin
-/// forever when that kind has nothing to emit (e.g. `setup` with five rings already).
-#[cfg(feature = "arbitrary")]
-struct Fuzz<'a, 'b> {
-    u: &'b mut arbitrary::Unstructured<'a>,
-    /// FNV-1a over the choices taken from `u`: the seed of `rest`.
-    hash: u64,
+/// A byte string as choices, read the way arbitrary 1.x's `Unstructured::int_in_range`
+/// reads it (so a fuzz input means the same trace either way). Once the bytes run out,
+/// `int_in_range` would answer the lower bound forever, and the generator can spin on a
+/// step kind it cannot emit (e.g. `setup` with five rings already): the choices then go
+/// on from a [`SplitMix`] seeded by a hash of the whole input (computed only then), so
+/// every input decodes in bounded expected time, deterministically. Used by
+/// `Trace::arbitrary` and the fuzz targets' decoder (`fuzzing::generated_steps`).
+pub struct ByteChoices<'a> {
+    input: &'a [u8],
+    /// The bytes not used yet.
+    data: &'a [u8],
     rest: Option<SplitMix>,
 }
 
-#[cfg(feature = "arbitrary")]
-impl<'a, 'b> Fuzz<'a, 'b> {
-    fn new(u: &'b mut arbitrary::Unstructured<'a>) -> Self {
-        Fuzz {
-            u,
-            hash: 0xcbf2_9ce4_8422_2325,
+impl<'a> ByteChoices<'a> {
+    pub fn new(input: &'a [u8]) -> Self {
+        ByteChoices {
+            input,
+            data: input,
             rest: None,
+        }
+    }
+
+    /// `Unstructured::int_in_range(0..=delta)` of arbitrary 1.x, on the bytes:
+    /// big-endian bytes, as many as `delta` needs (at most 4), modulo `delta + 1`; 0
+    /// from no bytes.
+    pub fn take(&mut self, delta: u32) -> u32 {
+        if delta == 0 {
+            return 0;
+        }
+        if delta < 0x100 {
+            // One byte (the generator's choices are almost all below 256).
+            return match self.data.split_first() {
+                Some((&b, rest)) => {
+                    self.data = rest;
+                    u32::from(b) % (delta + 1)
+                }
+                None => 0,
+            };
+        }
+        let mut x: u32 = 0;
+        let mut used = 0;
+        while used < 4 && (delta >> (used * 8)) > 0 {
+            let Some((&b, rest)) = self.data.split_first() else {
+                break;
+            };
+            self.data = rest;
+            x = (x << 8) | u32::from(b);
+            used += 1;
+        }
+        if delta == u32::MAX {
+            x
+        } else {
+            x % (delta + 1)
         }
     }
 }
 
-#[cfg(feature = "arbitrary")]
-impl Choices for Fuzz<'_, '_> {
+impl Choices for ByteChoices<'_> {
     fn below(&mut self, n: u32) -> u32 {
         if n <= 1 {
             return 0;
         }
-        if let Some(rest) = &mut self.rest {
-            return rest.below(n);
+        if !self.data.is_empty() {
+            return self.take(n - 1);
         }
-        if self.u.is_empty() {
-            let mut rest = SplitMix(self.hash);
-            let v = rest.below(n);
-            self.rest = Some(rest);
-            return v;
-        }
-        let v = self.u.int_in_range(0..=n - 1).unwrap_or(0);
-        self.hash = (self.hash ^ u64::from(v)).wrapping_mul(0x0100_0000_01b3);
-        v
+        let input = self.input;
+        self.rest
+            .get_or_insert_with(|| {
+                SplitMix(input.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+                }))
+            })
+            .below(n)
     }
 }
 
+/// A trace from the rest of the fuzzer's bytes ([`ByteChoices`]): up to 80 steps.
 #[cfg(feature = "arbitrary")]
 impl<'a> arbitrary::Arbitrary<'a> for Trace {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Trace> {
-        let steps = u.int_in_range(0..=80)?;
-        Ok(generate(&mut Fuzz::new(u), steps))
+        let mut c = ByteChoices::new(u.bytes(u.len())?);
+        let steps = c.take(80) as usize; // int_in_range(0..=80) on the first byte
+        Ok(generate(&mut c, steps))
     }
 }
 
@@ -1226,7 +1261,6 @@ mod tests {
     /// Short fuzz inputs run out of bytes at once; every later choice would be 0. The
     /// generator must still finish (it used to pick the same kind forever once that kind
     /// had nothing to emit) with at least the number of steps it was asked for.
-    #[cfg(feature = "arbitrary")]
     #[test]
     fn arbitrary_trace_finishes_when_the_bytes_run_out() {
         let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![80, b]).collect();
@@ -1234,20 +1268,23 @@ mod tests {
         inputs.extend((0..=255u8).map(|b| vec![80, b, b, 0, 0, 0, 1]));
         inputs.push(Vec::new());
         for data in &inputs {
-            let mut u = arbitrary::Unstructured::new(data);
-            let steps = u.int_in_range(0..=80).unwrap_or(0);
-            let mut fuzz = Fuzz::new(&mut u);
+            let mut bytes = ByteChoices::new(data);
+            let steps = bytes.take(80) as usize;
             let mut c = Capped {
-                inner: &mut fuzz,
+                inner: &mut bytes,
                 left: 1_000_000,
             };
             let t = generate(&mut c, steps);
             assert!(t.steps.len() >= steps + 5, "input {data:?}");
-            // The same bytes give the same trace.
-            let again =
-                <Trace as arbitrary::Arbitrary>::arbitrary(&mut arbitrary::Unstructured::new(data))
-                    .expect("arbitrary trace");
-            assert_eq!(again.to_string(), t.to_string(), "input {data:?}");
+            // The same bytes give the same trace through `Trace::arbitrary`.
+            #[cfg(feature = "arbitrary")]
+            {
+                let again = <Trace as arbitrary::Arbitrary>::arbitrary(
+                    &mut arbitrary::Unstructured::new(data),
+                )
+                .expect("arbitrary trace");
+                assert_eq!(again.to_string(), t.to_string(), "input {data:?}");
+            }
         }
     }
 }

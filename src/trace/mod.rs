@@ -20,7 +20,7 @@ mod parse;
 mod print;
 mod run;
 
-pub use gen::{gen, generate, generate_steps, Choices, Generated, Name, SplitMix};
+pub use gen::{gen, generate, generate_steps, ByteChoices, Choices, Generated, Name, SplitMix};
 pub use parse::{parse, parse_file, ParseError};
 pub use print::{
     fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
