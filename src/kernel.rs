@@ -1884,7 +1884,13 @@ impl Finding {
     /// `msgring check` still names the ones that reproduced: seed 1, trace 26924
     /// reproduced 5 of 5 after io-wq work and was a model bug (M10's io-wq teardown).
     pub fn fails(&self) -> bool {
-        !self.iowq_before && self.reproduced >= REPRODUCIBLE
+        !self.iowq_before && self.reproduces()
+    }
+
+    /// Whether its minimized trace reproduced in at least [`REPRODUCIBLE`] of
+    /// [`REPRODUCE_RUNS`] re-runs (io-wq work before it or not).
+    pub fn reproduces(&self) -> bool {
+        self.reproduced >= REPRODUCIBLE
     }
 }
 

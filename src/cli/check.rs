@@ -217,7 +217,7 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         let steady: Vec<String> = report
             .findings
             .iter()
-            .filter(|f| !f.fails() && f.reproduced >= kernel::REPRODUCIBLE)
+            .filter(|f| f.reproduces() && !f.fails())
             .map(|f| f.index.to_string())
             .collect();
         let racy = report.findings.len() - reproducible - steady.len();

@@ -9,15 +9,11 @@ impl World {
     /// writes into the CQ only if it has room **and** the overflow list is empty (C3:
     /// `io_cqe_cache_refill` refuses while `IO_CHECK_CQ_OVERFLOW_BIT` is set).
     fn fill_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
-        let r = self.ring_mut(ring);
-        if !r.overflow.is_empty() {
-            return false;
-        }
-        r.cq.push(cqe)
+        self.cq_takes_a_cqe(ring) && self.ring_mut(ring).cq.push(cqe)
     }
 
-    /// Whether [`Self::fill_cqe`] would write a CQE into `ring`'s CQ now (C3: a free
-    /// slot and no overflowed CQEs waiting).
+    /// Whether [`Self::fill_cqe`] writes a CQE into `ring`'s CQ now (C3: a free slot and
+    /// no overflowed CQEs waiting).
     pub(crate) fn cq_takes_a_cqe(&self, ring: RingId) -> bool {
         let r = self.ring(ring);
         r.overflow.is_empty() && !r.cq.is_full()

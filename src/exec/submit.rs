@@ -142,6 +142,7 @@ pub(crate) fn is_link(sqe: &Sqe) -> bool {
 /// How many rounds `io_cqring_wait` follows local work that runs but changes nothing
 /// a waiter could see, before it gives up like the backend's bounded wait (-ETIME).
 const MAX_WAIT_ROUNDS: u32 = 1 << 12;
+
 impl World {
     /// The part of an SQE the model does not implement, if any. Checked before a submit
     /// changes anything, so an unmodelled step leaves the world as it was.
