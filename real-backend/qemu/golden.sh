@@ -22,8 +22,8 @@
 #        MSGRING_GOLDEN_SECONDARY=0  skip the informational no-fdinfo run
 #        MSGRING_GOLDEN_RECHECK      reruns of each trace with a new divergence (default 5,
 #                                    0 = none): the kernel is booted once more and runs
-#                                    those traces that many times; a divergence that comes
-#                                    back at the same line in at most half of them is a
+#                                    those traces that many times; a trace that diverges
+#                                    again (at any line) in at most half of them is a
 #                                    kernel race and prints as RACY (it does not fail)
 # Output: target/golden/{6.1,6.12,host}.{log,out,err} (raw console; msgring's stdout
 #         and stderr), target/golden/summary.txt.
@@ -43,6 +43,7 @@ boot_tmo="${MSGRING_QEMU_TIMEOUT:-420}"
 run_tmo="${MSGRING_GOLDEN_TIMEOUT:-360}"
 kernels_wanted="${MSGRING_GOLDEN_KERNELS:-6.1 6.12 host}"
 mode="${MSGRING_GOLDEN_MODE:-diff}"
+case "$mode" in diff | run | check) ;; *) die "MSGRING_GOLDEN_MODE=$mode: want diff, run or check" ;; esac
 if [ "$mode" = check ]; then
   check_s="${MSGRING_CHECK_SECONDS:-90}"
   [[ "$check_s" =~ ^[0-9]+$ ]] || die "MSGRING_CHECK_SECONDS=$check_s: want a number of seconds"
@@ -90,12 +91,15 @@ fi
 #             6.1/6.12 format (d_iname names, `<none>` for empty slots) it does not
 #             parse, and `msgring diff` stops at the first divergence; this run shows
 #             what the rest of each trace does. For information only.
+# new_stage DIR: an empty initramfs tree (mount points, /golden/runs).
+new_stage() {
+  rm -rf "$1"
+  mkdir -p "$1/golden/runs" "$1/proc" "$1/sys" "$1/tmp" "$1/dev"
+}
 stage="$out/stage"
-rm -rf "$stage"
-mkdir -p "$stage/golden/runs" "$stage/proc" "$stage/sys" "$stage/tmp" "$stage/dev"
+new_stage "$stage"
 runs=(full)
 [ "${MSGRING_GOLDEN_SECONDARY:-1}" = 1 ] && [ "$mode" = diff ] && runs+=(no-fdinfo)
-case "$mode" in diff | run | check) ;; *) die "MSGRING_GOLDEN_MODE=$mode: want diff, run or check" ;; esac
 for r in "${runs[@]}"; do mkdir -p "$stage/golden/runs/$r/traces"; done
 excluded=()
 ntr=0
@@ -227,8 +231,7 @@ for label in "${labels[@]}"; do
   t=$(date +%s.%N)
   step "rechecking $label: ${again[*]} ($recheck_n reruns)"
   rs="$out/recheck-stage"
-  rm -rf "$rs"
-  mkdir -p "$rs/golden/runs" "$rs/proc" "$rs/sys" "$rs/tmp" "$rs/dev"
+  new_stage "$rs"
   cp "$stage/golden/msgring" "$stage/golden/timeout" "$rs/golden/"
   names=()
   for i in $(seq 1 "$recheck_n"); do

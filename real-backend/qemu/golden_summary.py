@@ -116,12 +116,7 @@ def main():
         return summarize_check(label, out_file, status, log, sys.argv[6])
     known = load_known(sys.argv[6] if len(sys.argv) > 6 else "", label)
     reruns = sys.argv[7:]
-    try:
-        text = open(out_file, encoding="utf-8", errors="replace").read()
-    except OSError:
-        text = ""
-    docs = list(objects(text))
-    reports = list(trace_reports(docs))
+    reports = read_reports(out_file)
     if status in ("none", "timeout", "noprofile") or status.startswith(("spawn", "wait", "signal")):
         why = {
             "none": "no GOLDEN-EXIT on the console (boot failed or QEMU timed out)",

@@ -16,6 +16,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SUMMARY = os.path.join(HERE, "golden_summary.py")
 
 
+def summary(*args, check=False):
+    """golden_summary.py ARGS..., as golden.sh runs it: (exit status, stdout, stderr)."""
+    p = subprocess.run([sys.executable, SUMMARY, *args], capture_output=True, text=True, check=check)
+    return p.returncode, p.stdout, p.stderr
+
+
 def report(name, line=None):
     r = {"file": f"/golden/runs/full/traces/{name}", "model": "model 6.12",
          "kernel": "kernel 6.12.117", "steps": 5, "compared": 5, "skipped": 0}
@@ -43,12 +49,11 @@ class Summary(unittest.TestCase):
         out = self.write("full.out", full)
         kf = self.write("known.txt", known) if known else ""
         rr = [self.write(f"rerun{i}.out", r) for i, r in enumerate(reruns)]
-        p = subprocess.run([sys.executable, SUMMARY, "diff", "6.12", out, "1", "console.log", kf, *rr],
-                           capture_output=True, text=True, check=False)
-        count = [ln for ln in p.stdout.splitlines() if ln.startswith("COUNT ")]
-        self.assertEqual(len(count), 1, p.stdout + p.stderr)
+        rc, stdout, stderr = summary("diff", "6.12", out, "1", "console.log", kf, *rr)
+        count = [ln for ln in stdout.splitlines() if ln.startswith("COUNT ")]
+        self.assertEqual(len(count), 1, stdout + stderr)
         fields = dict(kv.split("=") for kv in count[0].split()[2:])
-        return p.returncode, {k: int(v) for k, v in fields.items()}, p.stdout
+        return rc, {k: int(v) for k, v in fields.items()}, stdout
 
     def test_new_divergence_without_reruns_fails(self):
         rc, c, _ = self.run_summary([report("a.trace", 7), report("b.trace")])
@@ -103,9 +108,8 @@ class Summary(unittest.TestCase):
     def test_new_lists_only_unknown_divergences(self):
         out = self.write("full.out", [report("a.trace", 7), report("b.trace", 3), report("c.trace")])
         kf = self.write("known.txt", "6.12 a.trace:7 # why\n* x.trace:1\n")
-        p = subprocess.run([sys.executable, SUMMARY, "new", "6.12", out, kf],
-                           capture_output=True, text=True, check=True)
-        self.assertEqual(p.stdout.split("\n"), ["b.trace 3", ""])
+        _, stdout, _ = summary("new", "6.12", out, kf, check=True)
+        self.assertEqual(stdout.split("\n"), ["b.trace 3", ""])
 
 
 class CheckMode(unittest.TestCase):
@@ -132,11 +136,10 @@ setup r0 entries=1
             with open(f, "w", encoding="utf-8") as fh:
                 fh.write(out)
             traces = os.path.join(d, "traces")
-            p = subprocess.run([sys.executable, SUMMARY, "check", "6.12", f, status, "log", traces],
-                               capture_output=True, text=True, check=False)
+            rc, stdout, _ = summary("check", "6.12", f, status, "log", traces)
             files = {n: open(os.path.join(traces, n), encoding="utf-8").read()
                      for n in (os.listdir(traces) if os.path.isdir(traces) else [])}
-            return p.returncode, p.stdout, files
+            return rc, stdout, files
 
     def test_failing_check_writes_its_traces(self):
         rc, out, files = self.run_check(self.OUT, "1")
