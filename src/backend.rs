@@ -3,6 +3,7 @@
 //! against this trait, so the same scenario runs on both (like turmoil's simulated and
 //! real io_uring).
 
+use crate::choice::{Choice, PathMisfit};
 use crate::{Faults, Step, StepResult, World};
 
 /// Executes steps and reports what each returned.
@@ -13,6 +14,19 @@ pub trait Backend {
     /// Applies one step. Backends that cannot inject `faults` return
     /// [`StepResult::Unmodelled`] for a step that asks for them.
     fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult;
+
+    /// Applies one step taking the decisions of `path` at the model's choice points
+    /// ([`crate::choice`]). A backend that decides for itself (the kernel) ignores
+    /// `path`.
+    fn apply_step_path(
+        &mut self,
+        step: &Step,
+        faults: Faults,
+        path: &[Choice],
+    ) -> Result<StepResult, PathMisfit> {
+        let _ = path;
+        Ok(self.apply_step(step, faults))
+    }
 }
 
 impl Backend for World {
@@ -22,5 +36,17 @@ impl Backend for World {
 
     fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
         self.apply_with(step, faults)
+    }
+
+    fn apply_step_path(
+        &mut self,
+        step: &Step,
+        faults: Faults,
+        path: &[Choice],
+    ) -> Result<StepResult, PathMisfit> {
+        if path.is_empty() {
+            return Ok(self.apply_with(step, faults));
+        }
+        self.apply_path(step, faults, path).map(|(r, _)| r)
     }
 }

@@ -14,9 +14,11 @@
 
 pub mod backend;
 pub mod check;
+pub mod choice;
 pub mod concurrent;
 pub mod errno;
 mod exec;
+pub mod explain;
 pub mod fuzzing;
 #[cfg(feature = "real-backend")]
 pub mod kernel;
@@ -30,10 +32,11 @@ pub mod uapi;
 mod world;
 
 pub use backend::Backend;
+pub use choice::{Choice, ChoicePoint, Chooser};
 pub use errno::Errno;
 pub use exec::{
-    io_uring_fill_params, io_uring_sanitise_params, IO_LOCAL_TW_DEFAULT_MAX, MAX_FIXED_FILES,
-    MODEL_NOFILE,
+    io_uring_fill_params, io_uring_sanitise_params, Successor, Successors, IO_LOCAL_TW_DEFAULT_MAX,
+    MAX_FIXED_FILES, MODEL_NOFILE,
 };
 pub use profile::Profile;
 pub use sqe::{DestSlot, MsgRingData, MsgRingSendFd, Nop, Sqe, Vfd};

@@ -6,7 +6,7 @@ use crate::state::{Cqe, FileId, TaskId};
 
 /// One step of a scenario. Rings and files are named by their fd ([`Vfd`]); tasks by
 /// [`TaskId`]. Steps that are system calls name the task that makes them.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Step {
     /// `io_uring_setup(entries, {flags, cq_entries})` by `task`: returns the ring fd.
@@ -76,7 +76,7 @@ pub enum Step {
 }
 
 /// Faults injected into one step (model only: the real backend cannot inject them).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Faults {
     /// The next this-many overflow-CQE allocations fail (C3, R13, R23, B14).
@@ -93,7 +93,7 @@ impl Faults {
 }
 
 /// What a step returned.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum StepResult {
     /// A system call's return value (`-errno` on failure); for setup and file

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 ///
 /// A `World` is plain data: `Clone` to fork it, `Eq` to compare it, `Debug` to print
 /// it. It changes only through [`World::apply`](crate::World::apply).
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct World {
     pub(crate) profile: Profile,
     pub(crate) tasks: Vec<Task>,
@@ -34,6 +34,10 @@ pub struct World {
     /// Whether `io_submit_sqes` may take its request-free lanes (see
     /// [`World::set_fast_lanes`]).
     pub(crate) fast_lanes: bool,
+    /// The decisions of the current step at its choice points (see [`crate::choice`]).
+    /// Inactive (every point takes option 0) outside `apply_choosing` and friends;
+    /// empty between steps and ignored by `==`.
+    pub(crate) decide: crate::choice::Decider,
 }
 
 impl Default for World {
@@ -60,6 +64,7 @@ impl World {
             batch_user_data: Vec::new(),
             iowq_ran: 0,
             fast_lanes: true,
+            decide: Default::default(),
             sq_thread: Task {
                 alive: true,
                 ..Task::default()
@@ -225,7 +230,7 @@ impl World {
 /// The visible state of a ring: the shared `sq_flags` word and overflow counter, the
 /// CQEs ready in the CQ, the overflow list (read from fdinfo by the real backend) and
 /// the fixed-file table by file identity class.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RingView {
     pub sq_flags: u32,

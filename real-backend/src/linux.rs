@@ -343,16 +343,47 @@ impl Drop for Task {
     }
 }
 
-/// `/proc/self/task/<tid>/stat` text (or its first bytes): the thread is an io-wq
-/// worker (`(iou-wrk-...)`) in state R.
-fn stat_is_running_iowq_worker(st: &[u8]) -> bool {
-    let Some(l) = st.iter().position(|&c| c == b'(') else {
-        return false;
-    };
-    let Some(r) = st.iter().rposition(|&c| c == b')') else {
-        return false;
-    };
-    l < r && st[l + 1..r].starts_with(b"iou-wrk") && st.get(r + 2) == Some(&b'R')
+/// `PF_IO_WORKER` in a task's `flags` (field 9 of `/proc/<pid>/task/<tid>/stat`): the
+/// thread is an io thread of the kernel (an io-wq worker or an SQPOLL thread), set
+/// from its creation, before the thread first runs and names itself `iou-wrk-*`.
+const PF_IO_WORKER: u64 = 0x10;
+
+/// What `/proc/self/task/<tid>/stat` says about a thread: its `comm`, its state
+/// letter and its `flags`.
+struct ThreadStat<'a> {
+    comm: &'a [u8],
+    state: u8,
+    flags: u64,
+}
+
+fn parse_thread_stat(st: &[u8]) -> Option<ThreadStat<'_>> {
+    let l = st.iter().position(|&c| c == b'(')?;
+    let r = st.iter().rposition(|&c| c == b')')?;
+    if l >= r {
+        return None;
+    }
+    // After ") ": state ppid pgrp session tty_nr tpgid flags ...
+    let rest = std::str::from_utf8(st.get(r + 2..)?).ok()?;
+    let mut f = rest.split_ascii_whitespace();
+    let state = *f.next()?.as_bytes().first()?;
+    let flags = f.nth(5)?.parse().ok()?;
+    Some(ThreadStat {
+        comm: &st[l + 1..r],
+        state,
+        flags,
+    })
+}
+
+/// The thread is an io-wq worker that is not idle: an io thread other than an SQPOLL
+/// thread (`iou-sqp-*`, which polls on its own schedule) that is running, runnable
+/// (also a worker just created, not yet named) or blocked uninterruptibly (e.g. on a
+/// ring's `uring_lock`). An idle worker waits interruptibly (`S`); `Z`/`X` are exiting.
+fn stat_is_busy_iowq_worker(st: &[u8]) -> bool {
+    parse_thread_stat(st).is_some_and(|t| {
+        t.flags & PF_IO_WORKER != 0
+            && !t.comm.starts_with(b"iou-sqp")
+            && !matches!(t.state, b'S' | b'I' | b'Z' | b'X')
+    })
 }
 
 /// An open `/proc/self/task` directory stream (null if it could not be opened).
@@ -673,15 +704,13 @@ impl Host {
         live.len()
     }
 
-    /// Whether an io-wq worker of this process is running (state R). Workers are the
-    /// threads named `iou-wrk-*`; between steps they should all be asleep. Reads
-    /// each thread's `comm` (and a worker's `stat`) through a `/proc/self/task`
-    /// directory stream the host keeps open.
+    /// Whether an io-wq worker of this process is busy (see
+    /// `stat_is_busy_iowq_worker`): running or runnable, just created and not yet
+    /// named, or blocked on a lock. Between steps they should all wait idle. Reads
+    /// each thread's `stat` through a `/proc/self/task` directory stream the host
+    /// keeps open.
     pub fn iowq_busy(&self) -> bool {
-        self.any_iowq_worker(|comm, stat| {
-            comm.starts_with(b"iou-wrk")
-                && stat().is_some_and(|st| stat_is_running_iowq_worker(&st))
-        })
+        self.any_thread(stat_is_busy_iowq_worker)
     }
 
     /// Whether the calling thread, as task 0 of a [`Task0::Caller`] host, has io-wq
@@ -694,15 +723,12 @@ impl Host {
             return false;
         };
         let want = format!("iou-wrk-{tid}");
-        self.any_iowq_worker(|comm, _| {
-            let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
-            comm == want.as_bytes()
-        })
+        self.any_thread(|st| parse_thread_stat(st).is_some_and(|t| t.comm == want.as_bytes()))
     }
 
-    /// Whether `pick(comm, stat)` holds for a thread of this process whose `comm` starts
-    /// with `iou-wrk` (`stat` reads the thread's `/proc/self/task/<tid>/stat`).
-    fn any_iowq_worker(&self, pick: impl Fn(&[u8], &dyn Fn() -> Option<Vec<u8>>) -> bool) -> bool {
+    /// Whether `pick(stat)` holds for a thread of this process (`stat`: the text of
+    /// its `/proc/self/task/<tid>/stat`).
+    fn any_thread(&self, pick: impl Fn(&[u8]) -> bool) -> bool {
         let dir = self.task_dir.0;
         if dir.is_null() {
             return false;
@@ -720,40 +746,24 @@ impl Host {
                     return false;
                 }
                 let name = std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes();
-                if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+                if name.is_empty() || name.len() > 24 || !name.iter().all(u8::is_ascii_digit) {
                     continue;
                 }
-                let read_file = |file: &[u8], buf: &mut [u8]| -> usize {
-                    let mut path = [0u8; 48];
-                    let n = name.len().min(24);
-                    path[..n].copy_from_slice(&name[..n]);
-                    path[n] = b'/';
-                    path[n + 1..n + 1 + file.len()].copy_from_slice(file);
-                    let fd = libc::openat(
-                        dfd,
-                        path.as_ptr() as *const libc::c_char,
-                        libc::O_RDONLY | libc::O_CLOEXEC,
-                    );
-                    if fd < 0 {
-                        return 0; // the thread has exited
-                    }
-                    let got = libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
-                    libc::close(fd);
-                    got.max(0) as usize
-                };
-                // `comm` first (cheap), `stat` only when asked for.
-                let mut buf = [0u8; 64];
-                let got = read_file(b"comm", &mut buf);
-                let comm = &buf[..got];
-                if !comm.starts_with(b"iou-wrk") {
-                    continue;
+                let mut path = [0u8; 48];
+                path[..name.len()].copy_from_slice(name);
+                path[name.len()..name.len() + 5].copy_from_slice(b"/stat");
+                let fd = libc::openat(
+                    dfd,
+                    path.as_ptr() as *const libc::c_char,
+                    libc::O_RDONLY | libc::O_CLOEXEC,
+                );
+                if fd < 0 {
+                    continue; // the thread has exited
                 }
-                let stat = || {
-                    let mut st = [0u8; 256];
-                    let got = read_file(b"stat", &mut st);
-                    (got > 0).then(|| st[..got].to_vec())
-                };
-                if pick(comm, &stat) {
+                let mut st = [0u8; 512];
+                let got = libc::read(fd, st.as_mut_ptr() as *mut libc::c_void, st.len());
+                libc::close(fd);
+                if got > 0 && pick(&st[..got as usize]) {
                     return true;
                 }
             }

@@ -5,6 +5,7 @@
 mod check;
 #[cfg(feature = "real-backend")]
 mod diff;
+mod explain;
 mod fmt;
 mod gen;
 mod run;
@@ -42,6 +43,8 @@ struct Cli {
 enum Cmd {
     /// Run traces on the model and check their `=>` annotations.
     Run(run::Args),
+    /// Search the model's choice points for a path that gives every `=>` annotation.
+    Explain(explain::Args),
     /// Print traces in canonical form (or check that they are).
     Fmt(fmt::Args),
     /// Generate a deterministic pseudo-random trace.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
     let mut out = Out::default();
     let code = match &cli.cmd {
         Cmd::Run(a) => run::main(a, cli.json, &mut out),
+        Cmd::Explain(a) => explain::main(a, cli.json, &mut out),
         Cmd::Fmt(a) => fmt::main(a, cli.json, &mut out),
         Cmd::Gen(a) => gen::main(a, cli.json, &mut out),
         #[cfg(feature = "real-backend")]

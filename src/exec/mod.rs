@@ -1,6 +1,7 @@
 //! The code that applies a [`Step`] to a [`World`]: one module per kernel area, one
 //! function per kernel rule.
 
+pub(crate) mod branch;
 pub(crate) mod cqe;
 pub(crate) mod msg_ring;
 pub(crate) mod register;
@@ -8,6 +9,7 @@ pub(crate) mod setup;
 pub(crate) mod submit;
 pub(crate) mod taskwork;
 
+pub use branch::{Successor, Successors};
 pub use register::{MAX_FIXED_FILES, MODEL_NOFILE};
 pub use setup::{io_uring_fill_params, io_uring_sanitise_params};
 pub use submit::IO_LOCAL_TW_DEFAULT_MAX;

@@ -227,6 +227,7 @@ impl World {
                 self.syscall_exit(task);
                 return StepResult::Ret(ret);
             }
+            self.iowq_may_run();
             let r = self.ring(ring);
             if flags & enter::GETEVENTS != 0
                 && !syscall_iopoll
@@ -263,8 +264,10 @@ impl World {
         }
     }
 
-    /// Returning to userspace runs the task's pending task_work.
+    /// Returning to userspace runs the task's pending task_work (io-wq may have
+    /// finished something just before).
     pub(crate) fn syscall_exit(&mut self, task: TaskId) {
+        self.iowq_may_run();
         self.run_task_work(task);
     }
 
@@ -278,6 +281,12 @@ impl World {
         let mut lane: Option<DataLane> = None;
         let mut submitted = 0;
         while submitted < n {
+            if self.decide.active() && !self.iowq.is_empty() {
+                // What went to io-wq may run before the next SQE (no lane across it:
+                // an io-wq request may change what the lane's checks read).
+                lane = None;
+                self.iowq_may_run();
+            }
             if let Some(l) = lane.take() {
                 submitted += self.data_lane_run(ring, &l, n - submitted);
                 if submitted == n {
@@ -353,6 +362,7 @@ impl World {
         if let Some(head) = link.take() {
             self.io_queue_sqe_fallback(head);
         }
+        self.iowq_may_run();
         self.io_submit_flush_completions();
         submitted
     }
@@ -897,7 +907,9 @@ impl World {
             let max = self.local_work_max(min);
             self.run_local_work(ring, min, max);
         }
+        self.iowq_may_run();
         self.run_task_work(task);
+        self.iowq_may_run();
         if !self.ring(ring).overflow.is_empty() {
             self.cqring_overflow_flush(ring);
         }

@@ -5,6 +5,7 @@
 //! left that does not wait for a user task.
 
 use super::submit::IssueCtx;
+use crate::choice::ChoicePoint;
 use crate::state::{Callback, RingId, TaskId, Work};
 use crate::uapi::{setup, sq};
 use crate::World;
@@ -194,40 +195,119 @@ impl World {
         self.complete_now(req, crate::Errno::ECANCELED.neg());
     }
 
+    /// Runs one io-wq item: the next in queue order, or (choice point
+    /// [`ChoicePoint::IowqOrder`]) any pending one, since each runs on a worker of its
+    /// own.
+    fn run_iowq_item(&mut self) {
+        let k = if self.decide.active() {
+            self.decide
+                .choose(ChoicePoint::IowqOrder, self.iowq.len() as u32) as usize
+        } else {
+            0
+        };
+        let Some(w) = self.iowq.remove(k) else {
+            return;
+        };
+        self.iowq_ran += 1;
+        match w {
+            Work::Issue { req } if self.task_exited(req.task) => {
+                self.io_wq_cancel_pending_work(req)
+            }
+            Work::Issue { req } => self.issue_and_complete(req, IssueCtx::IoWq),
+            other => self.run_work(other, false),
+        }
+    }
+
+    /// A point inside a system call where io-wq workers may have finished what was
+    /// punted to them (choice point [`ChoicePoint::IowqDuringSyscall`]): the kernel's
+    /// workers run while the submitting task goes on. By default they wait until the
+    /// system call is over (the settle).
+    pub(crate) fn iowq_may_run(&mut self) {
+        if !self.decide.active() {
+            return;
+        }
+        while !self.iowq.is_empty() && self.decide.choose(ChoicePoint::IowqDuringSyscall, 2) == 1 {
+            self.run_iowq_item();
+        }
+    }
+
+    /// Whether the settle lets an agent with work wait until a later agent of the
+    /// same pass has run (choice point [`ChoicePoint::SettleOrder`]): io-wq workers,
+    /// task threads running task_work and SQPOLL threads run at the same time, so any
+    /// of them may get to a ring first. Only offered when a later agent of the pass has
+    /// work too, so every pass runs someone.
+    fn settle_defers(&mut self, later_ready: bool) -> bool {
+        later_ready && self.decide.choose(ChoicePoint::SettleOrder, 2) == 1
+    }
+
+    /// The agents a settle pass visits, in order, and whether each has work now.
+    fn settle_ready(&self) -> Vec<bool> {
+        let mut v = vec![!self.iowq.is_empty()];
+        v.extend(self.tasks.iter().map(|t| t.has_work()));
+        v.push(self.sq_thread.has_work());
+        v.extend(self.rings.iter().map(|r| self.sqpoll_has_work(r)));
+        v
+    }
+
+    fn sqpoll_has_work(&self, r: &crate::state::Ring) -> bool {
+        r.has(setup::SQPOLL) && r.sqpoll_awake && r.enabled && !r.sq.is_empty()
+    }
+
     /// Lets the asynchronous agents run until none has anything left to do: io-wq
     /// workers, tasks signalled for task_work (and dead tasks' fallback), and SQPOLL
     /// threads submitting what userspace pushed. DEFER_TASKRUN local work and
     /// TWA_SIGNAL_NO_IPI work wait for their task. Returns whether anything ran.
+    ///
+    /// By default each pass visits io-wq, then every task, then the SQ thread's task
+    /// and SQPOLL rings, in that order; the choice points let an agent with work wait
+    /// for later ones ([`ChoicePoint::SettleOrder`]) and io-wq take its items in any
+    /// order ([`ChoicePoint::IowqOrder`]).
     pub(crate) fn settle(&mut self) -> bool {
         let mut any = false;
         loop {
             let mut progressed = false;
-            while let Some(w) = self.iowq.pop_front() {
-                progressed = true;
-                self.iowq_ran += 1;
-                match w {
-                    Work::Issue { req } if self.task_exited(req.task) => {
-                        self.io_wq_cancel_pending_work(req)
+            let mut deferred = false;
+            // Agent `a` of this pass may wait for a later one that has work.
+            let later_ready = |w: &World, a: usize| -> bool {
+                w.decide.active() && w.settle_ready().iter().skip(a + 1).any(|&r| r)
+            };
+            if !self.iowq.is_empty() {
+                if self.settle_defers(later_ready(self, 0)) {
+                    deferred = true;
+                } else {
+                    progressed = true;
+                    while !self.iowq.is_empty() {
+                        self.run_iowq_item();
                     }
-                    Work::Issue { req } => self.issue_and_complete(req, IssueCtx::IoWq),
-                    other => self.run_work(other, false),
                 }
             }
             for i in 0..self.tasks.len() {
                 if self.tasks[i].has_work() {
+                    if self.settle_defers(later_ready(self, 1 + i)) {
+                        deferred = true;
+                        continue;
+                    }
                     progressed = true;
                     self.run_task_work(TaskId(i as u32));
                 }
             }
+            let sq_agent = 1 + self.tasks.len();
             if self.sq_thread.has_work() {
-                progressed = true;
-                self.run_task_work(TaskId::SQPOLL);
+                if self.settle_defers(later_ready(self, sq_agent)) {
+                    deferred = true;
+                } else {
+                    progressed = true;
+                    self.run_task_work(TaskId::SQPOLL);
+                }
             }
             for i in 0..self.rings.len() {
-                let r = &self.rings[i];
-                if r.has(setup::SQPOLL) && r.sqpoll_awake && r.enabled && !r.sq.is_empty() {
+                if self.sqpoll_has_work(&self.rings[i]) {
+                    if self.settle_defers(later_ready(self, sq_agent + 1 + i)) {
+                        deferred = true;
+                        continue;
+                    }
                     progressed = true;
-                    let n = r.sq.len() as u32;
+                    let n = self.rings[i].sq.len() as u32;
                     self.io_submit_sqes(RingId(i as u32), TaskId::SQPOLL, n);
                     self.run_task_work(TaskId::SQPOLL);
                 }
@@ -238,10 +318,10 @@ impl World {
                     progressed = true;
                 }
             }
-            if !progressed {
+            if !progressed && !deferred {
                 return any;
             }
-            any = true;
+            any |= progressed;
         }
     }
 }

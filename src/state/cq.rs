@@ -41,6 +41,16 @@ impl PartialEq for Cq {
 
 impl Eq for Cq {}
 
+/// Consistent with `==`: the size, head, tail and the ready CQEs.
+impl std::hash::Hash for Cq {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.entries, self.head, self.tail).hash(h);
+        for i in 0..self.ready() {
+            self.at(self.head.wrapping_add(i)).hash(h);
+        }
+    }
+}
+
 impl Cq {
     /// An empty CQ of `entries` slots (a power of two).
     pub fn new(entries: u32) -> Cq {

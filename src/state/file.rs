@@ -25,7 +25,7 @@ pub enum FileKind {
 }
 
 /// A file object.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct File {
     pub kind: FileKind,
     /// `f_count`. The object is released when it drops to zero.

@@ -9,7 +9,7 @@
 use super::FileId;
 
 /// The fixed-file table. `nr() == 0` means "no table registered".
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct FileTable {
     slots: Vec<Option<FileId>>,
     /// `table->alloc_hint`: where the next ALLOC search starts.

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 pub struct RingId(pub u32);
 
 /// A submitted request on its way through issue and completion.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Req {
     /// The ring the SQE was submitted to (the source ring).
     pub ring: RingId,
@@ -50,7 +50,7 @@ impl Req {
 
 /// An entry of the completion batch (`submit_state.compl_reqs`): a request that
 /// completed inline and whose CQE is written at the next flush (R16).
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Completed {
     /// A request with no link successor: all the flush does for it is write `cqe`
     /// (`None` when IOSQE_CQE_SKIP_SUCCESS hides it, R41) on `ring`.
@@ -82,7 +82,7 @@ impl Completed {
 
 /// One unit of deferred work: on a task's task_work list, a ring's local work list
 /// (DEFER_TASKRUN), or io-wq.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Work {
     /// R14 `io_msg_tw_complete`: post `cqe` on `ring` (`io_add_aux_cqe`).
     PostAux { ring: RingId, cqe: Cqe },
@@ -100,7 +100,7 @@ pub enum Work {
 }
 
 /// An io_uring instance.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Ring {
     /// The file that is this ring (its fd points at it).
     pub file: FileId,

@@ -14,7 +14,7 @@ impl TaskId {
 }
 
 /// An entry of a task's `task_works` list.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Callback {
     /// io_uring's `tctx_task_work`: runs the task's io_uring work list ([`Task::tw`]).
     Tctx,
@@ -28,7 +28,7 @@ pub enum Callback {
 /// callback first (D2 in docs/kernel-findings.md: three SEND_FDs to a DEFER_TASKRUN
 /// target complete in reverse order). io_uring's own list is FIFO and is one callback
 /// on that stack, queued when the list goes from empty to non-empty.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Task {
     /// False once the task has exited (R24, B13, finding 13).
     pub alive: bool,

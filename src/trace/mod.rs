@@ -25,6 +25,7 @@ pub use parse::{parse, parse_file, ParseError};
 pub use print::{
     fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
 };
+pub(crate) use run::Resolver;
 pub use run::{check_annotations, run, run_with, Mismatch, Outcome};
 
 use crate::{Cqe, Faults, Sqe};
@@ -63,6 +64,9 @@ pub struct TraceStep {
     pub op: Op,
     /// `fault overflow_alloc=N nomem=N`.
     pub faults: Faults,
+    /// `choose POINT=N ...`: the decisions the model takes at the choice points this
+    /// step meets, in order (see [`crate::choice`]); empty: the defaults.
+    pub choose: Vec<crate::choice::Choice>,
     /// `=> ...`: the expected outcome.
     pub expect: Option<Event>,
     /// Comment lines (`#...`, or `""` for a blank line) just before the step.
@@ -77,6 +81,7 @@ impl PartialEq for TraceStep {
     fn eq(&self, o: &TraceStep) -> bool {
         self.op == o.op
             && self.faults == o.faults
+            && self.choose == o.choose
             && self.expect == o.expect
             && self.comments == o.comments
             && self.note == o.note

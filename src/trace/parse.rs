@@ -138,10 +138,13 @@ impl Cur<'_> {
             self.expected("end of line")
         }
     }
-    /// True at the end of a step's options: end of line, `fault` or `=>`.
+    /// True at the end of a step's options: end of line, `fault`, `choose` or `=>`.
     fn opts_done(&self) -> bool {
-        matches!(self.peek(), None | Some(Tok::Arrow))
-            || matches!(self.peek(), Some(Tok::Word(w)) if w == "fault")
+        matches!(self.peek(), None | Some(Tok::Arrow)) || self.at_clause()
+    }
+    /// True at a step's `fault` or `choose` clause.
+    fn at_clause(&self) -> bool {
+        matches!(self.peek(), Some(Tok::Word(w)) if w == "fault" || w == "choose")
     }
 
     fn int(&mut self, what: &str, lo: i128, hi: i128) -> R<i128> {
@@ -682,25 +685,52 @@ impl Parser<'_> {
             }
         };
         let mut faults = Faults::default();
-        if cur.peek_word("fault") {
-            cur.i += 1;
-            let mut any = false;
-            while !cur.at_end() && cur.peek() != Some(&Tok::Arrow) {
-                let (k, kc) = cur.key("`overflow_alloc=N` or `nomem=N`")?;
-                match k.as_str() {
-                    "overflow_alloc" => faults.overflow_alloc_fails = cur.u32("overflow_alloc")?,
-                    "nomem" => faults.nomem = cur.u32("nomem")?,
-                    _ => {
-                        return cur.err(
-                            kc,
-                            format!("unknown fault `{k}` (expected overflow_alloc, nomem)"),
-                        )
+        let mut choose = Vec::new();
+        while cur.at_clause() {
+            if cur.peek_word("fault") {
+                cur.i += 1;
+                let mut any = false;
+                while !cur.at_end() && cur.peek() != Some(&Tok::Arrow) && !cur.at_clause() {
+                    let (k, kc) = cur.key("`overflow_alloc=N` or `nomem=N`")?;
+                    match k.as_str() {
+                        "overflow_alloc" => {
+                            faults.overflow_alloc_fails = cur.u32("overflow_alloc")?
+                        }
+                        "nomem" => faults.nomem = cur.u32("nomem")?,
+                        _ => {
+                            return cur.err(
+                                kc,
+                                format!("unknown fault `{k}` (expected overflow_alloc, nomem)"),
+                            )
+                        }
                     }
+                    any = true;
                 }
-                any = true;
-            }
-            if !any {
-                return cur.expected("`overflow_alloc=N` or `nomem=N`");
+                if !any {
+                    return cur.expected("`overflow_alloc=N` or `nomem=N`");
+                }
+            } else {
+                cur.i += 1;
+                let mut any = false;
+                while !cur.at_end() && cur.peek() != Some(&Tok::Arrow) && !cur.at_clause() {
+                    if choose.len() >= limits::MAX_LIST {
+                        return cur.err(
+                            cur.col(),
+                            format!("too many choices (the limit is {})", limits::MAX_LIST),
+                        );
+                    }
+                    let (k, kc) = cur.key("a choice `POINT=N` (e.g. `iowq_order=1`)")?;
+                    let point = match k.parse::<crate::choice::ChoicePoint>() {
+                        Ok(p) => p,
+                        Err(e) => return cur.err(kc, e),
+                    };
+                    let option = cur.u32("an option number")?;
+                    choose.push(crate::choice::Choice { point, option });
+                    any = true;
+                }
+                if !any {
+                    return cur.expected("a choice `POINT=N` (e.g. `iowq_order=1`)");
+                }
             }
         }
         let mut expect = None;
@@ -712,6 +742,7 @@ impl Parser<'_> {
         Ok(TraceStep {
             op,
             faults,
+            choose,
             expect,
             ..TraceStep::default()
         })

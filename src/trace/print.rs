@@ -397,7 +397,7 @@ impl fmt::Display for Event {
 }
 
 impl TraceStep {
-    /// The step's line without comments: `op [fault ...] [=> event]`.
+    /// The step's line without comments: `op [fault ...] [choose ...] [=> event]`.
     pub fn code(&self) -> String {
         let mut s = self.op.to_string();
         if !self.faults.is_empty() {
@@ -407,6 +407,12 @@ impl TraceStep {
             }
             if self.faults.nomem != 0 {
                 let _ = write!(s, " nomem={}", self.faults.nomem);
+            }
+        }
+        if !self.choose.is_empty() {
+            s.push_str(" choose");
+            for c in &self.choose {
+                let _ = write!(s, " {c}");
             }
         }
         if let Some(e) = &self.expect {

@@ -100,17 +100,18 @@ pub fn run_with(
     backend: &mut dyn Backend,
     mut each: impl FnMut(usize, &Step, &StepResult),
 ) -> Outcome {
-    let mut r = Resolver::default();
-    r.tasks.insert("t0".into(), TaskId(0));
+    let mut r = Resolver::new();
     let mut out = Outcome::default();
     for (i, ts) in trace.steps.iter().enumerate() {
         let (event, note) = match r.step(&ts.op) {
             Err(name) => (Event::Unbound(name), None),
-            Ok(step) => {
-                let res = backend.apply_step(&step, ts.faults);
-                each(i, &step, &res);
-                r.event(&ts.op, res)
-            }
+            Ok(step) => match backend.apply_step_path(&step, ts.faults, &ts.choose) {
+                Ok(res) => {
+                    each(i, &step, &res);
+                    r.event(&ts.op, res)
+                }
+                Err(misfit) => (Event::Refused, Some(format!("choose clause: {misfit}"))),
+            },
         };
         out.events.push(event);
         out.notes.push(note);
@@ -182,9 +183,10 @@ impl SqeSpec {
     }
 }
 
-/// Names bound so far, and the name of every virtual fd.
-#[derive(Default)]
-struct Resolver {
+/// Names bound so far, and the name of every virtual fd: turns trace [`Op`]s into
+/// [`Step`]s and backend results into [`Event`]s.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Resolver {
     fds: SmallMap<String, Vfd>,
     tasks: SmallMap<String, TaskId>,
     names: SmallMap<Vfd, String>,
@@ -192,6 +194,7 @@ struct Resolver {
 
 /// A map for the few names a trace binds (at most `limits::MAX_RINGS + MAX_FILES`):
 /// a linear scan beats hashing at this size, and the fuzzers run it per step.
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct SmallMap<K, V>(Vec<(K, V)>);
 
 impl<K, V> Default for SmallMap<K, V> {
@@ -223,6 +226,17 @@ impl<K: PartialEq, V> SmallMap<K, V> {
 type Res<T> = Result<T, String>;
 
 impl Resolver {
+    /// A resolver at the start of a trace: only `t0` is bound.
+    pub(crate) fn new() -> Resolver {
+        let mut r = Resolver {
+            fds: SmallMap::default(),
+            tasks: SmallMap::default(),
+            names: SmallMap::default(),
+        };
+        r.tasks.insert("t0".into(), TaskId(0));
+        r
+    }
+
     fn fd(&self, f: &FdRef) -> Res<Vfd> {
         match f {
             FdRef::Vfd(v) => Ok(*v),
@@ -241,7 +255,7 @@ impl Resolver {
     }
 
     /// The model step for `op`, or the first unbound name it uses.
-    fn step(&self, op: &Op) -> Res<Step> {
+    pub(crate) fn step(&self, op: &Op) -> Res<Step> {
         Ok(match op {
             Op::Setup {
                 by,
@@ -353,7 +367,7 @@ impl Resolver {
     }
 
     /// Normalizes a backend result and binds the names a creating step made.
-    fn event(&mut self, op: &Op, res: StepResult) -> (Event, Option<String>) {
+    pub(crate) fn event(&mut self, op: &Op, res: StepResult) -> (Event, Option<String>) {
         let ev = match (op, res) {
             (_, StepResult::Refused(why)) => return (Event::Refused, Some(why)),
             (_, StepResult::Unmodelled(why)) => return (Event::Unmodelled, Some(why)),

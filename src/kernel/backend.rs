@@ -1,0 +1,579 @@
+//! [`KernelBackend`]: the host's real rings, files and task threads as a
+//! [`Backend`], one step at a time.
+
+use super::settle::{needs_settle, wait_blocks, Hint, Settle, IOWQ_SETUP_FLAGS, IOWQ_SQE_FLAGS};
+use super::{kernel_profile, probe, KernelInfo, Unavailable};
+use crate::uapi;
+use crate::{Backend, Cqe, Faults, FileId, Profile, RingView, Step, StepResult, TaskId};
+use msgring_real_backend as rb;
+use std::collections::HashMap;
+use std::fmt;
+
+/// The running kernel as a [`Backend`].
+pub struct KernelBackend {
+    pub(super) host: rb::Host,
+    pub(super) info: KernelInfo,
+    pub(super) settle: Settle,
+    /// Vfds handed out so far (the next one is this number).
+    pub(super) next_vfd: u32,
+    /// Live ring vfds.
+    pub(super) rings: Vec<u32>,
+    /// Tasks handed out so far (task 0 included) and which are alive.
+    pub(super) tasks: Vec<bool>,
+    /// File objects created so far, numbered as the model numbers them.
+    pub(super) next_file: u32,
+    /// `(st_dev, st_ino)` of each created non-ring file -> its identity class.
+    pub(super) classes: HashMap<(u64, u64), FileId>,
+    pub(super) first_eventfd: Option<FileId>,
+    /// A hinted wait ran out of `Settle::hinted_max`: later waits do not wait for
+    /// the prediction any more (see [`Settle::hinted_max`]).
+    pub(super) hint_gave_up: bool,
+    /// How task 0 runs after a [`KernelBackend::reset`].
+    pub(super) task0: rb::Task0,
+    /// io-wq was seen idle, and nothing was submitted since (no `Enter`, `SyncMsg` or
+    /// `Push`, no SQPOLL ring open): no io-wq worker can be running, so the settle
+    /// need not scan the process's threads for one. Only new submissions give io-wq
+    /// work (the host's opcodes do not arm polls that punt to it).
+    pub(super) iowq_idle: bool,
+    /// No step applied since `new`/`reset`.
+    pub(super) fresh: bool,
+}
+
+impl fmt::Debug for KernelBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelBackend")
+            .field("release", &self.info.release)
+            .field("next_vfd", &self.next_vfd)
+            .field("rings", &self.rings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ret_or_refused(r: i32, what: &str) -> StepResult {
+    if r == rb::HOST_REFUSED {
+        StepResult::Unmodelled(format!("the host refused {what}"))
+    } else {
+        StepResult::Ret(r)
+    }
+}
+
+fn not_a_ring(fd: i32) -> StepResult {
+    StepResult::Refused(format!("fd {fd} is not an open ring"))
+}
+
+impl KernelBackend {
+    /// A backend with a fresh host (task 0 running on a thread of its own, nothing
+    /// open). It may be used from any thread.
+    pub fn new() -> Result<KernelBackend, Unavailable> {
+        KernelBackend::with_task0(rb::Task0::Thread)
+    }
+
+    /// A backend whose task 0 is the calling thread ([`rb::Task0::Caller`]): task 0's
+    /// system calls run inline, without a round trip to a thread of its own. For
+    /// running many traces on one thread with a [`KernelBackend::reset`] between
+    /// them (what [`check`] does on each of its threads). Drive it from this thread
+    /// only: task 0's calls from another thread are refused (`Unmodelled`). A trace
+    /// that exits task 0 or may punt to io-wq gets a new task 0 thread instead:
+    /// [`diff_trace_on`] / [`diff_run_on`] switch a fresh backend for it (see
+    /// [`KernelBackend::prepare_for`]); stepped by hand, an exit of task 0 is
+    /// `Unmodelled`. If the caller's io-wq has workers (made before, or by a punt the
+    /// scan did not foresee), task 0 is a new thread per run (see
+    /// [`KernelBackend::reset`]).
+    pub fn for_this_thread() -> Result<KernelBackend, Unavailable> {
+        KernelBackend::with_task0(rb::Task0::Caller)
+    }
+
+    fn with_task0(task0: rb::Task0) -> Result<KernelBackend, Unavailable> {
+        let info = probe()?;
+        let mut host = rb::Host::new_with(task0)?;
+        // A caller whose io-wq is warm (see `reset`) cannot be task 0.
+        let task0 = if task0 == rb::Task0::Caller && host.task0_iowq_started() {
+            host.reset_with(rb::Task0::Thread)
+                .map_err(|e| Unavailable {
+                    reason: format!("starting task 0's thread: errno {}", -e),
+                })?;
+            rb::Task0::Thread
+        } else {
+            task0
+        };
+        Ok(KernelBackend {
+            host,
+            info,
+            settle: Settle::default(),
+            next_vfd: 0,
+            rings: Vec::new(),
+            tasks: vec![true],
+            next_file: 0,
+            classes: HashMap::new(),
+            first_eventfd: None,
+            hint_gave_up: false,
+            task0,
+            fresh: true,
+            iowq_idle: false,
+        })
+    }
+
+    /// Back to the state of a new backend, reusing the host (see [`rb::Host::reset`]):
+    /// every ring, file and task but task 0 is closed or exited, numbering restarts,
+    /// per-run state (the given-up hint) is cleared; the settle times stay. The
+    /// process's open fds are then those of a new backend. A backend made by
+    /// [`KernelBackend::for_this_thread`] makes the calling thread task 0 again.
+    pub fn reset(&mut self) -> Result<(), Unavailable> {
+        // The caller stays task 0 only while its io-wq is cold: no worker yet. A new
+        // host's task 0 has none, the first punt to io-wq creates one (slowly), and the
+        // last one lives as long as the task; a warm io-wq changes which side wins
+        // the races between io-wq and the task's own task_work. Traces that can punt
+        // get a new task 0 thread (`prepare`); should one punt anyway, the caller
+        // hands task 0 to a new thread per run from then on.
+        if self.task0 == rb::Task0::Caller && self.host.task0_iowq_started() {
+            self.task0 = rb::Task0::Thread;
+        }
+        // A new task 0 thread per run: a kernel task as fresh as a new host's.
+        let r = self.host.reset_with(self.task0);
+        r.map_err(|e| Unavailable {
+            reason: format!("restarting task 0: errno {}", -e),
+        })?;
+        self.next_vfd = 0;
+        self.rings.clear();
+        self.tasks.clear();
+        self.tasks.push(true);
+        self.next_file = 0;
+        self.classes.clear();
+        self.first_eventfd = None;
+        self.hint_gave_up = false;
+        self.fresh = true;
+        // Requests of the closed rings may still be on their way out.
+        self.iowq_idle = false;
+        Ok(())
+    }
+
+    /// Before running `steps` on a fresh backend whose task 0 is the calling thread:
+    /// if they exit task 0 (the caller cannot exit) or may punt requests to io-wq
+    /// (which would leave the caller's io-wq warm, see [`KernelBackend::reset`]),
+    /// give task 0 a new thread of its own for this run (the next reset goes back).
+    /// Does nothing on a backend that has run steps since it was made or reset.
+    pub fn prepare_for(&mut self, steps: &[Step]) -> Result<(), Unavailable> {
+        let needs_thread = steps.iter().any(|s| match s {
+            Step::ExitTask { task } => task.0 == 0,
+            Step::Setup { flags, .. } => flags & IOWQ_SETUP_FLAGS != 0,
+            Step::Push { sqe, .. } | Step::SyncMsg { sqe, .. } => sqe.flags & IOWQ_SQE_FLAGS != 0,
+            _ => false,
+        });
+        self.prepare(needs_thread)
+    }
+
+    pub(super) fn prepare(&mut self, needs_thread: bool) -> Result<(), Unavailable> {
+        if self.fresh && needs_thread && self.host.task0_mode() == Some(rb::Task0::Caller) {
+            self.host
+                .reset_with(rb::Task0::Thread)
+                .map_err(|e| Unavailable {
+                    reason: format!("starting task 0's thread: errno {}", -e),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// What [`probe`] found.
+    pub fn info(&self) -> &KernelInfo {
+        &self.info
+    }
+
+    /// The model profile for this kernel, if the model has one.
+    pub fn profile(&self) -> Option<Profile> {
+        kernel_profile(&self.info).ok()
+    }
+
+    pub fn settle(&self) -> Settle {
+        self.settle
+    }
+
+    pub fn set_settle(&mut self, settle: Settle) {
+        self.settle = settle;
+    }
+
+    /// The underlying host (for experiments that need more than steps).
+    pub fn host(&self) -> &rb::Host {
+        &self.host
+    }
+
+    /// The underlying host, mutably (benchmarks, experiments). Resources created
+    /// through it directly are not known to the backend's numbering.
+    pub fn host_mut(&mut self) -> &mut rb::Host {
+        &mut self.host
+    }
+
+    /// Applies `step`, waiting for the kernel to settle afterwards; with a `hint`
+    /// (the model's world and result for the same step) the wait ends as soon as the
+    /// kernel's state matches the prediction, and `io_uring_enter` timeouts are sized
+    /// by whether the model expects the wait to block.
+    pub fn apply_step_hinted(
+        &mut self,
+        step: &Step,
+        faults: Faults,
+        hint: Option<Hint<'_>>,
+    ) -> StepResult {
+        if !faults.is_empty() {
+            return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
+        }
+        self.fresh = false;
+        if matches!(
+            step,
+            Step::Enter { .. } | Step::SyncMsg { .. } | Step::Push { .. } | Step::ExitTask { .. }
+        ) || self.any_ring_with(uapi::setup::SQPOLL)
+        {
+            self.iowq_idle = false;
+        }
+        let result = self.dispatch(step, hint);
+        if needs_settle(step, self) {
+            self.wait_quiescent(hint);
+        }
+        result
+    }
+
+    fn task_check(&self, t: TaskId) -> Result<rb::TaskId, StepResult> {
+        match self.tasks.get(t.0 as usize) {
+            Some(true) => Ok(rb::TaskId(t.0)),
+            Some(false) => Err(StepResult::Refused(format!("task t{} has exited", t.0))),
+            None => Err(StepResult::Refused(format!("no task t{}", t.0))),
+        }
+    }
+
+    fn is_ring(&self, fd: i32) -> bool {
+        fd >= 0 && self.rings.contains(&(fd as u32))
+    }
+
+    /// The vfd the host will hand out next must be the one we expect.
+    fn take_vfd(&mut self, got: rb::Vfd) -> Result<i32, StepResult> {
+        if got.0 != self.next_vfd {
+            return Err(StepResult::Unmodelled(format!(
+                "vfd numbering out of step: host gave {}, expected {}",
+                got.0, self.next_vfd
+            )));
+        }
+        self.next_vfd += 1;
+        Ok(got.0 as i32)
+    }
+
+    fn new_file_id(&mut self) -> FileId {
+        let id = FileId(self.next_file);
+        self.next_file += 1;
+        id
+    }
+
+    /// Records a created non-ring file's identity class (newest file wins for a
+    /// reused inode number: the older file is gone if its inode was reused).
+    fn record_class(&mut self, vfd: i32, class: FileId) {
+        if let Some(id) = self.host.file_identity(rb::Vfd(vfd as u32)) {
+            self.classes.insert((id.dev, id.ino), class);
+        }
+    }
+
+    fn class_of(&self, id: Option<rb::FileId>) -> Option<FileId> {
+        // A file the host cannot name maps to an id no model file has.
+        id.map(|i| {
+            self.classes
+                .get(&(i.dev, i.ino))
+                .copied()
+                .unwrap_or(FileId(u32::MAX))
+        })
+    }
+
+    /// A vfd list of a register step: -1 empty, -2 skip, otherwise a live vfd.
+    fn slots(&self, fds: &[i32]) -> Result<Vec<rb::FileSlot>, StepResult> {
+        fds.iter()
+            .map(|&f| match f {
+                -1 => Ok(rb::FileSlot::Empty),
+                uapi::REGISTER_FILES_SKIP => Ok(rb::FileSlot::Skip),
+                f if f >= 0 && self.host.file_identity(rb::Vfd(f as u32)).is_some() => {
+                    Ok(rb::FileSlot::File(rb::Vfd(f as u32)))
+                }
+                f => Err(StepResult::Unmodelled(format!(
+                    "fd {f} in a file-table update: the host passes only fds it owns"
+                ))),
+            })
+            .collect()
+    }
+
+    fn dispatch(&mut self, step: &Step, hint: Option<Hint<'_>>) -> StepResult {
+        // A negative number stays negative (>= 2^31) so the host passes it as -1.
+        let vfd = |fd: i32| rb::Vfd(fd as u32);
+        match step {
+            Step::Setup {
+                task,
+                entries,
+                cq_entries,
+                flags,
+            } => {
+                let t = match self.task_check(*task) {
+                    Ok(t) => t,
+                    Err(e) => return e,
+                };
+                match self.host.setup_ring(t, *entries, *cq_entries, *flags) {
+                    Ok(v) => match self.take_vfd(v) {
+                        Ok(fd) => {
+                            self.new_file_id();
+                            self.rings.push(fd as u32);
+                            StepResult::Ret(fd)
+                        }
+                        Err(e) => e,
+                    },
+                    Err(e) => ret_or_refused(e, "this ring setup"),
+                }
+            }
+            Step::Pipe => match self.host.create_pipe() {
+                Ok((r, w)) => {
+                    let (r, w) = match (self.take_vfd(r), self.take_vfd(w)) {
+                        (Ok(r), Ok(w)) => (r, w),
+                        (Err(e), _) | (_, Err(e)) => return e,
+                    };
+                    let rid = self.new_file_id();
+                    self.new_file_id();
+                    self.record_class(r, rid);
+                    StepResult::Fds(r, w)
+                }
+                Err(e) => ret_or_refused(e, "another pipe"),
+            },
+            Step::Eventfd => match self.host.create_eventfd() {
+                Ok(v) => match self.take_vfd(v) {
+                    Ok(fd) => {
+                        let id = self.new_file_id();
+                        let class = *self.first_eventfd.get_or_insert(id);
+                        self.record_class(fd, class);
+                        StepResult::Ret(fd)
+                    }
+                    Err(e) => e,
+                },
+                Err(e) => ret_or_refused(e, "another eventfd"),
+            },
+            Step::RegularFile => match self.host.create_regular_file() {
+                Ok(v) => match self.take_vfd(v) {
+                    Ok(fd) => {
+                        let id = self.new_file_id();
+                        self.record_class(fd, id);
+                        StepResult::Ret(fd)
+                    }
+                    Err(e) => e,
+                },
+                Err(e) => ret_or_refused(e, "another file"),
+            },
+            Step::Close { fd } => {
+                let r = self.host.close(vfd(*fd));
+                if r == 0 {
+                    self.rings.retain(|&x| x as i32 != *fd);
+                }
+                StepResult::Ret(r)
+            }
+            Step::SpawnTask => match self.host.spawn_task() {
+                Ok(t) if t.0 as usize == self.tasks.len() => {
+                    self.tasks.push(true);
+                    StepResult::Task(TaskId(t.0))
+                }
+                Ok(t) => StepResult::Unmodelled(format!(
+                    "task numbering out of step: host gave t{}, expected t{}",
+                    t.0,
+                    self.tasks.len()
+                )),
+                Err(e) if e == rb::HOST_REFUSED => {
+                    StepResult::Unmodelled("the host refused another task".into())
+                }
+                Err(e) => StepResult::Unmodelled(format!("spawning a thread failed: {e}")),
+            },
+            Step::ExitTask { task } => {
+                let t = match self.task_check(*task) {
+                    Ok(t) => t,
+                    Err(e) => return e,
+                };
+                if task.0 == 0 && self.host.task0_mode() == Some(rb::Task0::Caller) {
+                    return StepResult::Unmodelled(
+                        "task 0 is the caller's thread, which cannot exit (see \
+                         KernelBackend::prepare_for)"
+                            .into(),
+                    );
+                }
+                let r = self.host.exit_task(t);
+                if r == 0 {
+                    self.tasks[task.0 as usize] = false;
+                }
+                ret_or_refused(r, "the task exit")
+            }
+            Step::RegisterFiles { task, ring, fds } => {
+                let t = match self.task_check(*task) {
+                    Ok(t) => t,
+                    Err(e) => return e,
+                };
+                let slots = match self.slots(fds) {
+                    Ok(s) => s,
+                    Err(e) => return e,
+                };
+                if slots.contains(&rb::FileSlot::Skip) {
+                    return StepResult::Unmodelled("-2 in IORING_REGISTER_FILES".into());
+                }
+                let v: Vec<Option<rb::Vfd>> = slots
+                    .iter()
+                    .map(|s| match s {
+                        rb::FileSlot::File(v) => Some(*v),
+                        _ => None,
+                    })
+                    .collect();
+                ret_or_refused(
+                    self.host.register_files(t, vfd(*ring), &v),
+                    "this file table",
+                )
+            }
+            Step::RegisterFilesSparse { task, ring, nr } => match self.task_check(*task) {
+                Ok(t) => ret_or_refused(
+                    self.host.register_files_sparse(t, vfd(*ring), *nr),
+                    "this file table",
+                ),
+                Err(e) => e,
+            },
+            Step::UpdateFiles {
+                task,
+                ring,
+                offset,
+                fds,
+            } => {
+                let t = match self.task_check(*task) {
+                    Ok(t) => t,
+                    Err(e) => return e,
+                };
+                match self.slots(fds) {
+                    Ok(s) => ret_or_refused(
+                        self.host.update_files_slots(t, vfd(*ring), *offset, &s),
+                        "this update",
+                    ),
+                    Err(e) => e,
+                }
+            }
+            Step::UnregisterFiles { task, ring } => match self.task_check(*task) {
+                Ok(t) => ret_or_refused(self.host.unregister_files(t, vfd(*ring)), "unregister"),
+                Err(e) => e,
+            },
+            Step::FileAllocRange {
+                task,
+                ring,
+                off,
+                len,
+            } => match self.task_check(*task) {
+                Ok(t) => ret_or_refused(
+                    self.host.file_alloc_range(t, vfd(*ring), *off, *len),
+                    "FILE_ALLOC_RANGE",
+                ),
+                Err(e) => e,
+            },
+            Step::EnableRings { task, ring } => match self.task_check(*task) {
+                Ok(t) => ret_or_refused(self.host.enable_rings(t, vfd(*ring)), "ENABLE_RINGS"),
+                Err(e) => e,
+            },
+            Step::Push { ring, sqe } => {
+                if !self.is_ring(*ring) {
+                    return not_a_ring(*ring);
+                }
+                match self.host.push_sqe(vfd(*ring), sqe.to_bytes()) {
+                    Ok(()) => StepResult::Ret(0),
+                    Err(rb::PushError::SqFull) => StepResult::Ret(-16), // -EBUSY
+                    Err(rb::PushError::NotARing) => not_a_ring(*ring),
+                    Err(rb::PushError::Forbidden) => StepResult::Unmodelled(format!(
+                        "opcode {} is not on the host's allow-list",
+                        sqe.opcode
+                    )),
+                }
+            }
+            Step::Enter {
+                task,
+                ring,
+                to_submit,
+                min_complete,
+                flags,
+            } => {
+                let t = match self.task_check(*task) {
+                    Ok(t) => t,
+                    Err(e) => return e,
+                };
+                let timeout = match hint {
+                    Some(h) if !wait_blocks(h, *ring, *min_complete) => self.settle.wake_timeout,
+                    _ => self.settle.block_timeout,
+                };
+                let r = self
+                    .host
+                    .enter(t, vfd(*ring), *to_submit, *min_complete, *flags, timeout);
+                ret_or_refused(r, "this enter")
+            }
+            Step::Reap { ring, max } => {
+                if !self.is_ring(*ring) {
+                    return not_a_ring(*ring);
+                }
+                let cqes = self.host.reap(vfd(*ring), *max);
+                if let Some(c) = cqes.iter().find(|c| c.big != [0, 0]) {
+                    return StepResult::Refused(format!(
+                        "CQE32 extra words not zero: {:?} (user_data {})",
+                        c.big, c.user_data
+                    ));
+                }
+                StepResult::Reaped(
+                    cqes.iter()
+                        .map(|c| Cqe {
+                            user_data: c.user_data,
+                            res: c.res,
+                            flags: c.flags,
+                        })
+                        .collect(),
+                )
+            }
+            Step::SyncMsg { task, sqe } => match self.task_check(*task) {
+                Ok(t) => ret_or_refused(self.host.sync_msg(t, sqe.to_bytes()), "this sync msg"),
+                Err(e) => e,
+            },
+            Step::QuerySlot { ring, slot } => {
+                if !self.is_ring(*ring) {
+                    return not_a_ring(*ring);
+                }
+                match self.host.file_table(vfd(*ring)) {
+                    Some(t) => {
+                        StepResult::Slot(self.class_of(t.get(*slot as usize).copied().flatten()))
+                    }
+                    None => StepResult::Unmodelled("fdinfo unreadable".into()),
+                }
+            }
+            Step::Observe { ring } => {
+                if !self.is_ring(*ring) {
+                    return not_a_ring(*ring);
+                }
+                let v = vfd(*ring);
+                let Some((table, overflow)) = self.host.table_and_overflow(v) else {
+                    return StepResult::Unmodelled("fdinfo unreadable".into());
+                };
+                StepResult::Ring(RingView {
+                    sq_flags: self.host.sq_flags(v),
+                    cq_overflow: self.host.cq_overflow(v),
+                    cq_ready: self.host.cq_ready(v),
+                    overflow: overflow
+                        .into_iter()
+                        .map(|(user_data, res, flags)| Cqe {
+                            user_data,
+                            res,
+                            flags,
+                        })
+                        .collect(),
+                    table: table
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, f)| {
+                            f.map(|_| (i as u32, self.class_of(*f).unwrap_or(FileId(u32::MAX))))
+                        })
+                        .collect(),
+                })
+            }
+        }
+    }
+}
+
+impl Backend for KernelBackend {
+    fn name(&self) -> String {
+        format!("kernel {}", self.info.release)
+    }
+
+    fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
+        self.apply_step_hinted(step, faults, None)
+    }
+}
