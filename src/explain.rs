@@ -7,20 +7,26 @@
 //! of choice paths depth first, default option first, for a path whose events equal
 //! every observation. States already shown to lead nowhere are remembered (by step
 //! and a hash of the world and the name bindings), in the spirit of Porcupine's
-//! linearizability search, so a state is expanded at most once.
+//! linearizability search, so a state is expanded at most once. [`explain_steps`] does
+//! the same for a plain [`Step`] sequence and the results a backend returned.
 //!
-//! The [`Verdict`] is exact: [`Verdict::Agree`] names the path that explains the
+//! The [`Verdict`] is exact: [`Verdict::Agree`] comes with the path that explains the
 //! history; [`Verdict::Diverge`] means no path does, and says at which step every
 //! path fails, with the nearest path's prediction; [`Verdict::Unknown`] means the
 //! search budget ran out first (never a pass).
 //!
 //! The common case costs one model run: the default path is tried first, step by step,
-//! without copying the world.
+//! without copying the world; the search starts only if it fails.
+//!
+//! Remembered dead states are keyed by a 64-bit hash of (step, world, names): two
+//! different states with the same hash (odds about 1 in 10^11 per pair for the state
+//! counts a budget allows) could make the search skip a live state and report a
+//! divergence; re-running the check with another budget re-hashes nothing, but the
+//! divergence's report replays on the model and can be inspected.
 
 use crate::choice::{next_script, Choice, ChoicePoint, Taken};
-use crate::trace::Resolver;
-use crate::trace::{Event, Op, Trace};
-use crate::{Profile, World};
+use crate::trace::{Event, Op, Resolver, Trace};
+use crate::{Faults, Profile, Step, StepResult, World};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
@@ -40,12 +46,13 @@ impl Default for Budget {
 /// The decisions taken at one step: every choice point met, in order.
 pub type StepPath = Vec<Choice>;
 
-/// The result of [`explain`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The verdict of [`explain`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "verdict"))]
 pub enum Verdict {
-    /// A path explains every observation (up to `stopped`, if the trace left what the
-    /// model implements there).
+    /// A path explains every observation (up to a stop, where one side left what the
+    /// model implements).
     Agree,
     /// No path explains the observations: every path fails at step `step` or before.
     Diverge { step: usize },
@@ -53,26 +60,29 @@ pub enum Verdict {
     Unknown,
 }
 
-/// What [`explain`] found.
+/// What the search found, for any kind of history (see [`Explanation`]).
 #[derive(Clone, Debug)]
-pub struct Explanation {
+pub struct Found<O> {
     pub verdict: Verdict,
     /// Agree: the path that explains the history, per step. Diverge / Unknown: the
     /// nearest path (the first that got furthest), up to and including the step where
     /// it failed.
     pub path: Vec<StepPath>,
-    /// The model's events along `path` (for a divergence, its last event is the
-    /// nearest path's prediction at the failing step).
-    pub events: Vec<Event>,
+    /// The model's outcome of each step along `path` (for a divergence, the last is
+    /// the nearest path's prediction at the failing step).
+    pub outs: Vec<O>,
     /// Notes (refused / unmodelled reasons) along `path`.
     pub notes: Vec<Option<String>>,
     /// A step where one side was unmodelled and the comparison stopped (index, note).
     pub stopped: Option<(usize, String)>,
-    /// Step executions the search used.
+    /// Model step executions the search used.
     pub step_runs: u64,
 }
 
-impl Explanation {
+/// What [`explain`] found for a trace: the model's events along the path.
+pub type Explanation = Found<Event>;
+
+impl<O> Found<O> {
     /// The choice points at which `path` took a non-default option, each once.
     pub fn non_default_points(&self) -> Vec<ChoicePoint> {
         let mut v: Vec<ChoicePoint> = self
@@ -103,214 +113,343 @@ impl Explanation {
     }
 }
 
-/// Whether an event is consistent with the observation (none: anything is).
-fn fits(observed: Option<&Event>, got: &Event) -> bool {
-    observed.map_or(true, |e| e == got)
+/// How one step's outcome on a path compares with what was observed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Judge {
+    /// Consistent: go on.
+    Fits,
+    /// Inconsistent: this path fails here.
+    Fails,
+    /// One side left what the model implements at a step that changes state: the two
+    /// no longer describe the same system; the history is explained up to here.
+    Stop,
 }
 
-/// Whether the comparison stops at this step: one side did not model a step that
-/// changes state, so the two no longer describe the same system (as
-/// [`crate::kernel::TraceDiff`] has it). Observations that are unmodelled are skipped.
-fn unmodelled(observed: Option<&Event>, got: &Event) -> bool {
-    matches!(got, Event::Unmodelled) || matches!(observed, Some(Event::Unmodelled))
+/// A history to explain: steps, how to run one on a node, how to judge the outcome.
+trait History {
+    type Node: Clone + Hash;
+    type Out: Clone;
+    fn start(&self) -> Self::Node;
+    fn len(&self) -> usize;
+    /// Runs step `i` on `node`, taking `script` at its choice points.
+    fn run(
+        &self,
+        node: &mut Self::Node,
+        i: usize,
+        script: Vec<u32>,
+    ) -> (Self::Out, Option<String>, Vec<Taken>);
+    fn judge(&self, i: usize, out: &Self::Out) -> Judge;
+}
+
+fn fingerprint<N: Hash>(node: &N, step: usize) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    step.hash(&mut h);
+    node.hash(&mut h);
+    h.finish()
+}
+
+/// One step of a path, kept for the report.
+#[derive(Clone)]
+struct Took<O> {
+    path: StepPath,
+    out: O,
+    note: Option<String>,
+}
+
+fn found<O>(
+    verdict: Verdict,
+    steps: Vec<Took<O>>,
+    stopped: Option<(usize, String)>,
+    step_runs: u64,
+) -> Found<O> {
+    let mut f = Found {
+        verdict,
+        path: Vec::with_capacity(steps.len()),
+        outs: Vec::with_capacity(steps.len()),
+        notes: Vec::with_capacity(steps.len()),
+        stopped,
+        step_runs,
+    };
+    for t in steps {
+        f.path.push(t.path);
+        f.outs.push(t.out);
+        f.notes.push(t.note);
+    }
+    f
+}
+
+/// The search of the module docs, over any [`History`].
+fn search<H: History>(h: &H, budget: Budget) -> Found<H::Out> {
+    let n = h.len();
+    let mut runs = 0u64;
+    let took = |out, note, log: &[Taken]| Took {
+        path: log.iter().map(Taken::choice).collect(),
+        out,
+        note,
+    };
+
+    // The default path, without copies of the world.
+    let mut node = h.start();
+    let mut default = Vec::with_capacity(n);
+    let mut met_choices = false;
+    let mut failed_at = None;
+    for i in 0..n {
+        let (out, note, log) = h.run(&mut node, i, Vec::new());
+        runs += 1;
+        met_choices |= !log.is_empty();
+        let judge = h.judge(i, &out);
+        let why = note.clone();
+        default.push(took(out, note, &log));
+        match judge {
+            Judge::Fits => {}
+            Judge::Stop => {
+                let why = why.unwrap_or_else(|| "unmodelled".into());
+                return found(Verdict::Agree, default, Some((i, why)), runs);
+            }
+            Judge::Fails => {
+                failed_at = Some(i);
+                break;
+            }
+        }
+    }
+    let Some(fail) = failed_at else {
+        return found(Verdict::Agree, default, None, runs);
+    };
+    if !met_choices {
+        // No step up to the failure has another option: nothing else to try.
+        return found(Verdict::Diverge { step: fail }, default, None, runs);
+    }
+
+    // Depth first over (step, choice script), default options first.
+    struct Frame<N, O> {
+        node: N,
+        /// The next script to try at this frame's step; `None` when all were tried.
+        next: Option<Vec<u32>>,
+        /// What this frame's step took on the path being extended below it.
+        took: Option<Took<O>>,
+    }
+    let mut dead: HashSet<u64> = HashSet::new();
+    let mut stack = vec![Frame {
+        node: h.start(),
+        next: Some(Vec::new()),
+        took: None,
+    }];
+    // The nearest failure: the deepest step reached, and the path up to it.
+    let mut nearest: (usize, Vec<Took<H::Out>>) = (fail, default);
+    loop {
+        let depth = stack.len() - 1;
+        if depth == n {
+            let steps = stack.iter_mut().filter_map(|f| f.took.take()).collect();
+            return found(Verdict::Agree, steps, None, runs);
+        }
+        if runs >= budget.step_runs {
+            return found(Verdict::Unknown, nearest.1, None, runs);
+        }
+        let top = stack
+            .last_mut()
+            .expect("the root is popped only at the end");
+        let Some(script) = top.next.take() else {
+            // Every path from here failed.
+            dead.insert(fingerprint(&top.node, depth));
+            stack.pop();
+            match stack.last_mut() {
+                Some(parent) => parent.took = None,
+                None => {
+                    let (step, steps) = nearest;
+                    return found(Verdict::Diverge { step }, steps, None, runs);
+                }
+            }
+            continue;
+        };
+        let mut child = top.node.clone();
+        let (out, note, log) = h.run(&mut child, depth, script);
+        runs += 1;
+        top.next = next_script(&log);
+        let t = took(out, note, &log);
+        match h.judge(depth, &t.out) {
+            Judge::Stop => {
+                let why = t.note.clone().unwrap_or_else(|| "unmodelled".into());
+                top.took = Some(t);
+                let steps = stack.iter_mut().filter_map(|f| f.took.take()).collect();
+                return found(Verdict::Agree, steps, Some((depth, why)), runs);
+            }
+            Judge::Fails => {
+                if depth > nearest.0 {
+                    let mut steps: Vec<_> = stack.iter().filter_map(|f| f.took.clone()).collect();
+                    steps.push(t);
+                    nearest = (depth, steps);
+                }
+            }
+            Judge::Fits => {
+                if !dead.contains(&fingerprint(&child, depth + 1)) {
+                    top.took = Some(t);
+                    stack.push(Frame {
+                        node: child,
+                        next: Some(Vec::new()),
+                        took: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+// ---- traces -------------------------------------------------------------------------
+
+/// A trace and what was observed of each step.
+struct TraceHistory<'a> {
+    trace: &'a Trace,
+    profile: Profile,
+    observed: &'a [Option<Event>],
+}
+
+/// A node of the trace search: the world and the names bound so far.
+#[derive(Clone, Hash)]
+struct Named {
+    world: World,
+    names: Resolver,
 }
 
 fn is_observation(op: &Op) -> bool {
     matches!(op, Op::Query { .. } | Op::Observe { .. })
 }
 
-/// One node of the search: the state before step `step`.
-#[derive(Clone)]
-struct Node {
-    world: World,
-    names: Resolver,
-}
+impl History for TraceHistory<'_> {
+    type Node = Named;
+    type Out = Event;
 
-impl Node {
-    fn fingerprint(&self, step: usize) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        step.hash(&mut h);
-        self.world.hash(&mut h);
-        self.names.hash(&mut h);
-        h.finish()
+    fn start(&self) -> Named {
+        Named {
+            world: World::new(self.profile),
+            names: Resolver::new(),
+        }
     }
 
-    /// Runs step `i` of `trace` with `script`; returns the event, the note and the
-    /// decisions taken (with arities).
+    fn len(&self) -> usize {
+        self.trace.steps.len()
+    }
+
     fn run(
-        &mut self,
-        trace: &Trace,
+        &self,
+        node: &mut Named,
         i: usize,
         script: Vec<u32>,
     ) -> (Event, Option<String>, Vec<Taken>) {
-        let ts = &trace.steps[i];
-        match self.names.step(&ts.op) {
+        let ts = &self.trace.steps[i];
+        match node.names.step(&ts.op) {
             Err(name) => (Event::Unbound(name), None, Vec::new()),
             Ok(step) => {
-                let (res, log, _) = self
+                let (res, log, _) = node
                     .world
                     .apply_scripted(&step, ts.faults, script, Vec::new());
-                let (ev, note) = self.names.event(&ts.op, res);
+                let (ev, note) = node.names.event(&ts.op, res);
                 (ev, note, log)
             }
         }
     }
-}
 
-/// The outcome of step `i` on one path, kept for the report.
-#[derive(Clone)]
-struct Taken1 {
-    path: StepPath,
-    event: Event,
-    note: Option<String>,
+    fn judge(&self, i: usize, got: &Event) -> Judge {
+        let observed = self.observed.get(i).and_then(Option::as_ref);
+        if matches!(got, Event::Unmodelled) || matches!(observed, Some(Event::Unmodelled)) {
+            // Observations have no effect: skip them; anything else ends the story.
+            return if is_observation(&self.trace.steps[i].op) {
+                Judge::Fits
+            } else {
+                Judge::Stop
+            };
+        }
+        match observed {
+            Some(e) if e != got => Judge::Fails,
+            _ => Judge::Fits,
+        }
+    }
 }
 
 /// Searches for a path through the choice points of `trace` (run on a fresh world of
-/// `profile`) whose events equal `observed` at every step that has an observation
-/// (`observed[i]` is `None`, or missing past its end: anything goes). See the module
-/// docs.
+/// `profile`; the trace's own `choose` clauses are ignored) whose events equal
+/// `observed` at every step that has an observation (`observed[i]` is `None`, or
+/// missing past its end: anything goes). See the module docs.
 pub fn explain(
     trace: &Trace,
     profile: Profile,
     observed: &[Option<Event>],
     budget: Budget,
 ) -> Explanation {
-    let n = trace.steps.len();
-    let obs = |i: usize| observed.get(i).and_then(|e| e.as_ref());
-    let mut runs = 0u64;
+    search(
+        &TraceHistory {
+            trace,
+            profile,
+            observed,
+        },
+        budget,
+    )
+}
 
-    // The default path, without copies of the world.
-    let mut node = Node {
-        world: World::new(profile),
-        names: Resolver::new(),
-    };
-    let mut default: Vec<Taken1> = Vec::with_capacity(n);
-    let mut met_choices = false;
-    let mut failed_at = None;
-    let mut stopped = None;
-    for i in 0..n {
-        let (event, note, log) = node.run(trace, i, Vec::new());
-        runs += 1;
-        met_choices |= !log.is_empty();
-        let t = Taken1 {
-            path: log.iter().map(Taken::choice).collect(),
-            event,
-            note,
-        };
-        let (ev, o) = (&t.event, obs(i));
-        let stop = unmodelled(o, ev);
-        let ok = stop || fits(o, ev);
-        let note = t.note.clone();
-        default.push(t);
-        if stop && !is_observation(&trace.steps[i].op) {
-            stopped = Some((i, note.unwrap_or_else(|| "unmodelled".into())));
-            break;
-        }
-        if !ok {
-            failed_at = Some(i);
-            break;
-        }
-    }
-    let finish = |verdict, steps: Vec<Taken1>, stopped, runs| {
-        let mut e = Explanation {
-            verdict,
-            path: Vec::new(),
-            events: Vec::new(),
-            notes: Vec::new(),
-            stopped,
-            step_runs: runs,
-        };
-        for t in steps {
-            e.path.push(t.path);
-            e.events.push(t.event);
-            e.notes.push(t.note);
-        }
-        e
-    };
-    let Some(fail) = failed_at else {
-        return finish(Verdict::Agree, default, stopped, runs);
-    };
-    if !met_choices {
-        // No step up to the failure has another option: nothing else to try.
-        return finish(Verdict::Diverge { step: fail }, default, None, runs);
+// ---- step sequences -----------------------------------------------------------------
+
+/// Steps and the results a backend returned for them.
+struct StepHistory<'a> {
+    start: &'a World,
+    steps: &'a [Step],
+    observed: &'a [StepResult],
+}
+
+impl History for StepHistory<'_> {
+    type Node = World;
+    type Out = StepResult;
+
+    fn start(&self) -> World {
+        self.start.clone()
     }
 
-    // Depth-first search over (step, choice script), default options first.
-    struct Frame {
-        node: Node,
-        /// The next script to try at this step; `None` when all were tried.
-        next: Option<Vec<u32>>,
-        /// What this frame's step took on the path currently being extended.
-        taken: Option<Taken1>,
+    fn len(&self) -> usize {
+        self.steps.len().min(self.observed.len())
     }
-    let mut dead: HashSet<u64> = HashSet::new();
-    let start = Node {
-        world: World::new(profile),
-        names: Resolver::new(),
-    };
-    let mut stack = vec![Frame {
-        node: start,
-        next: Some(Vec::new()),
-        taken: None,
-    }];
-    // The nearest failure: the deepest step reached, and the path up to it.
-    let mut nearest: (usize, Vec<Taken1>) = (fail, default);
-    loop {
-        let depth = stack.len() - 1;
-        if depth == n {
-            let steps = stack.iter_mut().filter_map(|f| f.taken.take()).collect();
-            return finish(Verdict::Agree, steps, None, runs);
-        }
-        if runs >= budget.step_runs {
-            return finish(Verdict::Unknown, nearest.1, None, runs);
-        }
-        let top = stack.last_mut().expect("the root is never popped here");
-        let Some(script) = top.next.take() else {
-            // Every path from here failed.
-            dead.insert(top.node.fingerprint(depth));
-            stack.pop();
-            match stack.last_mut() {
-                Some(parent) => parent.taken = None,
-                None => {
-                    let (step, steps) = nearest;
-                    return finish(Verdict::Diverge { step }, steps, None, runs);
-                }
-            }
-            continue;
-        };
-        let mut child = top.node.clone();
-        let (event, note, log) = child.run(trace, depth, script);
-        runs += 1;
-        top.next = next_script(&log);
-        let o = obs(depth);
-        let taken = Taken1 {
-            path: log.iter().map(Taken::choice).collect(),
-            event,
-            note,
-        };
-        let stop = unmodelled(o, &taken.event);
-        if stop && !is_observation(&trace.steps[depth].op) {
-            top.taken = Some(taken.clone());
-            let why = taken.note.unwrap_or_else(|| "unmodelled".into());
-            let steps = stack.iter_mut().filter_map(|f| f.taken.take()).collect();
-            return finish(Verdict::Agree, steps, Some((depth, why)), runs);
-        }
-        if !(stop || fits(o, &taken.event)) {
-            if depth > nearest.0 {
-                let mut steps: Vec<Taken1> = stack.iter().filter_map(|f| f.taken.clone()).collect();
-                steps.push(taken);
-                nearest = (depth, steps);
-            }
-            continue;
-        }
-        if dead.contains(&child.fingerprint(depth + 1)) {
-            continue;
-        }
-        top.taken = Some(taken);
-        stack.push(Frame {
-            node: child,
-            next: Some(Vec::new()),
-            taken: None,
-        });
+
+    fn run(
+        &self,
+        world: &mut World,
+        i: usize,
+        script: Vec<u32>,
+    ) -> (StepResult, Option<String>, Vec<Taken>) {
+        let (res, log, _) =
+            world.apply_scripted(&self.steps[i], Faults::default(), script, Vec::new());
+        (res, None, log)
     }
+
+    fn judge(&self, i: usize, got: &StepResult) -> Judge {
+        let observed = &self.observed[i];
+        let unmodelled = |r: &StepResult| matches!(r, StepResult::Unmodelled(_));
+        if unmodelled(got) || unmodelled(observed) {
+            return if matches!(self.steps[i], Step::QuerySlot { .. } | Step::Observe { .. }) {
+                Judge::Fits
+            } else {
+                Judge::Stop
+            };
+        }
+        match (got, observed) {
+            (StepResult::Refused(_), StepResult::Refused(_)) => Judge::Fits,
+            (a, b) if a == b => Judge::Fits,
+            _ => Judge::Fails,
+        }
+    }
+}
+
+/// [`explain`] for a plain step sequence (no faults) run from `start`, and the results
+/// a backend returned (`observed[i]` for `steps[i]`; steps past its end are not
+/// judged). `Refused` results agree whatever their reason.
+pub fn explain_steps(
+    start: &World,
+    steps: &[Step],
+    observed: &[StepResult],
+    budget: Budget,
+) -> Found<StepResult> {
+    search(
+        &StepHistory {
+            start,
+            steps,
+            observed,
+        },
+        budget,
+    )
 }

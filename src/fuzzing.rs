@@ -504,23 +504,17 @@ pub struct DiffSummary {
     /// Divergences that are [`KNOWN_DIFFERENCES`] or [`OPEN_BUGS`] (by rule id); the
     /// run stops at one.
     pub known: Vec<&'static str>,
-    /// Runs that diverged but did not diverge again on a fresh kernel backend.
-    pub flaky: usize,
-    /// The divergence came after io-wq work: concurrent kernel workers may order CQEs
-    /// either way, which the sequential model serializes (`kernel::Finding::fails`).
-    pub iowq_race: bool,
+    /// The choice points where the path that explains the kernel left the default.
+    pub choices: Vec<crate::ChoicePoint>,
 }
-
-/// A divergence is reported only if it shows on this many fresh kernel backends in a
-/// row.
-#[cfg(feature = "real-backend")]
-pub const DIFF_TRIES: usize = 3;
 
 /// Runs `t` (faults removed) on a fresh model with the running kernel's profile and a
 /// fresh [`KernelBackend`](crate::kernel::KernelBackend) (`kernel::diff_trace_on`),
-/// after checking the model's invariants on it; the first step whose events differ,
-/// unless a [`KNOWN_DIFFERENCES`] or [`OPEN_BUGS`] entry explains it, is a
-/// [`Failure::Divergence`].
+/// after checking the model's invariants on it. The check is exact: the kernel's
+/// outcome must be one the model's choice points allow; if no path gives it (or the
+/// search runs out of budget), the first step where the nearest path differs is a
+/// [`Failure::Divergence`], unless a [`KNOWN_DIFFERENCES`] or [`OPEN_BUGS`] entry
+/// explains it. One kernel run: no reruns, no votes.
 #[cfg(feature = "real-backend")]
 pub fn check_differential(t: &Trace) -> Result<DiffSummary, Failure> {
     use crate::kernel;
@@ -530,59 +524,36 @@ pub fn check_differential(t: &Trace) -> Result<DiffSummary, Failure> {
     let mut t = without_faults(t);
     t.profile = Some(profile);
     check_trace_on_model(&t)?;
-    let mut sum = DiffSummary::default();
-    let mut d;
-    let mut tries = 0;
-    loop {
-        let mut kb = kernel::KernelBackend::new().map_err(unavailable)?;
-        d = if tries == 0 {
-            kernel::diff_trace_on(&t, profile, &mut kb)
-        } else {
-            // A retry runs the kernel without the model's hints and with 10x the
-            // settle times: a hinted wait ends as soon as the cheap shared ring state
-            // matches the model's, which it already does while an io-wq completion
-            // bound for a full CQ's overflow list is still to come; and io-wq worker
-            // creation can take well over the default 2 ms on a loaded machine.
-            let s = kb.settle();
-            kb.set_settle(kernel::Settle {
-                quiet: s.quiet * 10,
-                max: s.max * 10,
-                hinted_quiet: s.hinted_quiet * 10,
-                ..s
-            });
-            let model = trace::run(&t, &mut World::new(profile));
-            let kernel = trace::run(&t, &mut kb);
-            kernel::TraceDiff::compare(&t, model, kernel)
-        };
-        tries += 1;
-        // The kernel's io-wq and task_work threads run asynchronously: a divergence
-        // that does not reproduce on a fresh kernel backend was the backend's
-        // settle timing (a loaded machine), not a behaviour difference.
-        if d.divergence.is_none() || tries == DIFF_TRIES {
-            break;
-        }
-        sum.flaky += 1;
+    let mut kb = kernel::KernelBackend::new().map_err(unavailable)?;
+    let d = kernel::diff_trace_on(&t, profile, &mut kb);
+    let mut sum = DiffSummary {
+        compared: d.compared,
+        skipped: d.skipped,
+        known: Vec::new(),
+        choices: d.non_default_points(),
+    };
+    if d.agrees() {
+        return Ok(sum);
     }
-    sum.compared = d.compared;
-    sum.skipped = d.skipped;
     if let Some((i, m, k)) = d.divergent_events() {
         let op = &t.steps[i].op;
         if let Some(known) = known_difference(&t, i, m, k) {
             sum.known.push(known.rule);
             return Ok(sum);
         }
-        if kernel::iowq_runs_before(&t, i, profile) {
-            sum.iowq_race = true;
-            return Ok(sum);
-        }
         let note = |o: &trace::Outcome| match o.notes.get(i).cloned().flatten() {
             Some(n) => format!(" ({n})"),
             None => String::new(),
         };
+        let unknown = if d.verdict == crate::explain::Verdict::Unknown {
+            " [search budget ran out]"
+        } else {
+            ""
+        };
         return Err(Failure::Divergence {
             step: i,
             op: op.to_string(),
-            model: format!("{m}{}", note(&d.model)),
+            model: format!("{m}{}{unknown}", note(&d.model)),
             kernel: format!("{k}{}", note(&d.kernel)),
             trace: t.to_string(),
         });

@@ -216,6 +216,23 @@ pub fn probe() -> Result<KernelInfo, Unavailable> {
     }
 }
 
+/// Gives the calling thread a file-descriptor table of its own, holding only fds 0-2
+/// (`close_range(3, ~0, CLOSE_RANGE_UNSHARE)`): for a thread the caller owns that
+/// runs a [`Host`] beside others in one process (`msgring check -j N`). Hosts in
+/// different tables cannot hand each other's closed fd numbers out, and task threads
+/// the host spawns afterwards share the new table. Fds the process opened before are
+/// closed *in the new table only*. `Err(-errno)` where it cannot be done.
+pub fn isolate_fd_table() -> Result<(), i32> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::isolate_fd_table()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(-38) // ENOSYS
+    }
+}
+
 /// Call `io_uring_setup(entries, {flags, cq_entries})` on the calling thread
 /// and close the ring at once (nothing is mapped): `Ok((sq_entries,
 /// cq_entries))` or the kernel's `-errno`. For checking setup validation and

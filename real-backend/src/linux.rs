@@ -409,6 +409,19 @@ impl Drop for TaskDir {
     }
 }
 
+/// See [`crate::isolate_fd_table`].
+pub fn isolate_fd_table() -> Result<(), i32> {
+    const CLOSE_RANGE_UNSHARE: libc::c_uint = 1 << 1;
+    // SAFETY: close_range with UNSHARE first gives this thread a private copy of the
+    // table and then closes fds >= 3 in that copy only; no pointers are passed.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_UNSHARE) };
+    if r < 0 {
+        Err(-errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// The kernel's id of the calling thread (cached per thread).
 fn current_tid() -> libc::pid_t {
     thread_local! {
@@ -432,6 +445,11 @@ pub struct Host {
     dnames: HashMap<String, Vec<FileId>>,
     /// For [`Host::iowq_busy`]; open for the host's life (one fd).
     task_dir: TaskDir,
+    /// Every fd this host hands out is at or above this number, which only grows
+    /// until [`Host::reset`]: a number the host closed is never handed out again in
+    /// the same run, so an SQE still holding it (an SQPOLL ring's SQ, a drained
+    /// request) finds it closed (-EBADF), as the model says, and never a newer file.
+    fd_floor: i32,
 }
 
 // A `Caller` host's task 0 is its creating thread; using it from elsewhere is caught
@@ -557,7 +575,7 @@ fn fdinfo_prints_every_slot() -> bool {
         }
         let slot = [-1i32];
         let every = sys_register(fd, REG_FILES, slot.as_ptr() as *const libc::c_void, 1) == 0
-            && std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
+            && std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{fd}"))
                 .ok()
                 .and_then(|t| crate::fdinfo::parse(&t).files)
                 .is_some_and(|t| t.lines() > 0);
@@ -588,6 +606,7 @@ impl Host {
             paths: HashMap::new(),
             dnames: HashMap::new(),
             task_dir: TaskDir::open(),
+            fd_floor: 0,
         })
     }
 
@@ -630,6 +649,7 @@ impl Host {
     fn reset_inner(&mut self, task0: Task0, rebind: bool) -> Result<(), i32> {
         // Close rings and files first (unmap + close), then stop every task but 0.
         self.vfds.clear();
+        self.fd_floor = 0;
         let t0 = self.tasks.first_mut().and_then(Option::take);
         self.tasks.clear();
         self.paths.clear();
@@ -852,9 +872,29 @@ impl Host {
         self.vfds.len() + n <= MAX_VFDS as usize
     }
 
+    /// `fd` (just created by this host) moved above every fd this host handed out in
+    /// this run (see `fd_floor`); the new number, or `-errno` (then `fd` is closed).
+    fn fresh_fd(&mut self, fd: i32) -> Result<i32, i32> {
+        let fd = if fd < self.fd_floor {
+            // SAFETY: `fd` is an fd this host just created and owns; F_DUPFD_CLOEXEC
+            // makes a new fd for the same file at or above the floor.
+            let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, self.fd_floor) };
+            let e = -errno();
+            close_fd(fd);
+            if moved < 0 {
+                return Err(e);
+            }
+            moved
+        } else {
+            fd
+        };
+        self.fd_floor = fd + 1;
+        Ok(fd)
+    }
+
     fn record_file(&mut self, fd: i32, kind: Kind) -> Vfd {
         if let (Ok(link), Some(id)) = (
-            std::fs::read_link(format!("/proc/self/fd/{fd}")),
+            std::fs::read_link(format!("/proc/thread-self/fd/{fd}")),
             fstat_id(fd),
         ) {
             let link = link.to_string_lossy().into_owned();
@@ -896,6 +936,7 @@ impl Host {
         if fd < 0 {
             return Err(fd);
         }
+        let fd = self.fresh_fd(fd)?;
         if p.sq_entries > MAX_SQ_ENTRIES
             || p.cq_entries > MAX_CQ_ENTRIES
             || p.features & FEAT_SINGLE_MMAP == 0
@@ -969,8 +1010,18 @@ impl Host {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
             return Err(-errno());
         }
-        let r = self.record_file(fds[0], Kind::PipeRead);
-        let w = self.record_file(fds[1], Kind::PipeWrite);
+        let rfd = self.fresh_fd(fds[0]);
+        let wfd = self.fresh_fd(fds[1]);
+        let (rfd, wfd) = match (rfd, wfd) {
+            (Ok(r), Ok(w)) => (r, w),
+            (Ok(x), Err(e)) | (Err(e), Ok(x)) => {
+                close_fd(x);
+                return Err(e);
+            }
+            (Err(e), Err(_)) => return Err(e),
+        };
+        let r = self.record_file(rfd, Kind::PipeRead);
+        let w = self.record_file(wfd, Kind::PipeWrite);
         Ok((r, w))
     }
 
@@ -984,6 +1035,7 @@ impl Host {
         if fd < 0 {
             return Err(-errno());
         }
+        let fd = self.fresh_fd(fd)?;
         Ok(self.record_file(fd, Kind::Eventfd))
     }
 
@@ -1000,6 +1052,7 @@ impl Host {
         if fd < 0 {
             return Err(-errno());
         }
+        let fd = self.fresh_fd(fd)?;
         Ok(self.record_file(fd, Kind::Memfd))
     }
 
@@ -1334,7 +1387,8 @@ impl Host {
         // may hold it, so retry a few times. Without the lock 6.18 leaves the
         // table out, 6.1/6.12 print its header without slot lines.
         for i in 0..50 {
-            if let Ok(text) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", r.fd)) {
+            if let Ok(text) = std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{}", r.fd))
+            {
                 let info = crate::fdinfo::parse(&text);
                 if info
                     .files
@@ -1416,7 +1470,7 @@ impl Host {
     /// Raw fdinfo text of a ring (for debugging / experiments).
     pub fn fdinfo_text(&self, ring: Vfd) -> Option<String> {
         let r = self.ring(ring)?;
-        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", r.fd)).ok()
+        std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{}", r.fd)).ok()
     }
 }
 
@@ -1513,7 +1567,7 @@ mod tests {
         let m = h.create_regular_file().unwrap();
         let (pr, _pw) = h.create_pipe().unwrap();
         let ev = h.create_eventfd().unwrap();
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", h.real_fd(m))).unwrap();
+        let link = std::fs::read_link(format!("/proc/thread-self/fd/{}", h.real_fd(m))).unwrap();
         let mname = crate::fdinfo::dentry_name_of_link(&link.to_string_lossy()).unwrap();
         assert!(mname.starts_with("memfd:msgring-"), "{mname}");
         let text = format!(

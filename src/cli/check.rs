@@ -40,11 +40,36 @@ pub struct Args {
     print_traces: bool,
 }
 
+/// The last line of `check --json`: the run's totals.
 #[derive(serde::Serialize)]
-struct JsonReport<'a> {
-    #[serde(flatten)]
-    report: &'a kernel::CheckReport,
+struct JsonSummary<'a> {
+    seed: u64,
+    kernel: &'a str,
+    profile: &'a str,
+    traces: u64,
+    steps: u64,
+    skipped: u64,
+    agree: u64,
+    diverge: u64,
+    unknown: u64,
+    /// Choice point -> agreeing traces that took a non-default option there.
+    choices: &'a std::collections::BTreeMap<String, u64>,
+    /// Traces whose default path did not agree (the search ran).
+    searched: u64,
+    search_steps: u64,
+    search_seconds: f64,
+    seconds: f64,
+    traces_per_second: f64,
+    findings: usize,
     files: &'a [String],
+}
+
+/// A line of `check --json` per distinct finding, before the summary.
+#[derive(serde::Serialize)]
+struct JsonFinding<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    file: Option<&'a str>,
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -65,11 +90,43 @@ fn clock_seed() -> u64 {
 
 fn message(s: &CheckStats) -> String {
     format!(
-        "{} traces, {:.0} traces/s, {} mismatches ({} distinct)",
+        "{} traces, {:.0} traces/s, {} agree, {} diverge, {} unknown",
         s.traces,
         s.traces_per_second(),
-        s.mismatches,
-        s.distinct
+        s.agree,
+        s.diverge,
+        s.unknown
+    )
+}
+
+/// The summary line: totals, verdicts and the choice points agreeing traces needed.
+fn summary(s: &CheckStats, seed: u64) -> String {
+    let choices = if s.choices.is_empty() {
+        "none".to_string()
+    } else {
+        s.choices
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let per = if s.searched > 0 {
+        format!(
+            ", search {:.2} ms per searched trace",
+            1e3 * s.search_seconds / s.searched as f64
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "check: {} traces, {} steps, {} agree, {} diverge, {} unknown; {} needed a non-default choice (traces per choice point: {choices}); {:.0} traces/s{per}; seed {seed}",
+        s.traces,
+        s.compared,
+        s.agree,
+        s.diverge,
+        s.unknown,
+        s.non_default(),
+        s.traces_per_second()
     )
 }
 
@@ -153,8 +210,17 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                     Ok(p) => p.clone(),
                     Err(e) => format!("(not written: {e})"),
                 };
+                let what = match f.verdict {
+                    msgring::explain::Verdict::Unknown => "UNKNOWN",
+                    _ => "DIVERGE",
+                };
+                let nearest = if f.nearest.is_empty() {
+                    "the default path".to_string()
+                } else {
+                    f.nearest.join("; ")
+                };
                 let text = format!(
-                    "MISMATCH {}: trace {} (seed {:#x}), {} -> {} steps, reproduces {}/{}{}: {}\n  line {}: {}\n  model:  {}\n  kernel: {}",
+                    "{what} {}: trace {} (seed {:#x}), {} -> {} steps, diverged again in {}/{} re-runs: {}\n  line {}: {}\n  nearest model path: {}\n  kernel:             {}\n  nearest path's choices: {nearest}",
                     s.distinct,
                     f.index,
                     f.trace_seed,
@@ -162,7 +228,6 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                     f.minimized_steps,
                     f.reproduced,
                     kernel::REPRODUCE_RUNS,
-                    if f.iowq_before { " after io-wq work" } else { "" },
                     to,
                     f.line,
                     f.step,
@@ -196,61 +261,47 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         }
     };
     let s = &report.stats;
-    let reproducible = report.findings.iter().filter(|f| f.fails()).count();
+    let failing = report.findings.iter().filter(|f| f.fails()).count();
     if json {
-        out.json(&JsonReport {
-            report: &report,
+        for (k, f) in report.findings.iter().enumerate() {
+            out.json_line(&JsonFinding {
+                finding: f,
+                file: files.get(k).map(String::as_str),
+            });
+        }
+        out.json_line(&JsonSummary {
+            seed,
+            kernel: &report.kernel,
+            profile: &report.profile,
+            traces: s.traces,
+            steps: s.compared,
+            skipped: s.skipped,
+            agree: s.agree,
+            diverge: s.diverge,
+            unknown: s.unknown,
+            choices: &s.choices,
+            searched: s.searched,
+            search_steps: s.search_steps,
+            search_seconds: s.search_seconds,
+            seconds: s.seconds,
+            traces_per_second: s.traces_per_second(),
+            findings: report.findings.len(),
             files: &files,
         });
     } else {
         for f in report.findings.iter().filter(|f| f.count > 1) {
             out.line(&format!("  {} traces: {}", f.count, f.signature));
         }
-        let reports = if s.distinct > 0 {
-            format!(" ({} distinct, in {})", s.distinct, a.reports.display())
-        } else {
-            String::new()
-        };
-        // Not failing: io-wq work came first (the kernel's workers race; see
-        // `Finding::fails`). Those that reproduced anyway are named: one such (seed 1,
-        // trace 26924) was a model bug (M10's io-wq teardown).
-        let steady: Vec<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.reproduces() && !f.fails())
-            .map(|f| f.index.to_string())
-            .collect();
-        let racy = report.findings.len() - reproducible - steady.len();
-        out.line(&format!(
-            "{} traces, {} steps compared, {} skipped, {} mismatches{reports}, {:.0} traces/s, seed {seed}",
-            s.traces,
-            s.compared,
-            s.skipped,
-            s.mismatches,
-            s.traces_per_second()
-        ));
         if !report.findings.is_empty() {
-            let mut line = format!("{reproducible} distinct mismatches reproduce");
-            if racy > 0 {
-                line.push_str(&format!(
-                    "; {racy} do not reproduce reliably (kernel races around io-wq, which the \
-                     model serializes; see kernel::Finding::fails): reported, not failing"
-                ));
-            }
-            out.line(&line);
-        }
-        if !steady.is_empty() {
             out.line(&format!(
-                "{} reproduce in at least {}/{} runs but come after io-wq work, so they do not \
-                 fail: look at each (traces {}); a steady one may be a model bug",
-                steady.len(),
-                kernel::REPRODUCIBLE,
-                kernel::REPRODUCE_RUNS,
-                steady.join(", ")
+                "{} distinct findings, minimized in {}",
+                report.findings.len(),
+                a.reports.display()
             ));
         }
+        out.line(&summary(s, seed));
     }
-    let code = if reproducible > 0 {
+    let code = if failing > 0 {
         Code::Mismatch
     } else {
         Code::Ok

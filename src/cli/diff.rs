@@ -2,6 +2,7 @@
 //! kernel and show the first divergence of each.
 
 use super::{err, load, Code, Out};
+use msgring::explain::Verdict;
 use msgring::kernel::{self, TraceDiff, Unavailable};
 use msgring::trace::Trace;
 use msgring::Profile;
@@ -58,6 +59,12 @@ struct Report<'a> {
     skipped: usize,
     stopped: Option<Stop>,
     divergence: Option<Div>,
+    /// `agree`, `diverge` (no path through the model's choice points gives the
+    /// kernel's events) or `unknown` (the search ran out of budget).
+    verdict: &'static str,
+    /// Steps where the path that explains the kernel (or the nearest one) left the
+    /// default: (line, `point=option ...`).
+    choices: Vec<(u32, String)>,
 }
 
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -103,6 +110,22 @@ fn report<'a>(path: &'a str, t: &Trace, d: &TraceDiff, model: String, kname: Str
                 reason: why.clone(),
             })
         }),
+        verdict: match d.verdict {
+            Verdict::Agree => "agree",
+            Verdict::Diverge { .. } => "diverge",
+            Verdict::Unknown => "unknown",
+        },
+        choices: d
+            .path
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.iter().any(|c| c.option != 0))
+            .map(|(i, p)| {
+                let end = p.iter().rposition(|c| c.option != 0).map_or(0, |e| e + 1);
+                let c: Vec<String> = p[..end].iter().map(|c| c.to_string()).collect();
+                (t.steps.get(i).map_or(0, |s| s.line), c.join(" "))
+            })
+            .collect(),
         divergence: d.divergent_events().and_then(|(i, m, k)| {
             let (line, step) = step(i)?;
             Some(Div {
@@ -144,10 +167,18 @@ fn print_text(out: &mut Out, r: &Report<'_>) {
     }
     match &r.divergence {
         Some(d) => {
+            let what = if r.verdict == "unknown" {
+                "UNKNOWN (the search over the model's choice points ran out of budget)"
+            } else {
+                "DIVERGENCE (no path through the model's choice points gives the kernel's events)"
+            };
             out.line(&format!(
-                "{}:{}: DIVERGENCE after {} agreeing steps{skipped}",
+                "{}:{}: {what} after {} agreeing steps{skipped}",
                 r.file, d.line, r.compared
             ));
+            for (line, c) in &r.choices {
+                out.line(&format!("{}:{line}: nearest path: choose {c}", r.file));
+            }
             out.line(&format!("  step: {}", d.step));
             let with_note = |e: &str, n: &Option<String>| match n {
                 Some(n) => format!("{e} ({n})"),
@@ -159,19 +190,29 @@ fn print_text(out: &mut Out, r: &Report<'_>) {
                 (&r.kernel, &with_note(&d.kernel, &d.kernel_note)),
             );
         }
-        None => out.line(&format!(
-            "{}: {} steps, {} compared{skipped}: {} and {} agree{}",
-            r.file,
-            r.steps,
-            r.compared,
-            r.model,
-            r.kernel,
-            if r.stopped.is_some() {
-                " up to the stop"
-            } else {
-                ""
+        None => {
+            out.line(&format!(
+                "{}: {} steps, {} compared{skipped}: {} and {} agree{}{}",
+                r.file,
+                r.steps,
+                r.compared,
+                r.model,
+                r.kernel,
+                if r.stopped.is_some() {
+                    " up to the stop"
+                } else {
+                    ""
+                },
+                if r.choices.is_empty() {
+                    ""
+                } else {
+                    " (through non-default choices)"
+                }
+            ));
+            for (line, c) in &r.choices {
+                out.line(&format!("{}:{line}: choose {c}", r.file));
             }
-        )),
+        }
     }
 }
 
@@ -213,7 +254,7 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         } else {
             print_text(out, &r);
         }
-        if d.divergence.is_some() {
+        if !d.agrees() {
             code = code.max(Code::Mismatch);
         }
     }

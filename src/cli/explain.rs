@@ -84,14 +84,14 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             .collect();
         let failed_at = match e.verdict {
             Verdict::Diverge { step } => Some(step),
-            Verdict::Unknown => e.events.len().checked_sub(1),
+            Verdict::Unknown => e.outs.len().checked_sub(1),
             Verdict::Agree => None,
         };
         let (line, expected, nearest) = match failed_at {
             Some(step) => (
                 t.steps.get(step).map(|s| s.line),
                 observed.get(step).cloned().flatten().map(|x| x.to_string()),
-                e.events.last().map(|x| x.to_string()),
+                e.outs.last().map(|x| x.to_string()),
             ),
             None => (None, None, None),
         };

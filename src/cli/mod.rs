@@ -114,6 +114,14 @@ impl Out {
             self.failed = true;
         }
     }
+    /// One compact JSON object on one line (JSON Lines).
+    #[cfg(feature = "serde")]
+    pub fn json_line<T: serde::Serialize>(&mut self, v: &T) {
+        match serde_json::to_string(v) {
+            Ok(s) => self.line(&s),
+            Err(e) => err(&format!("json: {e}")),
+        }
+    }
     #[cfg(feature = "serde")]
     pub fn json<T: serde::Serialize>(&mut self, v: &T) {
         match serde_json::to_string_pretty(v) {

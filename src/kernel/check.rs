@@ -1,11 +1,12 @@
 //! `msgring check`: random traces on the model and the kernel until a budget is spent;
 //! every distinct divergence is minimized and written out as an annotated trace.
 
-use super::diff::{diff_trace_on, TraceDiff};
+use super::diff::{diff_trace_on, kernel_outcome, TraceDiff};
 use super::minimize::{annotate_with_kernel, minimize_trace};
 use super::{kernel_profile, probe, KernelBackend, Unavailable};
+use crate::explain::{Budget as SearchBudget, StepPath, Verdict};
 use crate::trace::{self, Trace};
-use crate::{Backend, Faults, Profile, Step, StepResult, World};
+use crate::{Faults, Profile};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,7 @@ impl Default for CheckOptions {
 }
 
 /// Running totals of a [`check`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CheckStats {
     pub traces: u64,
@@ -62,10 +63,24 @@ pub struct CheckStats {
     pub compared: u64,
     /// Steps skipped because one side reported `unmodelled`.
     pub skipped: u64,
-    /// Traces that diverged (not deduplicated).
-    pub mismatches: u64,
-    /// Distinct signatures among them.
+    /// Traces the model explains (some path through its choice points gives every
+    /// kernel event).
+    pub agree: u64,
+    /// Traces no path explains.
+    pub diverge: u64,
+    /// Traces whose search ran out of budget.
+    pub unknown: u64,
+    /// Distinct signatures among the diverging and unknown traces.
     pub distinct: u64,
+    /// Agreeing traces whose path left the default, per choice point (a trace counts
+    /// once per point it used).
+    pub choices: std::collections::BTreeMap<String, u64>,
+    /// Traces whose default path did not agree, so the search ran.
+    pub searched: u64,
+    /// Model step executions the searches took (the default paths included).
+    pub search_steps: u64,
+    /// Seconds spent searching (model side, all traces).
+    pub search_seconds: f64,
     /// Seconds since the start.
     pub seconds: f64,
 }
@@ -78,62 +93,52 @@ impl CheckStats {
             0.0
         }
     }
+
+    /// Traces that agreed only through a non-default choice.
+    pub fn non_default(&self) -> u64 {
+        self.searched.saturating_sub(self.diverge + self.unknown)
+    }
 }
 
-/// One distinct mismatch found by [`check`].
+/// One distinct divergence (or search that ran out of budget) found by [`check`].
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Finding {
     /// Index of the first trace that showed it, and that trace's seed.
     pub index: u64,
     pub trace_seed: u64,
-    /// See [`signature`].
+    /// Diverge or Unknown.
+    pub verdict: Verdict,
+    /// See [`signature`](super::signature).
     pub signature: String,
     /// Steps of the generated trace and of the minimized one.
     pub original_steps: usize,
     pub minimized_steps: usize,
-    /// The minimized trace, annotated with the kernel's events, with a header comment
-    /// saying where it comes from and how the two sides differ: a golden trace the
-    /// model fails until it is fixed.
+    /// The minimized trace, annotated with the kernel's events and the nearest path's
+    /// `choose` clauses, with a header comment saying where it comes from and how the
+    /// two sides differ: a golden trace the model fails until it is fixed.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub trace: Trace,
-    /// Source line of the diverging step in `trace.to_string()`, the step, and the
-    /// two events.
+    /// Source line of the diverging step in `trace.to_string()`, the step, the nearest
+    /// path's event and the kernel's.
     pub line: u32,
     pub step: String,
     pub model: String,
     pub kernel: String,
+    /// The nearest path's non-default choices, as `step N: point=option ...`.
+    pub nearest: Vec<String>,
     /// Traces with this signature (this one included).
     pub count: u64,
-    /// Of [`REPRODUCE_RUNS`] runs of the minimized trace, how many showed the
-    /// divergence (fewer than all: timing-dependent).
+    /// Of [`REPRODUCE_RUNS`] re-runs of the minimized trace, how many the model could
+    /// not explain again: information only, it decides nothing.
     pub reproduced: u32,
-    /// Io-wq ran work at or before the diverging step (on the model): the kernel's
-    /// workers may have interleaved their CQEs differently.
-    pub iowq_before: bool,
 }
 
-/// A mismatch that reproduces in this many of [`REPRODUCE_RUNS`] re-runs of its
-/// minimized trace is a model bug (unless io-wq was involved: [`Finding::fails`]).
-pub const REPRODUCIBLE: u32 = 3;
-
 impl Finding {
-    /// Whether this mismatch fails a check: it reproduces in at least [`REPRODUCIBLE`]
-    /// re-runs and the model ran no io-wq work up to it. With io-wq involved the kernel
-    /// runs workers concurrently with each other and with task_work, and CQE orders
-    /// are a race the sequential model resolves one way (seed 1, trace 3578 shows one
-    /// order in 4 or 5 runs of 5): such mismatches are reported, not failing; io-wq
-    /// semantics are held by golden traces instead (r42_async, the drain traces).
-    /// `msgring check` still names the ones that reproduced: seed 1, trace 26924
-    /// reproduced 5 of 5 after io-wq work and was a model bug (M10's io-wq teardown).
+    /// Every finding fails the check: a divergence is a model, kernel or harness bug,
+    /// and an unknown is a search that could not decide. There is no vote.
     pub fn fails(&self) -> bool {
-        !self.iowq_before && self.reproduces()
-    }
-
-    /// Whether its minimized trace reproduced in at least [`REPRODUCIBLE`] of
-    /// [`REPRODUCE_RUNS`] re-runs (io-wq work before it or not).
-    pub fn reproduces(&self) -> bool {
-        self.reproduced >= REPRODUCIBLE
+        true
     }
 }
 
@@ -179,13 +184,21 @@ pub fn check(
     let mut by_sig: HashMap<String, usize> = HashMap::new();
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = std::sync::mpsc::channel::<(u64, Result<(Trace, TraceDiff), Unavailable>)>();
+    type Done = (Trace, TraceDiff, f64);
+    let (tx, rx) = std::sync::mpsc::channel::<(u64, Result<Done, Unavailable>)>();
     let mut failure: Option<Unavailable> = None;
     std::thread::scope(|scope| {
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
+                // Jobs must not share a fd table: a number one job closes could be
+                // handed out to another's new file while an SQE still names it.
+                if let Err(e) = super::driver::isolate_fd_table() {
+                    let why = format!("a fd table of its own for a check job: errno {}", -e);
+                    let _ = tx.send((0, Err(Unavailable { reason: why })));
+                    return;
+                }
                 let mut kb: Option<KernelBackend> = None;
                 loop {
                     if stop.load(Ordering::Relaxed) {
@@ -210,9 +223,9 @@ pub fn check(
                         None => KernelBackend::for_this_thread(),
                     };
                     let r = got.map(|mut k| {
-                        let d = diff_trace_on(&t, profile, &mut k);
+                        let (d, search) = diff_trace_timed(&t, profile, &mut k);
                         kb = Some(k);
-                        (t, d)
+                        (t, d, search)
                     });
                     if tx.send((i, r)).is_err() {
                         return;
@@ -222,7 +235,8 @@ pub fn check(
         }
         drop(tx);
         // Take results in trace order.
-        let mut pending: std::collections::BTreeMap<u64, (Trace, TraceDiff)> = Default::default();
+        let mut pending: std::collections::BTreeMap<u64, (Trace, TraceDiff, f64)> =
+            Default::default();
         let mut want = 0u64;
         for (i, r) in rx.iter() {
             match r {
@@ -237,15 +251,29 @@ pub fn check(
             if failure.is_some() {
                 continue;
             }
-            while let Some((t, d)) = pending.remove(&want) {
+            while let Some((t, d, search_seconds)) = pending.remove(&want) {
                 let i = want;
                 want += 1;
                 stats.traces += 1;
                 stats.compared += d.compared as u64;
                 stats.skipped += d.skipped as u64;
+                stats.search_steps += d.step_runs;
+                stats.search_seconds += search_seconds;
+                if d.step_runs as usize > t.steps.len() {
+                    stats.searched += 1;
+                }
+                match d.verdict {
+                    Verdict::Agree => {
+                        stats.agree += 1;
+                        for p in d.non_default_points() {
+                            *stats.choices.entry(p.name().to_string()).or_default() += 1;
+                        }
+                    }
+                    Verdict::Diverge { .. } => stats.diverge += 1,
+                    Verdict::Unknown => stats.unknown += 1,
+                }
                 let mut new = None;
-                if let Some(sig) = d.signature(&t) {
-                    stats.mismatches += 1;
+                if let (false, Some(sig)) = (d.agrees(), d.signature(&t)) {
                     match by_sig.get(&sig) {
                         Some(&k) => findings[k].count += 1,
                         None => match finding(opts, i, &t, &d, &sig, profile, &kernel_name) {
@@ -282,7 +310,15 @@ pub fn check(
     })
 }
 
-/// Minimizes and annotates the mismatch of trace `i`.
+/// [`diff_trace_on`], and the seconds the model side (the search) took.
+fn diff_trace_timed(t: &Trace, profile: Profile, kb: &mut KernelBackend) -> (TraceDiff, f64) {
+    let kernel = kernel_outcome(t, profile, kb);
+    let start = Instant::now();
+    let d = TraceDiff::explain(t, profile, kernel, SearchBudget::default());
+    (d, start.elapsed().as_secs_f64())
+}
+
+/// Minimizes and annotates the divergence of trace `i`.
 fn finding(
     opts: &CheckOptions,
     i: u64,
@@ -293,15 +329,16 @@ fn finding(
     kernel_name: &str,
 ) -> Result<Finding, Unavailable> {
     let small = minimize_trace(t, profile, opts.minimize_runs)?;
-    // Re-run the minimized trace: how often it reproduces, and its events for the
-    // annotations. Fall back to the original if it never does (timing-dependent).
+    // Re-run the minimized trace: how often the model cannot explain it again (shown,
+    // never deciding), and its events for the annotations. Fall back to the original
+    // if it never diverges the same way again (timing-dependent).
     let mut reproduced = 0;
     let mut first: Option<TraceDiff> = None;
     let mut kb = KernelBackend::for_this_thread()?;
     for _ in 0..REPRODUCE_RUNS {
         kb.reset()?;
         let sd = diff_trace_on(&small, profile, &mut kb);
-        if sd.signature(&small).as_deref() == Some(sig) {
+        if !sd.agrees() && sd.signature(&small).as_deref() == Some(sig) {
             reproduced += 1;
             first.get_or_insert(sd);
         }
@@ -312,6 +349,21 @@ fn finding(
     };
     let mut out = annotate_with_kernel(&base, &bd);
     out.profile = Some(profile);
+    // The nearest path's choices, so that `msgring run` replays exactly the path the
+    // report shows.
+    let trimmed = trimmed(&bd.path);
+    for (s, c) in out.steps.iter_mut().zip(&trimmed) {
+        s.choose = c.clone();
+    }
+    let nearest: Vec<String> = trimmed
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(k, c)| {
+            let c: Vec<String> = c.iter().map(|c| c.to_string()).collect();
+            format!("step {k}: {}", c.join(" "))
+        })
+        .collect();
     let seed_i = trace_seed(opts.seed, i);
     let (di, m, k) = bd
         .divergent_events()
@@ -322,8 +374,12 @@ fn finding(
         .get(di)
         .map(|s| s.op.to_string())
         .unwrap_or_default();
+    let verdict = match bd.verdict {
+        Verdict::Unknown => "the search ran out of budget before deciding",
+        _ => "no path through the model's choice points gives what the kernel did",
+    };
     out.preamble = vec![
-        format!("# msgring check: the model ({profile}) and the {kernel_name} disagree"),
+        format!("# msgring check: the model ({profile}) cannot explain the {kernel_name}: {verdict}"),
         format!(
             "# check seed {}, trace {i}: msgring gen --seed {seed_i:#x} --steps {} (faults removed),",
             opts.seed, opts.steps
@@ -335,20 +391,19 @@ fn finding(
         ),
         format!("# signature: {sig}"),
         format!(
-            "# reproduces on {reproduced} of {REPRODUCE_RUNS} runs{}",
+            "# diverged again in {reproduced} of {REPRODUCE_RUNS} re-runs (information only){}",
             if reproduced == 0 {
-                " (minimized form; this is the generated trace)"
-            } else if reproduced < REPRODUCE_RUNS {
-                " (timing-dependent)"
+                "; this is the generated trace"
             } else {
                 ""
             }
         ),
         format!("# diverging step: {step}"),
-        format!("#   model:  {m}"),
-        format!("#   kernel: {k}"),
-        "# The `=>` annotations are the kernel's events: `msgring run` on this file shows".into(),
-        "# where the model differs.".into(),
+        format!("#   nearest model path: {m}"),
+        format!("#   kernel:             {k}"),
+        "# The `=>` annotations are the kernel's events and the `choose` clauses the model's".into(),
+        "# nearest path: `msgring run` on this file replays that path and shows where it".into(),
+        "# differs; `msgring explain` searches every path again.".into(),
     ];
     let line = trace::parse(&out.to_string())
         .ok()
@@ -357,6 +412,7 @@ fn finding(
     Ok(Finding {
         index: i,
         trace_seed: seed_i,
+        verdict: bd.verdict,
         signature: sig.to_string(),
         original_steps: t.steps.len(),
         minimized_steps: base.steps.len(),
@@ -365,40 +421,20 @@ fn finding(
         step,
         model: m,
         kernel: k,
+        nearest,
         count: 1,
         reproduced,
-        iowq_before: iowq_runs_before(&base, di, profile),
     })
 }
 
-/// Whether the model runs io-wq work in any of the first `upto + 1` steps of `t`: a
-/// divergence there may be the kernel's io-wq workers racing each other or task_work
-/// (see [`Finding::fails`]).
-pub fn iowq_runs_before(t: &Trace, upto: usize, profile: Profile) -> bool {
-    struct Watch {
-        world: World,
-        seen: Vec<bool>,
-    }
-    impl Backend for Watch {
-        fn name(&self) -> String {
-            self.world.name()
-        }
-        fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
-            let r = self.world.apply_with(step, faults);
-            self.seen.push(self.world.iowq_items_last_step() > 0);
-            r
-        }
-    }
-    let mut w = Watch {
-        world: World::new(profile),
-        seen: Vec::new(),
-    };
-    let mut executed = Vec::new();
-    trace::run_with(t, &mut w, |i, _, _| executed.push(i));
-    executed
-        .iter()
-        .zip(&w.seen)
-        .any(|(&i, &iowq)| i <= upto && iowq)
+/// A path with each step's trailing default choices dropped.
+fn trimmed(path: &[StepPath]) -> Vec<StepPath> {
+    path.iter()
+        .map(|p| {
+            let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
+            p[..end].to_vec()
+        })
+        .collect()
 }
 
 /// Runs of a minimized mismatch that measure how often it reproduces.

@@ -4,6 +4,7 @@ use super::backend::KernelBackend;
 use super::settle::{Hint, IOWQ_SETUP_FLAGS, IOWQ_SQE_FLAGS};
 use super::signature::signature;
 use super::{kernel_profile, Unavailable};
+use crate::explain::{explain, explain_steps, Budget, StepPath, Verdict};
 use crate::{Backend, Faults, Profile, Step, StepResult, World};
 use std::fmt;
 
@@ -27,8 +28,8 @@ impl fmt::Display for Divergence {
     }
 }
 
-/// What a differential run compared.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a differential run compared, and the verdict of the exact check.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiffReport {
     /// Steps whose results were compared (and agreed, up to a divergence).
     pub compared: usize,
@@ -38,6 +39,13 @@ pub struct DiffReport {
     /// The run stopped early: a state-changing step was unmodelled on one side, so
     /// the two sides no longer describe the same system (index, reason).
     pub stopped: Option<(usize, String)>,
+    /// Agree: some path through the model's choice points gives every kernel
+    /// result; Diverge: none does; Unknown: the search budget ran out.
+    pub verdict: Verdict,
+    /// The path that explains the kernel (Agree), or the nearest one, per step.
+    pub path: Vec<StepPath>,
+    /// Diverge / Unknown: the step where the nearest path fails, its prediction and
+    /// the kernel's result.
     pub divergence: Option<Divergence>,
 }
 
@@ -56,7 +64,7 @@ pub fn results_agree(model: &StepResult, kernel: &StepResult) -> bool {
 }
 
 /// Runs `steps` on a fresh model (the profile of the running kernel) and a fresh
-/// kernel backend in lockstep and compares every result.
+/// kernel backend in lockstep and checks that the model explains every result.
 pub fn diff_run(steps: &[Step]) -> Result<DiffReport, Unavailable> {
     let mut kernel = KernelBackend::for_this_thread()?;
     let profile = kernel_profile(&kernel.info)?;
@@ -64,13 +72,16 @@ pub fn diff_run(steps: &[Step]) -> Result<DiffReport, Unavailable> {
 }
 
 /// [`diff_run`] on a given model world and kernel backend (both fresh, or in the same
-/// state). A kernel backend can be reused for the next run after a
-/// [`KernelBackend::reset`].
+/// state). The kernel runs every step (the model's default path is its settle hint);
+/// then [`explain_steps`] searches the model's choice points for a path that gives
+/// every kernel result. `model` ends on the default path. A kernel backend can be
+/// reused for the next run after a [`KernelBackend::reset`].
 pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]) -> DiffReport {
     // Cannot fail short of a thread that does not start; the exit is then unmodelled.
     let _ = kernel.prepare_for(steps);
-    let mut rep = DiffReport::default();
-    for (i, step) in steps.iter().enumerate() {
+    let start = model.clone();
+    let mut got = Vec::with_capacity(steps.len());
+    for step in steps {
         let m = model.apply(step);
         let k = kernel.apply_step_hinted(
             step,
@@ -80,7 +91,27 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
                 result: &m,
             }),
         );
-        let unmodelled = match (&m, &k) {
+        let stop = matches!(k, StepResult::Unmodelled(_)) && !is_observation(step);
+        got.push(k);
+        if stop {
+            break;
+        }
+    }
+    let found = explain_steps(&start, steps, &got, Budget::default());
+    let mut rep = DiffReport {
+        compared: 0,
+        skipped: 0,
+        stopped: None,
+        verdict: found.verdict,
+        path: found.path,
+        divergence: None,
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let (Some(m), Some(k)) = (found.outs.get(i), got.get(i)) else {
+            rep.skipped += steps.len() - i;
+            break;
+        };
+        let unmodelled = match (m, k) {
             (StepResult::Unmodelled(why), _) => Some(format!("model: {why}")),
             (_, StepResult::Unmodelled(why)) => Some(format!("kernel: {why}")),
             _ => None,
@@ -94,12 +125,12 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
             }
             continue;
         }
-        if !results_agree(&m, &k) {
+        if !results_agree(m, k) {
             rep.divergence = Some(Divergence {
                 index: i,
                 step: step.clone(),
-                model: m,
-                kernel: k,
+                model: m.clone(),
+                kernel: k.clone(),
             });
             break;
         }
@@ -108,7 +139,8 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
     rep
 }
 
-/// Runs `steps` on the model and the kernel; `Some` at the first disagreement.
+/// Runs `steps` on the model and the kernel; `Some` at the first step that no path
+/// through the model's choice points explains.
 pub fn diff_steps(steps: &[Step]) -> Result<Option<Divergence>, Unavailable> {
     Ok(diff_run(steps)?.divergence)
 }
@@ -148,11 +180,12 @@ impl Backend for Hinted<'_> {
     }
 }
 
-/// A trace run on the model and on the kernel, compared event by event.
-#[derive(Clone, Debug, Default)]
+/// A trace run on the kernel, and what the model's choice points make of it.
+#[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TraceDiff {
-    /// The model's outcome (every step).
+    /// The model's events along `path`: the path that explains the kernel (agree),
+    /// or the nearest one, up to the step where it fails.
     pub model: Outcome,
     /// The kernel's outcome (every step).
     pub kernel: Outcome,
@@ -164,14 +197,32 @@ pub struct TraceDiff {
     /// A state-changing step was unmodelled on one side: the sides no longer describe
     /// the same system, so comparison stopped there (step index, reason).
     pub stopped: Option<(usize, String)>,
-    /// Index of the first step whose events differ.
+    /// Index of the first step where the model's path and the kernel differ (set for
+    /// every verdict but agree).
     pub divergence: Option<usize>,
+    /// The exact check's verdict.
+    pub verdict: Verdict,
+    /// The decisions at the model's choice points along `model`, per step.
+    pub path: Vec<StepPath>,
+    /// Model step executions the search took.
+    pub step_runs: u64,
 }
 
 impl TraceDiff {
-    /// Compares two outcomes of `trace` (see [`TraceDiff`]).
+    /// Compares two outcomes of `trace` event by event (one model path against the
+    /// kernel: no search; the verdict says whether they agree).
     pub fn compare(trace: &Trace, model: Outcome, kernel: Outcome) -> TraceDiff {
-        let mut d = TraceDiff::default();
+        let mut d = TraceDiff {
+            model: Outcome::default(),
+            kernel: Outcome::default(),
+            compared: 0,
+            skipped: 0,
+            stopped: None,
+            divergence: None,
+            verdict: Verdict::Agree,
+            path: Vec::new(),
+            step_runs: 0,
+        };
         let n = trace.steps.len();
         for (i, ts) in trace.steps.iter().enumerate() {
             let (m, k) = (model.events.get(i), kernel.events.get(i));
@@ -199,12 +250,34 @@ impl TraceDiff {
             }
             if m != k {
                 d.divergence = Some(i);
+                d.verdict = Verdict::Diverge { step: i };
                 break;
             }
             d.compared += 1;
         }
         d.model = model;
         d.kernel = kernel;
+        d
+    }
+
+    /// Checks the kernel's outcome of `trace` against the model exactly: searches the
+    /// model's choice points for a path that gives every kernel event
+    /// ([`crate::explain::explain`]).
+    pub fn explain(trace: &Trace, profile: Profile, kernel: Outcome, budget: Budget) -> TraceDiff {
+        let observed: Vec<Option<Event>> = kernel.events.iter().cloned().map(Some).collect();
+        let e = explain(trace, profile, &observed, budget);
+        let model = Outcome {
+            events: e.outs,
+            notes: e.notes,
+        };
+        let mut d = TraceDiff::compare(trace, model, kernel);
+        d.verdict = e.verdict;
+        d.path = e.path;
+        d.step_runs = e.step_runs;
+        if d.verdict == Verdict::Agree {
+            // The path's events equal the kernel's up to any stop.
+            d.divergence = None;
+        }
         d
     }
 
@@ -219,24 +292,47 @@ impl TraceDiff {
         let (i, m, k) = self.divergent_events()?;
         Some(signature(&trace.steps.get(i)?.op, m, k))
     }
+
+    /// Whether the model explains the kernel (see [`Verdict`]).
+    pub fn agrees(&self) -> bool {
+        self.verdict == Verdict::Agree
+    }
+
+    /// The choice points at which the path took a non-default option, each once.
+    pub fn non_default_points(&self) -> Vec<crate::ChoicePoint> {
+        let mut v: Vec<_> = self
+            .path
+            .iter()
+            .flat_map(|p| crate::choice::non_default(p))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
 }
 
-/// Runs `trace` on a fresh model of `profile` and on `kernel` (fresh, or in the state
-/// the trace expects), and compares the two outcomes. A kernel backend can be reused
-/// for the next trace after a [`KernelBackend::reset`].
+/// Runs `trace` on `kernel` (fresh, or in the state the trace expects), with the
+/// model's default path as the settle hint, and checks the kernel's outcome against
+/// the model of `profile` exactly ([`TraceDiff::explain`]). A kernel backend can be
+/// reused for the next trace after a [`KernelBackend::reset`].
 pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
+    let kernel = kernel_outcome(trace, profile, kernel);
+    TraceDiff::explain(trace, profile, kernel, Budget::default())
+}
+
+/// Runs `trace` on `kernel` with the default path of a model of `profile` as the
+/// settle hint, and returns the kernel's outcome.
+pub fn kernel_outcome(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> Outcome {
     // Cannot fail short of a thread that does not start; an exit of task 0 is then
     // unmodelled.
     let _ = kernel.prepare(needs_task0_thread(trace));
-    let model = trace::run(trace, &mut World::new(profile));
-    let kernel = trace::run(
+    trace::run(
         trace,
         &mut Hinted {
             shadow: World::new(profile),
             kernel,
         },
-    );
-    TraceDiff::compare(trace, model, kernel)
+    )
 }
 
 /// Whether a trace exits task 0 (`t0`) or may punt to io-wq (see
