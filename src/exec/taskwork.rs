@@ -276,7 +276,14 @@ impl World {
                     deferred = true;
                 } else {
                     progressed = true;
+                    self.run_iowq_item();
+                    // Between two io-wq items, the later agents may get their turn
+                    // (a worker is slower, or busy with the first item).
                     while !self.iowq.is_empty() {
+                        if self.settle_defers(later_ready(self, 0)) {
+                            deferred = true;
+                            break;
+                        }
                         self.run_iowq_item();
                     }
                 }

@@ -110,6 +110,32 @@ impl KernelBackend {
         }
     }
 
+    /// [`Self::drain_async_agents`], kicking every task even without COOP_TASKRUN
+    /// or SQPOLL rings when `always`.
+    fn drain_async_agents_and_kick(&mut self, always: bool) {
+        self.drain_async_agents();
+        if always && !self.any_ring_with(uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL) {
+            self.host.kick_tasks();
+        }
+    }
+
+    /// The end of a settle: io-wq idle (a worker that was just created, or that
+    /// blocked on a lock, may still post or queue task_work), then every task thread
+    /// made to return from a system call once, which runs whatever task_work is
+    /// queued on it (TWA_SIGNAL work on an idle thread runs soon but on its own time;
+    /// TWA_SIGNAL_NO_IPI work waits for exactly this), in task order. True if nothing
+    /// moved meanwhile: the kernel is quiescent. Otherwise the caller polls on.
+    fn barrier(&mut self, iowq_may_work: bool) -> bool {
+        let before = self.snapshot();
+        if iowq_may_work {
+            self.iowq_idle = false;
+        }
+        let was_idle = self.iowq_idle;
+        self.drain_async_agents_and_kick(true);
+        let busy = !was_idle && self.host.iowq_busy();
+        !busy && self.snapshot() == before
+    }
+
     /// Whether an open ring has one of the setup `flags`.
     pub(super) fn any_ring_with(&self, flags: u32) -> bool {
         self.rings.iter().any(|&r| {
@@ -167,15 +193,11 @@ impl KernelBackend {
                 return;
             }
             if quiet.is_some_and(|q| now.duration_since(stable_since) >= q) {
-                // The rings look settled; so must io-wq be. A worker that was just
-                // created, or that blocked on a lock, when the settle started may
-                // still post, or queue task_work that the tasks must be kicked for
-                // again (a state that matches the prediction can be a passing one).
-                if !iowq_may_work || !self.host.iowq_busy() {
+                // The rings look settled (a state that matches the prediction can be
+                // a passing one: the overflow list's length is not in the snapshot).
+                if self.barrier(iowq_may_work) {
                     return;
                 }
-                self.iowq_idle = false;
-                self.drain_async_agents();
                 last = self.snapshot();
                 stable_since = Instant::now();
                 continue;
