@@ -309,6 +309,8 @@ enum Task {
     Thread {
         tx: Option<mpsc::Sender<Job>>,
         handle: Option<JoinHandle<()>>,
+        /// The thread's kernel tid.
+        tid: libc::pid_t,
     },
     /// Task 0 is the thread with this kernel tid: its system calls run inline.
     Caller(libc::pid_t),
@@ -317,24 +319,34 @@ enum Task {
 impl Task {
     fn spawn() -> Result<Task, i32> {
         let (tx, rx) = mpsc::channel::<Job>();
+        let (tid_tx, tid_rx) = mpsc::sync_channel(1);
         let handle = std::thread::Builder::new()
             .name("msgring-task".into())
             .spawn(move || {
+                let _ = tid_tx.send(current_tid());
                 while let Ok(job) = rx.recv() {
                     job();
                 }
             })
             .map_err(|e| -e.raw_os_error().unwrap_or(libc::EAGAIN))?;
+        let tid = tid_rx.recv().map_err(|_| -libc::EAGAIN)?;
         Ok(Task::Thread {
             tx: Some(tx),
             handle: Some(handle),
+            tid,
         })
+    }
+
+    fn tid(&self) -> libc::pid_t {
+        match self {
+            Task::Thread { tid, .. } | Task::Caller(tid) => *tid,
+        }
     }
 }
 
 impl Drop for Task {
     fn drop(&mut self) {
-        if let Task::Thread { tx, handle } = self {
+        if let Task::Thread { tx, handle, .. } = self {
             drop(tx.take());
             if let Some(h) = handle.take() {
                 let _ = h.join();
@@ -347,6 +359,16 @@ impl Drop for Task {
 /// thread is an io thread of the kernel (an io-wq worker or an SQPOLL thread), set
 /// from its creation, before the thread first runs and names itself `iou-wrk-*`.
 const PF_IO_WORKER: u64 = 0x10;
+
+/// A thread of the process, as [`Host::busy`] classifies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThreadKind {
+    /// An io-wq worker, with the tid of the task it works for once it has named itself
+    /// `iou-wrk-<tid>`.
+    Worker(Option<libc::pid_t>),
+    /// Anything else (a task thread, an SQPOLL thread, the caller's other threads).
+    Other,
+}
 
 /// What `/proc/self/task/<tid>/stat` says about a thread: its `comm`, its state
 /// letter and its `flags`.
@@ -445,6 +467,9 @@ pub struct Host {
     dnames: HashMap<String, Vec<FileId>>,
     /// For [`Host::iowq_busy`]; open for the host's life (one fd).
     task_dir: TaskDir,
+    /// What [`Host::busy`] learnt of each thread it read (a thread's kind never
+    /// changes; thread ids are not reused within a run).
+    thread_kinds: std::cell::RefCell<HashMap<libc::pid_t, ThreadKind>>,
     /// Every fd this host hands out is at or above this number, which only grows
     /// until [`Host::reset`]: a number the host closed is never handed out again in
     /// the same run, so an SQE still holding it (an SQPOLL ring's SQ, a drained
@@ -606,6 +631,7 @@ impl Host {
             paths: HashMap::new(),
             dnames: HashMap::new(),
             task_dir: TaskDir::open(),
+            thread_kinds: Default::default(),
             fd_floor: 0,
         })
     }
@@ -730,7 +756,50 @@ impl Host {
     /// each thread's `stat` through a `/proc/self/task` directory stream the host
     /// keeps open.
     pub fn iowq_busy(&self) -> bool {
-        self.any_thread(stat_is_busy_iowq_worker)
+        self.any_thread(|_, st| stat_is_busy_iowq_worker(st))
+    }
+
+    /// Whether anything of this host may still be working on its own: an io-wq
+    /// worker is busy ([`Host::iowq_busy`]), or a task thread (other than the calling
+    /// thread) is not asleep waiting for its next job, e.g. woken to run task_work
+    /// queued with TWA_SIGNAL, or blocked in the kernel. Task_work queued with
+    /// TWA_SIGNAL_NO_IPI does not wake its thread: [`Host::kick_tasks`] runs it.
+    pub fn busy(&self) -> bool {
+        let me = current_tid();
+        let ours: Vec<libc::pid_t> = self.tasks.iter().flatten().map(Task::tid).collect();
+        let kinds = &self.thread_kinds;
+        self.any_thread_where(
+            |tid| {
+                tid == me
+                    || match kinds.borrow().get(&tid) {
+                        Some(ThreadKind::Other) => !ours.contains(&tid),
+                        Some(ThreadKind::Worker(Some(owner))) => !ours.contains(owner),
+                        _ => false,
+                    }
+            },
+            |tid, st| {
+                let Some(t) = parse_thread_stat(st) else {
+                    return false;
+                };
+                let worker = t.flags & PF_IO_WORKER != 0 && !t.comm.starts_with(b"iou-sqp");
+                let kind = if worker {
+                    let owner = t
+                        .comm
+                        .strip_prefix(b"iou-wrk-")
+                        .and_then(|o| std::str::from_utf8(o).ok())
+                        .and_then(|o| o.parse().ok());
+                    ThreadKind::Worker(owner)
+                } else {
+                    ThreadKind::Other
+                };
+                kinds.borrow_mut().insert(tid, kind);
+                match kind {
+                    ThreadKind::Worker(Some(owner)) if !ours.contains(&owner) => false,
+                    ThreadKind::Worker(_) => stat_is_busy_iowq_worker(st),
+                    ThreadKind::Other => ours.contains(&tid) && t.state != b'S',
+                }
+            },
+        )
     }
 
     /// Whether the calling thread, as task 0 of a [`Task0::Caller`] host, has io-wq
@@ -743,12 +812,21 @@ impl Host {
             return false;
         };
         let want = format!("iou-wrk-{tid}");
-        self.any_thread(|st| parse_thread_stat(st).is_some_and(|t| t.comm == want.as_bytes()))
+        self.any_thread(|_, st| parse_thread_stat(st).is_some_and(|t| t.comm == want.as_bytes()))
     }
 
-    /// Whether `pick(stat)` holds for a thread of this process (`stat`: the text of
-    /// its `/proc/self/task/<tid>/stat`).
-    fn any_thread(&self, pick: impl Fn(&[u8]) -> bool) -> bool {
+    /// Whether `pick(tid, stat)` holds for a thread of this process (`stat`: the text
+    /// of its `/proc/self/task/<tid>/stat`).
+    fn any_thread(&self, pick: impl Fn(libc::pid_t, &[u8]) -> bool) -> bool {
+        self.any_thread_where(|_| false, |tid, st| pick(tid, st))
+    }
+
+    /// [`Host::any_thread`], not reading the threads `skip(tid)` rules out.
+    fn any_thread_where(
+        &self,
+        mut skip: impl FnMut(libc::pid_t) -> bool,
+        mut pick: impl FnMut(libc::pid_t, &[u8]) -> bool,
+    ) -> bool {
         let dir = self.task_dir.0;
         if dir.is_null() {
             return false;
@@ -769,6 +847,13 @@ impl Host {
                 if name.is_empty() || name.len() > 24 || !name.iter().all(u8::is_ascii_digit) {
                     continue;
                 }
+                let tid = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if skip(tid) {
+                    continue;
+                }
                 let mut path = [0u8; 48];
                 path[..name.len()].copy_from_slice(name);
                 path[name.len()..name.len() + 5].copy_from_slice(b"/stat");
@@ -783,7 +868,7 @@ impl Host {
                 let mut st = [0u8; 512];
                 let got = libc::read(fd, st.as_mut_ptr() as *mut libc::c_void, st.len());
                 libc::close(fd);
-                if got > 0 && pick(&st[..got as usize]) {
+                if got > 0 && pick(tid, &st[..got as usize]) {
                     return true;
                 }
             }

@@ -30,10 +30,11 @@ pub struct KernelBackend {
     pub(super) hint_gave_up: bool,
     /// How task 0 runs after a [`KernelBackend::reset`].
     pub(super) task0: rb::Task0,
-    /// io-wq was seen idle, and nothing was submitted since (no `Enter`, `SyncMsg` or
-    /// `Push`, no SQPOLL ring open): no io-wq worker can be running, so the settle
-    /// need not scan the process's threads for one. Only new submissions give io-wq
-    /// work (the host's opcodes do not arm polls that punt to it).
+    /// The last settle ended with nothing busy, and no step since could start work
+    /// that runs on its own (no `Enter`, `SyncMsg`, `Push` or `ExitTask`, no SQPOLL
+    /// ring open): the settle need not scan the process's threads for io-wq workers
+    /// or task threads at work. Only submissions start such work (the host's opcodes
+    /// do not arm polls that punt to io-wq).
     pub(super) iowq_idle: bool,
     /// No step applied since `new`/`reset`.
     pub(super) fresh: bool,

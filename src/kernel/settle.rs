@@ -87,53 +87,38 @@ impl KernelBackend {
             .collect()
     }
 
-    /// The model lets io-wq and every task's task_work finish before a step ends (M9).
-    /// Wait until no io-wq worker is running, then make each task thread return to
-    /// userspace once, so task_work queued with TWA_SIGNAL_NO_IPI (COOP_TASKRUN,
-    /// SQPOLL rings) runs as it would at the task's next system call.
-    fn drain_async_agents(&mut self) {
-        if !self.iowq_idle {
-            let deadline = Instant::now() + self.settle.hinted_max;
-            loop {
-                if !self.host.iowq_busy() {
-                    self.iowq_idle = true;
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    break;
-                }
-                std::thread::sleep(Duration::from_micros(50));
-            }
-        }
+    /// Task_work queued with TWA_SIGNAL_NO_IPI (COOP_TASKRUN, SQPOLL rings) runs only
+    /// when its task next returns from a system call: make every task thread do that
+    /// once (the model runs it before the step ends, M9).
+    fn kick_for_no_ipi_work(&mut self) {
         if self.any_ring_with(uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL) {
             self.host.kick_tasks();
         }
     }
 
-    /// [`Self::drain_async_agents`], kicking every task even without COOP_TASKRUN
-    /// or SQPOLL rings when `always`.
-    fn drain_async_agents_and_kick(&mut self, always: bool) {
-        self.drain_async_agents();
-        if always && !self.any_ring_with(uapi::setup::COOP_TASKRUN | uapi::setup::SQPOLL) {
-            self.host.kick_tasks();
-        }
-    }
-
-    /// The end of a settle: io-wq idle (a worker that was just created, or that
-    /// blocked on a lock, may still post or queue task_work), then every task thread
-    /// made to return from a system call once, which runs whatever task_work is
-    /// queued on it (TWA_SIGNAL work on an idle thread runs soon but on its own time;
-    /// TWA_SIGNAL_NO_IPI work waits for exactly this), in task order. True if nothing
-    /// moved meanwhile: the kernel is quiescent. Otherwise the caller polls on.
-    fn barrier(&mut self, iowq_may_work: bool) -> bool {
+    /// The end of a settle: no io-wq worker busy (one that was just created, or that
+    /// blocked on a lock, may still post or queue task_work) and every task thread
+    /// asleep waiting for its next job (a thread woken for task_work queued with
+    /// TWA_SIGNAL runs it on its own time); then, where rings use
+    /// TWA_SIGNAL_NO_IPI (COOP_TASKRUN, SQPOLL), every task thread made to return from
+    /// a system call once, which runs the task_work that waits for exactly that. True
+    /// if nothing moved meanwhile and nothing is busy: the kernel is quiescent.
+    /// Otherwise the caller polls on.
+    fn barrier(&mut self) -> bool {
         let before = self.snapshot();
-        if iowq_may_work {
-            self.iowq_idle = false;
+        if self.iowq_idle {
+            // Nothing since the last quiescent settle could have started work.
+            self.kick_for_no_ipi_work();
+            return self.snapshot() == before;
         }
-        let was_idle = self.iowq_idle;
-        self.drain_async_agents_and_kick(true);
-        let busy = !was_idle && self.host.iowq_busy();
-        !busy && self.snapshot() == before
+        let deadline = Instant::now() + self.settle.hinted_max;
+        while self.host.busy() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        self.kick_for_no_ipi_work();
+        let quiet = !self.host.busy() && self.snapshot() == before;
+        self.iowq_idle = quiet;
+        quiet
     }
 
     /// Whether an open ring has one of the setup `flags`.
@@ -148,9 +133,7 @@ impl KernelBackend {
     /// Polls the rings until they match the model's prediction, or (no hint, or a
     /// prediction the kernel cannot reach) until they stop changing; see [`Settle`].
     pub(super) fn wait_quiescent(&mut self, hint: Option<Hint<'_>>) {
-        // Whether io-wq can have work in this step (see `iowq_idle`).
-        let iowq_may_work = !self.iowq_idle;
-        self.drain_async_agents();
+        self.kick_for_no_ipi_work();
         let expected = hint.map(|h| predicted(h.world));
         // Rings whose completions from io-wq wait for their task to enter the kernel
         // (DEFER_TASKRUN's local work, COOP_TASKRUN's task_work): fewer CQEs there
@@ -195,7 +178,7 @@ impl KernelBackend {
             if quiet.is_some_and(|q| now.duration_since(stable_since) >= q) {
                 // The rings look settled (a state that matches the prediction can be
                 // a passing one: the overflow list's length is not in the snapshot).
-                if self.barrier(iowq_may_work) {
+                if self.barrier() {
                     return;
                 }
                 last = self.snapshot();
