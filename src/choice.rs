@@ -64,6 +64,10 @@ impl ChoicePoint {
         }
     }
 
+    fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+
     /// The rule ids of docs/semantics.md this point belongs to.
     pub fn rules(self) -> &'static str {
         match self {
@@ -209,6 +213,9 @@ pub(crate) struct Decider {
     misfit: Option<(usize, ChoicePoint, u32)>,
     /// Points the script names, to check a replayed path's names.
     names: Vec<ChoicePoint>,
+    /// Points switched off (bit `point as u32`): they always take option 0 and are
+    /// not recorded, as if the model had no such point. Kept across steps.
+    disabled: u64,
 }
 
 impl PartialEq for Decider {
@@ -251,10 +258,23 @@ impl Decider {
     /// The option to take at `point`, which has `arity` options.
     #[inline]
     pub(crate) fn choose(&mut self, point: ChoicePoint, arity: u32) -> u32 {
-        if !self.active || arity < 2 {
+        if !self.active || arity < 2 || self.disabled & point.bit() != 0 {
             return 0;
         }
         self.choose_slow(point, arity)
+    }
+
+    /// Switches `point` off or on again (see `disabled`).
+    pub(crate) fn set_enabled(&mut self, point: ChoicePoint, on: bool) {
+        if on {
+            self.disabled &= !point.bit();
+        } else {
+            self.disabled |= point.bit();
+        }
+    }
+
+    pub(crate) fn enabled(&self, point: ChoicePoint) -> bool {
+        self.disabled & point.bit() == 0
     }
 
     fn choose_slow(&mut self, point: ChoicePoint, arity: u32) -> u32 {

@@ -299,7 +299,7 @@ fn search<H: History>(h: &H, budget: Budget) -> Found<H::Out> {
 /// A trace and what was observed of each step.
 struct TraceHistory<'a> {
     trace: &'a Trace,
-    profile: Profile,
+    start: &'a World,
     observed: &'a [Option<Event>],
 }
 
@@ -320,7 +320,7 @@ impl History for TraceHistory<'_> {
 
     fn start(&self) -> Named {
         Named {
-            world: World::new(self.profile),
+            world: self.start.clone(),
             names: Resolver::new(),
         }
     }
@@ -375,10 +375,21 @@ pub fn explain(
     observed: &[Option<Event>],
     budget: Budget,
 ) -> Explanation {
+    explain_from(&World::new(profile), trace, observed, budget)
+}
+
+/// [`explain`] from a given world (a fresh one, perhaps with some choice points
+/// switched off: [`World::set_choice_point`]).
+pub fn explain_from(
+    start: &World,
+    trace: &Trace,
+    observed: &[Option<Event>],
+    budget: Budget,
+) -> Explanation {
     search(
         &TraceHistory {
             trace,
-            profile,
+            start,
             observed,
         },
         budget,

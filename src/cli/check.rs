@@ -33,6 +33,11 @@ pub struct Args {
     /// Threads running traces (default: 2 per CPU; the kernel side mostly waits).
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
+    /// Write, for each choice point, the first agreeing trace that needed a
+    /// non-default option there (the kernel's events and the path's `choose`
+    /// clauses) into this directory.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
     /// Also print each minimized trace after its MISMATCH line, between `--- BEGIN
     /// NAME` and `--- END NAME` lines (for runs whose files cannot be copied out, such
     /// as `real-backend/qemu/golden.sh`'s check mode in a QEMU guest).
@@ -169,6 +174,7 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         steps: a.steps as usize,
         budget,
         minimize_runs: a.minimize_runs,
+        evidence: a.evidence.is_some(),
         jobs: a.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(2, |n| 2 * n.get()),
             |j| j as usize,
@@ -260,6 +266,25 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             return Code::Unavailable;
         }
     };
+    if let Some(dir) = &a.evidence {
+        for e in &report.evidence {
+            let name = format!("evidence-{}-seed{seed}-trace{}.trace", e.point, e.index);
+            let path = dir.join(&name);
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|()| std::fs::write(&path, e.trace.to_string()));
+            match written {
+                Ok(()) => {
+                    if !json {
+                        out.line(&format!("evidence for {}: {}", e.point, path.display()));
+                    }
+                }
+                Err(x) => {
+                    err(&format!("msgring: {}: {x}", path.display()));
+                    io_failed = true;
+                }
+            }
+        }
+    }
     let s = &report.stats;
     let failing = report.findings.iter().filter(|f| f.fails()).count();
     if json {

@@ -38,6 +38,19 @@ impl World {
         (result, log, misfit)
     }
 
+    /// Switches a choice point off (`on == false`: it always takes the default and
+    /// is never met, as if the model had no such point) or on again. All are on in a
+    /// new world. For tests that show a point is needed, and for users who want to
+    /// rule a behaviour out.
+    pub fn set_choice_point(&mut self, point: ChoicePoint, on: bool) {
+        self.decide.set_enabled(point, on);
+    }
+
+    /// Whether a choice point is on (see [`World::set_choice_point`]).
+    pub fn choice_point_enabled(&self, point: ChoicePoint) -> bool {
+        self.decide.enabled(point)
+    }
+
     /// Applies `step`, letting `chooser` pick the option at every choice point the step
     /// meets. Returns the result and the decisions taken (replay them with
     /// [`World::apply_path`]). With [`DefaultChooser`](crate::choice::DefaultChooser)

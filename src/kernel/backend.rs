@@ -38,6 +38,11 @@ pub struct KernelBackend {
     pub(super) iowq_idle: bool,
     /// No step applied since `new`/`reset`.
     pub(super) fresh: bool,
+    /// Steps applied since `new`/`reset`.
+    pub(super) steps_applied: usize,
+    /// The first step (index since `new`/`reset`) after which the kernel did not
+    /// become quiescent within [`Settle::give_up`].
+    pub(super) unsettled: Option<usize>,
 }
 
 impl fmt::Debug for KernelBackend {
@@ -111,6 +116,8 @@ impl KernelBackend {
             task0,
             fresh: true,
             iowq_idle: false,
+            steps_applied: 0,
+            unsettled: None,
         })
     }
 
@@ -145,6 +152,8 @@ impl KernelBackend {
         self.fresh = true;
         // Requests of the closed rings may still be on their way out.
         self.iowq_idle = false;
+        self.steps_applied = 0;
+        self.unsettled = None;
         Ok(())
     }
 
@@ -192,6 +201,13 @@ impl KernelBackend {
         self.settle = settle;
     }
 
+    /// The first step (counted from 0 since `new`/`reset`) after which the kernel did
+    /// not become quiescent within [`Settle::give_up`]: what was observed from then on
+    /// may be a passing state, so the run cannot be judged.
+    pub fn unsettled(&self) -> Option<usize> {
+        self.unsettled
+    }
+
     /// The underlying host (for experiments that need more than steps).
     pub fn host(&self) -> &rb::Host {
         &self.host
@@ -217,6 +233,7 @@ impl KernelBackend {
             return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
         }
         self.fresh = false;
+        self.steps_applied += 1;
         if matches!(
             step,
             Step::Enter { .. } | Step::SyncMsg { .. } | Step::Push { .. } | Step::ExitTask { .. }

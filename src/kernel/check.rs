@@ -40,6 +40,9 @@ pub struct CheckOptions {
     /// mostly waits (settling, `io_uring_enter` timeouts), so more threads than CPUs
     /// pay off.
     pub jobs: usize,
+    /// Keep, for each choice point, the first agreeing trace whose kernel outcome
+    /// needed a non-default option there ([`CheckReport::evidence`]).
+    pub evidence: bool,
 }
 
 impl Default for CheckOptions {
@@ -50,8 +53,24 @@ impl Default for CheckOptions {
             budget: Budget::Count(100),
             minimize_runs: 400,
             jobs: 1,
+            evidence: false,
         }
     }
+}
+
+/// A kernel run that needed a non-default option at a choice point: the evidence
+/// that the kernel really takes that path.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Evidence {
+    pub point: crate::ChoicePoint,
+    /// Index of the trace and its seed.
+    pub index: u64,
+    pub trace_seed: u64,
+    /// The trace annotated with the kernel's events and the path's `choose` clauses
+    /// (`msgring run` replays it; `msgring explain` finds a path again).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub trace: Trace,
 }
 
 /// Running totals of a [`check`].
@@ -152,6 +171,9 @@ pub struct CheckReport {
     pub profile: String,
     pub stats: CheckStats,
     pub findings: Vec<Finding>,
+    /// With [`CheckOptions::evidence`]: per choice point, the first agreeing trace
+    /// that needed it.
+    pub evidence: Vec<Evidence>,
 }
 
 /// Trace `i` of a check run: generated, without fault injections (the kernel cannot
@@ -181,6 +203,7 @@ pub fn check(
     let start = Instant::now();
     let mut stats = CheckStats::default();
     let mut findings: Vec<Finding> = Vec::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
     let mut by_sig: HashMap<String, usize> = HashMap::new();
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -267,6 +290,22 @@ pub fn check(
                         stats.agree += 1;
                         for p in d.non_default_points() {
                             *stats.choices.entry(p.name().to_string()).or_default() += 1;
+                            if opts.evidence && !evidence.iter().any(|e: &Evidence| e.point == p) {
+                                evidence.push(Evidence {
+                                    point: p,
+                                    index: i,
+                                    trace_seed: trace_seed(opts.seed, i),
+                                    trace: evidence_trace(
+                                        opts,
+                                        i,
+                                        &t,
+                                        &d,
+                                        p,
+                                        profile,
+                                        &kernel_name,
+                                    ),
+                                });
+                            }
                         }
                     }
                     Verdict::Diverge { .. } => stats.diverge += 1,
@@ -307,15 +346,44 @@ pub fn check(
         profile: profile.to_string(),
         stats,
         findings,
+        evidence,
     })
+}
+
+/// An agreeing trace that needed `point`, annotated for keeping (see [`Evidence`]).
+fn evidence_trace(
+    opts: &CheckOptions,
+    i: u64,
+    t: &Trace,
+    d: &TraceDiff,
+    point: crate::ChoicePoint,
+    profile: Profile,
+    kernel_name: &str,
+) -> Trace {
+    let mut out = annotate_with_kernel(t, d);
+    out.profile = Some(profile);
+    for (s, c) in out.steps.iter_mut().zip(trimmed(&d.path)) {
+        s.choose = c;
+    }
+    let seed_i = trace_seed(opts.seed, i);
+    out.preamble = vec![
+        format!("# msgring check: the {kernel_name} took a non-default path at choice point"),
+        format!("# `{point}` ({}); the model explains it with the `choose` clauses below.", point.rules()),
+        format!(
+            "# check seed {}, trace {i}: msgring gen --seed {seed_i:#x} --steps {} (faults removed).",
+            opts.seed, opts.steps
+        ),
+        "# The `=>` annotations are the kernel's events.".into(),
+    ];
+    out
 }
 
 /// [`diff_trace_on`], and the seconds the model side (the search) took.
 fn diff_trace_timed(t: &Trace, profile: Profile, kb: &mut KernelBackend) -> (TraceDiff, f64) {
-    let kernel = kernel_outcome(t, profile, kb);
+    let (kernel, unsettled) = kernel_outcome(t, profile, kb);
     let start = Instant::now();
     let d = TraceDiff::explain(t, profile, kernel, SearchBudget::default());
-    (d, start.elapsed().as_secs_f64())
+    (d.with_unsettled(unsettled), start.elapsed().as_secs_f64())
 }
 
 /// Minimizes and annotates the divergence of trace `i`.

@@ -98,6 +98,7 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
         }
     }
     let found = explain_steps(&start, steps, &got, Budget::default());
+    let unsettled = kernel.unsettled();
     let mut rep = DiffReport {
         compared: 0,
         skipped: 0,
@@ -135,6 +136,20 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
             break;
         }
         rep.compared += 1;
+    }
+    if let Some(i) = unsettled {
+        // What was observed after step `i` may be a passing state: no verdict.
+        rep.verdict = Verdict::Unknown;
+        if rep.divergence.is_none() {
+            if let (Some(step), Some(k)) = (steps.get(i), got.get(i)) {
+                rep.divergence = Some(Divergence {
+                    index: i,
+                    step: step.clone(),
+                    model: StepResult::Unmodelled("the kernel did not settle".into()),
+                    kernel: k.clone(),
+                });
+            }
+        }
     }
     rep
 }
@@ -206,6 +221,10 @@ pub struct TraceDiff {
     pub path: Vec<StepPath>,
     /// Model step executions the search took.
     pub step_runs: u64,
+    /// The first step after which the kernel did not become quiescent within the
+    /// settle's time limit ([`KernelBackend::unsettled`]): the run cannot be judged
+    /// and the verdict is unknown.
+    pub unsettled: Option<usize>,
 }
 
 impl TraceDiff {
@@ -222,6 +241,7 @@ impl TraceDiff {
             verdict: Verdict::Agree,
             path: Vec::new(),
             step_runs: 0,
+            unsettled: None,
         };
         let n = trace.steps.len();
         for (i, ts) in trace.steps.iter().enumerate() {
@@ -281,6 +301,17 @@ impl TraceDiff {
         d
     }
 
+    /// Marks the run unsettled after step `i` (if `Some`): the verdict becomes
+    /// unknown, whatever the search found.
+    pub fn with_unsettled(mut self, unsettled: Option<usize>) -> TraceDiff {
+        if let Some(i) = unsettled {
+            self.unsettled = Some(i);
+            self.verdict = Verdict::Unknown;
+            self.divergence.get_or_insert(i);
+        }
+        self
+    }
+
     /// The model's and the kernel's events at the divergence.
     pub fn divergent_events(&self) -> Option<(usize, &Event, &Event)> {
         let i = self.divergence?;
@@ -289,6 +320,10 @@ impl TraceDiff {
 
     /// The divergence's [`signature`], for deduplicating reports.
     pub fn signature(&self, trace: &Trace) -> Option<String> {
+        if let Some(i) = self.unsettled {
+            let op = &trace.steps.get(i)?.op;
+            return Some(format!("{}: the kernel did not settle", op.keyword()));
+        }
         let (i, m, k) = self.divergent_events()?;
         Some(signature(&trace.steps.get(i)?.op, m, k))
     }
@@ -316,23 +351,32 @@ impl TraceDiff {
 /// the model of `profile` exactly ([`TraceDiff::explain`]). A kernel backend can be
 /// reused for the next trace after a [`KernelBackend::reset`].
 pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
-    let kernel = kernel_outcome(trace, profile, kernel);
-    TraceDiff::explain(trace, profile, kernel, Budget::default())
+    let (kernel, unsettled) = kernel_outcome(trace, profile, kernel);
+    TraceDiff::explain(trace, profile, kernel, Budget::default()).with_unsettled(unsettled)
 }
 
 /// Runs `trace` on `kernel` with the default path of a model of `profile` as the
-/// settle hint, and returns the kernel's outcome.
-pub fn kernel_outcome(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> Outcome {
+/// settle hint. Returns the kernel's outcome and the first trace step after which
+/// the kernel did not settle, if any.
+pub fn kernel_outcome(
+    trace: &Trace,
+    profile: Profile,
+    kernel: &mut KernelBackend,
+) -> (Outcome, Option<usize>) {
     // Cannot fail short of a thread that does not start; an exit of task 0 is then
     // unmodelled.
     let _ = kernel.prepare(needs_task0_thread(trace));
-    trace::run(
+    let mut applied = Vec::new();
+    let out = trace::run_with(
         trace,
         &mut Hinted {
             shadow: World::new(profile),
             kernel,
         },
-    )
+        |i, _, _| applied.push(i),
+    );
+    let unsettled = kernel.unsettled().and_then(|k| applied.get(k).copied());
+    (out, unsettled)
 }
 
 /// Whether a trace exits task 0 (`t0`) or may punt to io-wq (see

@@ -34,6 +34,11 @@ pub struct Settle {
     pub block_timeout: Duration,
     /// `io_uring_enter` timeout for a wait the model expects to be satisfied.
     pub wake_timeout: Duration,
+    /// The longest a settle waits for the kernel to be quiescent (no io-wq worker or
+    /// task thread at work, nothing moving) before it gives up and marks the run
+    /// unsettled ([`KernelBackend::unsettled`]): what is observed after that may be a
+    /// passing state, so the run cannot be judged.
+    pub give_up: Duration,
 }
 
 impl Default for Settle {
@@ -45,6 +50,7 @@ impl Default for Settle {
             hinted_quiet: Duration::from_millis(2),
             block_timeout: Duration::from_millis(20),
             wake_timeout: Duration::from_millis(200),
+            give_up: Duration::from_secs(10),
         }
     }
 }
@@ -104,14 +110,13 @@ impl KernelBackend {
     /// a system call once, which runs the task_work that waits for exactly that. True
     /// if nothing moved meanwhile and nothing is busy: the kernel is quiescent.
     /// Otherwise the caller polls on.
-    fn barrier(&mut self) -> bool {
+    fn barrier(&mut self, deadline: Instant) -> bool {
         let before = self.snapshot();
         if self.iowq_idle {
             // Nothing since the last quiescent settle could have started work.
             self.kick_for_no_ipi_work();
             return self.snapshot() == before;
         }
-        let deadline = Instant::now() + self.settle.hinted_max;
         while self.host.busy() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(20));
         }
@@ -169,16 +174,22 @@ impl KernelBackend {
             };
             let now = Instant::now();
             let waited = now.duration_since(start);
-            if waited >= max {
-                if quiet.is_none() {
-                    self.hint_gave_up = true;
-                }
-                return;
+            let timed_out = waited >= max;
+            if timed_out && quiet.is_none() {
+                self.hint_gave_up = true;
             }
-            if quiet.is_some_and(|q| now.duration_since(stable_since) >= q) {
+            if timed_out || quiet.is_some_and(|q| now.duration_since(stable_since) >= q) {
                 // The rings look settled (a state that matches the prediction can be
-                // a passing one: the overflow list's length is not in the snapshot).
-                if self.barrier() {
+                // a passing one: the overflow list's length is not in the snapshot),
+                // or waiting for them is no use: the step is over only once nothing
+                // is at work any more.
+                let give_up = start + self.settle.give_up;
+                if self.barrier(give_up) {
+                    return;
+                }
+                if Instant::now() >= give_up {
+                    self.unsettled
+                        .get_or_insert(self.steps_applied.saturating_sub(1));
                     return;
                 }
                 last = self.snapshot();
