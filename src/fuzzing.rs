@@ -14,6 +14,7 @@
 //! below them is a bug too (the fuzzer reports it as a crash).
 
 use crate::check::{check_all_with, check_since_and_refresh, Scratch, Snapshot, Violation};
+use crate::choice::RandomChooser;
 use crate::trace::{self, Event, FdRef, Op, SqeSpec, Trace, TraceStep};
 use crate::uapi::op;
 use crate::{Backend, Faults, Sqe, Step, StepResult, World};
@@ -178,6 +179,11 @@ struct Checked {
     scratch: Scratch,
     applied: usize,
     failure: Option<(usize, bool, Violation)>,
+    /// Takes the decisions at the model's choice points; `None`: the default path.
+    chooser: Option<RandomChooser>,
+    /// The decisions each executed step took (trailing defaults left out), so that a
+    /// failure's trace replays the same path (`choose` clauses).
+    paths: Vec<Vec<crate::Choice>>,
 }
 
 impl Checked {
@@ -189,6 +195,28 @@ impl Checked {
             scratch: Scratch::default(),
             applied: 0,
             failure: None,
+            chooser: None,
+            paths: Vec::new(),
+        }
+    }
+
+    /// A checker that takes a random legal path (seeded) through the model's choice
+    /// points: every invariant must hold on every path, not only the default one.
+    fn choosing(profile: crate::Profile, seed: u64) -> Checked {
+        Checked {
+            chooser: Some(RandomChooser::new(seed)),
+            ..Checked::new(profile)
+        }
+    }
+
+    /// After a step: the invariants, and the transition since the previous one.
+    fn after_step(&mut self) {
+        let k = self.applied;
+        self.applied += 1;
+        if let Err(v) = check_all_with(&self.world, &mut self.scratch) {
+            self.failure = Some((k, false, v));
+        } else if let Err(v) = check_since_and_refresh(&mut self.before, &self.world) {
+            self.failure = Some((k, true, v));
         }
     }
 
@@ -196,12 +224,20 @@ impl Checked {
     fn result(self, executed: &[usize], t: impl FnOnce() -> Trace) -> Result<(), Failure> {
         match self.failure {
             None => Ok(()),
-            Some((k, transition, violation)) => Err(Failure::Invariant {
-                step: executed.get(k).copied().unwrap_or(k),
-                transition,
-                violation,
-                trace: t().to_string(),
-            }),
+            Some((k, transition, violation)) => {
+                let mut t = t();
+                for (&i, path) in executed.iter().zip(&self.paths) {
+                    if let Some(s) = t.steps.get_mut(i) {
+                        s.choose.clone_from(path);
+                    }
+                }
+                Err(Failure::Invariant {
+                    step: executed.get(k).copied().unwrap_or(k),
+                    transition,
+                    violation,
+                    trace: t.to_string(),
+                })
+            }
         }
     }
 }
@@ -216,14 +252,38 @@ impl Backend for Checked {
             return StepResult::Refused("stopped: an invariant failed".into());
         }
         // `before` holds the state after the previous executed step (or the start).
-        let r = self.world.apply_with(step, faults);
-        let k = self.applied;
-        self.applied += 1;
-        if let Err(v) = check_all_with(&self.world, &mut self.scratch) {
-            self.failure = Some((k, false, v));
-        } else if let Err(v) = check_since_and_refresh(&mut self.before, &self.world) {
-            self.failure = Some((k, true, v));
+        let r = match &mut self.chooser {
+            Some(c) => {
+                let (r, path) = self.world.apply_choosing(step, faults, c);
+                let end = path
+                    .iter()
+                    .rposition(|t| t.option != 0)
+                    .map_or(0, |e| e + 1);
+                self.paths
+                    .push(path[..end].iter().map(|t| t.choice()).collect());
+                r
+            }
+            None => {
+                self.paths.push(Vec::new());
+                self.world.apply_with(step, faults)
+            }
+        };
+        self.after_step();
+        r
+    }
+
+    fn apply_step_path(
+        &mut self,
+        step: &Step,
+        faults: Faults,
+        path: &[crate::Choice],
+    ) -> Result<StepResult, crate::choice::PathMisfit> {
+        if path.is_empty() || self.failure.is_some() {
+            return Ok(self.apply_step(step, faults));
         }
+        let r = self.world.apply_path(step, faults, path).map(|(r, _)| r);
+        self.paths.push(path.to_vec());
+        self.after_step();
         r
     }
 }
@@ -231,7 +291,17 @@ impl Backend for Checked {
 /// Runs `t` on a fresh model (the trace's profile) and checks [`check_all`](crate::check::check_all) and
 /// [`check_transition`](crate::check::check_transition) after every executed step.
 pub fn check_trace_on_model(t: &Trace) -> Result<(), Failure> {
-    let mut b = Checked::new(t.profile.unwrap_or_default());
+    check_trace_on_model_path(t, None)
+}
+
+/// [`check_trace_on_model`] taking, where the trace has no `choose` clause, the
+/// decisions of a [`RandomChooser`] seeded with `choices` (`None`: the defaults).
+pub fn check_trace_on_model_path(t: &Trace, choices: Option<u64>) -> Result<(), Failure> {
+    let profile = t.profile.unwrap_or_default();
+    let mut b = match choices {
+        Some(seed) => Checked::choosing(profile, seed),
+        None => Checked::new(profile),
+    };
     // The trace index of each executed (not unbound) step.
     let mut executed = Vec::new();
     trace::run_with(t, &mut b, |i, _, _| executed.push(i));
@@ -241,7 +311,19 @@ pub fn check_trace_on_model(t: &Trace) -> Result<(), Failure> {
 /// [`check_trace_on_model`] of a generated trace, run without building its [`Trace`]
 /// (built only to report a failure).
 pub fn check_generated_on_model(g: &trace::Generated) -> Result<(), Failure> {
-    let mut b = Checked::new(crate::Profile::default());
+    check_generated_on_model_path(g, None)
+}
+
+/// [`check_generated_on_model`] on a random legal path (see
+/// [`check_trace_on_model_path`]).
+pub fn check_generated_on_model_path(
+    g: &trace::Generated,
+    choices: Option<u64>,
+) -> Result<(), Failure> {
+    let mut b = match choices {
+        Some(seed) => Checked::choosing(crate::Profile::default(), seed),
+        None => Checked::new(crate::Profile::default()),
+    };
     let mut executed = Vec::with_capacity(g.len());
     g.run_with(&mut b, |i, _, _| executed.push(i));
     b.result(&executed, || g.to_trace())
@@ -252,14 +334,30 @@ pub fn check_generated_on_model(g: &trace::Generated) -> Result<(), Failure> {
 /// verdict as `check_trace_on_model(&decode_model_input(data))`.
 #[cfg(feature = "arbitrary")]
 pub fn check_model_input(data: &[u8]) -> Result<(), Failure> {
-    check_decoded(&decode_input(data))
+    check_decoded_path(&decode_input(data), choice_seed(data))
 }
 
-/// [`check_trace_on_model`] of a decoded input.
+/// Half of the inputs (by a hash of their bytes) take a random legal path through the
+/// model's choice points, seeded by that hash, so the invariants are checked off the
+/// default path too; the other half take the default path.
+pub fn choice_seed(data: &[u8]) -> Option<u64> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & 1 == 1).then_some(h)
+}
+
+/// [`check_trace_on_model`] of a decoded input, on the default path.
 pub fn check_decoded(input: &ModelInput) -> Result<(), Failure> {
+    check_decoded_path(input, None)
+}
+
+/// [`check_decoded`] on the random legal path `choices` seeds (`None`: the default).
+pub fn check_decoded_path(input: &ModelInput, choices: Option<u64>) -> Result<(), Failure> {
     match input {
-        ModelInput::Text(t) => check_trace_on_model(t),
-        ModelInput::Generated(g) => check_generated_on_model(g),
+        ModelInput::Text(t) => check_trace_on_model_path(t, choices),
+        ModelInput::Generated(g) => check_generated_on_model_path(g, choices),
     }
 }
 

@@ -3,7 +3,8 @@
 //! step and message conservation at the end (no CQE lost or duplicated).
 
 use msgring::check::{check_all, check_transition, messages};
-use msgring::uapi::{enter, setup};
+use msgring::choice::RandomChooser;
+use msgring::uapi::{enter, setup, sqe_flags};
 use msgring::{DestSlot, Faults, MsgRingData, MsgRingSendFd, Step, StepResult, TaskId, World};
 use proptest::prelude::*;
 
@@ -14,6 +15,8 @@ enum Op {
         dst: usize,
         n: u8,
         fault: bool,
+        /// IOSQE_ASYNC: issued from io-wq (R42), where the choice points are.
+        async_: bool,
     },
     SendFd {
         src: usize,
@@ -37,7 +40,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..4usize, 0..4usize, 1..6u8, prop::bool::weighted(0.1)).prop_map(|(src, dst, n, fault)| Op::Data { src, dst, n, fault }),
+        4 => (0..4usize, 0..4usize, 1..6u8, prop::bool::weighted(0.1), prop::bool::weighted(0.2)).prop_map(|(src, dst, n, fault, async_)| Op::Data { src, dst, n, fault, async_ }),
         2 => (0..4usize, 0..4usize, any::<bool>(), 0..5u8).prop_map(|(src, dst, alloc, slot)| Op::SendFd { src, dst, alloc, slot }),
         2 => (0..4usize).prop_map(|ring| Op::Reap { ring }),
         2 => (0..4usize, 0..3u8).prop_map(|(ring, min)| Op::GetEvents { ring, min }),
@@ -53,6 +56,11 @@ struct Scenario {
     /// (target ring index, target user_data, source user_data, source ring index)
     sent: Vec<(usize, u64, u64, usize)>,
     reaped: Vec<Vec<msgring::Cqe>>,
+    /// When set, every step takes a seeded random path through the model's choice
+    /// points (see `msgring::choice`) instead of the default one.
+    chooser: Option<RandomChooser>,
+    /// Steps where the chooser left the default somewhere.
+    non_default: usize,
 }
 
 impl Scenario {
@@ -101,12 +109,21 @@ impl Scenario {
             next_id: 1,
             sent: vec![],
             reaped: vec![vec![]; n],
+            chooser: None,
+            non_default: 0,
         }
     }
 
     fn apply(&mut self, step: Step, faults: Faults) -> StepResult {
         let before = self.world.clone();
-        let r = self.world.apply_with(&step, faults);
+        let r = match &mut self.chooser {
+            Some(c) => {
+                let (r, path) = self.world.apply_choosing(&step, faults, c);
+                self.non_default += usize::from(path.iter().any(|t| t.option != 0));
+                r
+            }
+            None => self.world.apply_with(&step, faults),
+        };
         check_all(&self.world).unwrap_or_else(|v| panic!("after {step:?}: {v}"));
         check_transition(&before, &self.world).unwrap_or_else(|v| panic!("after {step:?}: {v}"));
         r
@@ -150,6 +167,7 @@ impl Scenario {
                 dst,
                 n: count,
                 fault,
+                async_,
             } => {
                 let (src, dst) = (src % n, dst % n);
                 let mut sqes = vec![];
@@ -166,7 +184,8 @@ impl Scenario {
                             user_flags: None,
                         }
                         .build()
-                        .user_data(id),
+                        .user_data(id)
+                        .flags(if async_ { sqe_flags::ASYNC } else { 0 }),
                     );
                 }
                 let faults = Faults {
@@ -312,4 +331,45 @@ proptest! {
         }
         s.drain_and_check();
     }
+
+    /// The same on random legal kernel paths: every invariant must hold whatever the
+    /// kernel chooses at the model's choice points, not only on the default path.
+    #[test]
+    fn invariants_hold_on_every_legal_path(
+        kinds in prop::collection::vec(prop::sample::select(&KINDS[..]), 2..4),
+        ops in prop::collection::vec(op(), 1..40),
+        choice_seed in any::<u64>(),
+    ) {
+        let mut s = Scenario::new(&kinds);
+        s.chooser = Some(RandomChooser::new(choice_seed));
+        for op in &ops {
+            s.run(op);
+        }
+        s.drain_and_check();
+    }
+}
+
+/// The random paths of `invariants_hold_on_every_legal_path` do leave the default:
+/// io-wq work from several rings meets the choice points, and a seeded chooser takes
+/// other options there.
+#[test]
+fn random_paths_leave_the_default() {
+    let mut total = 0;
+    for seed in 0..20u64 {
+        let mut s = Scenario::new(&[0, setup::IOPOLL, 0]);
+        s.chooser = Some(RandomChooser::new(seed));
+        for k in 0..12usize {
+            s.run(&Op::Data {
+                src: k % 3,
+                dst: (k + 1) % 3,
+                n: 3,
+                fault: false,
+                async_: true,
+            });
+            s.run(&Op::Reap { ring: k % 3 });
+        }
+        s.drain_and_check();
+        total += s.non_default;
+    }
+    assert!(total > 0, "no seeded path left the default");
 }

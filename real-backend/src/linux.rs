@@ -467,9 +467,12 @@ pub struct Host {
     dnames: HashMap<String, Vec<FileId>>,
     /// For [`Host::iowq_busy`]; open for the host's life (one fd).
     task_dir: TaskDir,
-    /// What [`Host::busy`] learnt of each thread it read (a thread's kind never
-    /// changes; thread ids are not reused within a run).
-    thread_kinds: std::cell::RefCell<HashMap<libc::pid_t, ThreadKind>>,
+    /// What [`Host::busy`] learnt of each thread it read, by thread id and the inode
+    /// number of its `/proc/self/task` entry: a thread's kind never changes, but thread
+    /// ids are reused (pid_max is often 32768, a check run goes through more threads
+    /// than that), while a new thread's proc inode gets a new number
+    /// (`get_next_ino`). A cache miss only costs a read.
+    thread_kinds: std::cell::RefCell<HashMap<(libc::pid_t, u64), ThreadKind>>,
     /// Every fd this host hands out is at or above this number, which only grows
     /// until [`Host::reset`]: a number the host closed is never handed out again in
     /// the same run, so an SQE still holding it (an SQPOLL ring's SQ, a drained
@@ -769,15 +772,15 @@ impl Host {
         let ours: Vec<libc::pid_t> = self.tasks.iter().flatten().map(Task::tid).collect();
         let kinds = &self.thread_kinds;
         self.any_thread_where(
-            |tid| {
+            |tid, ino| {
                 tid == me
-                    || match kinds.borrow().get(&tid) {
+                    || match kinds.borrow().get(&(tid, ino)) {
                         Some(ThreadKind::Other) => !ours.contains(&tid),
                         Some(ThreadKind::Worker(Some(owner))) => !ours.contains(owner),
                         _ => false,
                     }
             },
-            |tid, st| {
+            |tid, ino, st| {
                 let Some(t) = parse_thread_stat(st) else {
                     return false;
                 };
@@ -792,7 +795,7 @@ impl Host {
                 } else {
                     ThreadKind::Other
                 };
-                kinds.borrow_mut().insert(tid, kind);
+                kinds.borrow_mut().insert((tid, ino), kind);
                 match kind {
                     ThreadKind::Worker(Some(owner)) if !ours.contains(&owner) => false,
                     ThreadKind::Worker(_) => stat_is_busy_iowq_worker(st),
@@ -818,14 +821,15 @@ impl Host {
     /// Whether `pick(tid, stat)` holds for a thread of this process (`stat`: the text
     /// of its `/proc/self/task/<tid>/stat`).
     fn any_thread(&self, pick: impl Fn(libc::pid_t, &[u8]) -> bool) -> bool {
-        self.any_thread_where(|_| false, |tid, st| pick(tid, st))
+        self.any_thread_where(|_, _| false, |tid, _, st| pick(tid, st))
     }
 
-    /// [`Host::any_thread`], not reading the threads `skip(tid)` rules out.
+    /// [`Host::any_thread`], not reading the threads `skip(tid, ino)` rules out (`ino`:
+    /// the inode number of the thread's `/proc/self/task` entry).
     fn any_thread_where(
         &self,
-        mut skip: impl FnMut(libc::pid_t) -> bool,
-        mut pick: impl FnMut(libc::pid_t, &[u8]) -> bool,
+        mut skip: impl FnMut(libc::pid_t, u64) -> bool,
+        mut pick: impl FnMut(libc::pid_t, u64, &[u8]) -> bool,
     ) -> bool {
         let dir = self.task_dir.0;
         if dir.is_null() {
@@ -851,7 +855,8 @@ impl Host {
                     .ok()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
-                if skip(tid) {
+                let ino = (*ent).d_ino;
+                if skip(tid, ino) {
                     continue;
                 }
                 let mut path = [0u8; 48];
@@ -868,7 +873,7 @@ impl Host {
                 let mut st = [0u8; 512];
                 let got = libc::read(fd, st.as_mut_ptr() as *mut libc::c_void, st.len());
                 libc::close(fd);
-                if got > 0 && pick(tid, &st[..got as usize]) {
+                if got > 0 && pick(tid, ino, &st[..got as usize]) {
                     return true;
                 }
             }
