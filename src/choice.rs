@@ -33,12 +33,13 @@ pub enum ChoicePoint {
     /// request on a worker of its own, so requests punted in one step run in any
     /// order. Option `k` runs the `k`-th pending item next (0: queue order).
     IowqOrder,
-    /// R42, M9 (`io_queue_iowq` vs the rest of `io_uring_enter`): a worker may finish a
-    /// punted request while the submitting task is still inside its system call, e.g.
-    /// before the task flushes its completion batch, runs its local work or its
-    /// task_work at syscall exit. Met at those points while io-wq has work: option 1
-    /// runs one io-wq item there.
-    IowqDuringSyscall,
+    /// R42, M9 (`io_queue_iowq` vs the rest of what the task does): a worker may
+    /// finish a punted request while the task that queued it is still busy: inside
+    /// its system call (before it flushes its completion batch, runs its local work,
+    /// its task_work at syscall exit), or inside a task_work or local-work run before
+    /// that run's completions are flushed. Met at those points while io-wq has work:
+    /// option 1 runs one io-wq request there.
+    IowqEarly,
     /// M9, R24 (`task_work_add` with TWA_SIGNAL, io-wq, `io_sq_thread`): after a step,
     /// io-wq workers, task threads woken for task_work and SQPOLL threads run at the
     /// same time; the model's settle visits them in a fixed order (io-wq, tasks by id,
@@ -51,7 +52,7 @@ impl ChoicePoint {
     /// Every choice point, in declaration order.
     pub const ALL: &'static [ChoicePoint] = &[
         ChoicePoint::IowqOrder,
-        ChoicePoint::IowqDuringSyscall,
+        ChoicePoint::IowqEarly,
         ChoicePoint::SettleOrder,
     ];
 
@@ -59,7 +60,7 @@ impl ChoicePoint {
     pub fn name(self) -> &'static str {
         match self {
             ChoicePoint::IowqOrder => "iowq_order",
-            ChoicePoint::IowqDuringSyscall => "iowq_during_syscall",
+            ChoicePoint::IowqEarly => "iowq_early",
             ChoicePoint::SettleOrder => "settle_order",
         }
     }
@@ -71,7 +72,7 @@ impl ChoicePoint {
     /// The rule ids of docs/semantics.md this point belongs to.
     pub fn rules(self) -> &'static str {
         match self {
-            ChoicePoint::IowqOrder | ChoicePoint::IowqDuringSyscall => "R42, M9",
+            ChoicePoint::IowqOrder | ChoicePoint::IowqEarly => "R42, M9",
             ChoicePoint::SettleOrder => "M9, R24",
         }
     }
@@ -332,7 +333,7 @@ mod tests {
             d.start(script.to_vec(), Vec::new());
             let a = d.choose(ChoicePoint::IowqOrder, 2);
             if a == 1 {
-                d.choose(ChoicePoint::IowqDuringSyscall, 3);
+                d.choose(ChoicePoint::IowqEarly, 3);
             }
             d.finish().0
         };

@@ -464,3 +464,95 @@ pub fn explain_steps(
         budget,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::parse;
+
+    /// Two IOSQE_ASYNC NOPs in one enter; the reap shows io-wq's order.
+    fn two_async(order: &str) -> (Trace, Vec<Option<Event>>) {
+        let t = parse(&format!(
+            "msgring-trace 1\nsetup r0 entries=4\n\
+             push r0 nop() user_data=1 flags=ASYNC\npush r0 nop() user_data=2 flags=ASYNC\n\
+             enter r0 to_submit=2 => ret 2\nreap r0 => cqes [{order}]\n"
+        ))
+        .unwrap();
+        let observed = t.steps.iter().map(|s| s.expect.clone()).collect();
+        (t, observed)
+    }
+
+    const FIRST_ONE: &str = "ud=1 res=0 flags=0; ud=2 res=0 flags=0";
+    const FIRST_TWO: &str = "ud=2 res=0 flags=0; ud=1 res=0 flags=0";
+
+    #[test]
+    fn the_default_path_costs_one_run_per_step() {
+        let (t, obs) = two_async(FIRST_ONE);
+        let e = explain(&t, Profile::default(), &obs, Budget::default());
+        assert_eq!(e.verdict, Verdict::Agree);
+        assert_eq!(e.step_runs, t.steps.len() as u64);
+        assert!(!e.uses_non_default());
+    }
+
+    #[test]
+    fn a_later_observation_is_explained_by_an_earlier_choice() {
+        // The order is decided at the enter (step 3) and seen at the reap (step 4).
+        let (t, obs) = two_async(FIRST_TWO);
+        let e = explain(&t, Profile::default(), &obs, Budget::default());
+        assert_eq!(e.verdict, Verdict::Agree);
+        assert!(e.path[3].iter().any(|c| c.option != 0), "{:?}", e.path);
+        assert_eq!(e.outs[4], obs[4].clone().unwrap());
+        // Without the point that decides it, no path explains the reap.
+        let mut w = World::new(Profile::default());
+        w.set_choice_point(ChoicePoint::IowqOrder, false);
+        w.set_choice_point(ChoicePoint::IowqEarly, false);
+        let e = explain_from(&w, &t, &obs, Budget::default());
+        assert_eq!(e.verdict, Verdict::Diverge { step: 4 });
+        assert_eq!(e.outs.len(), 5, "the nearest path reaches the failing step");
+    }
+
+    #[test]
+    fn what_no_path_gives_diverges_at_the_first_step_every_path_fails() {
+        let (t, mut obs) = two_async(FIRST_TWO);
+        obs[3] = Some(Event::Ret(1));
+        let e = explain(&t, Profile::default(), &obs, Budget::default());
+        assert_eq!(e.verdict, Verdict::Diverge { step: 3 });
+        assert_eq!(e.outs[3], Event::Ret(2), "the nearest path's prediction");
+    }
+
+    #[test]
+    fn a_spent_budget_is_unknown_never_agree() {
+        let (t, obs) = two_async(FIRST_TWO);
+        let e = explain(&t, Profile::default(), &obs, Budget { step_runs: 6 });
+        assert_eq!(e.verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn step_histories_are_explained_the_same_way() {
+        let (t, obs) = two_async(FIRST_TWO);
+        // The same scenario as steps, with the results the kernel would return.
+        let mut w = World::default();
+        let mut steps = Vec::new();
+        let mut names = Resolver::new();
+        for ts in &t.steps {
+            let step = names.step(&ts.op).unwrap();
+            let r = w.apply(&step);
+            names.event(&ts.op, r);
+            steps.push(step);
+        }
+        let mut results: Vec<StepResult> = Vec::new();
+        let mut w = World::default();
+        for s in &steps {
+            results.push(w.apply(s));
+        }
+        let Some(Event::Cqes(c)) = obs[4].clone() else {
+            unreachable!()
+        };
+        results[4] = StepResult::Reaped(c);
+        let f = explain_steps(&World::default(), &steps, &results, Budget::default());
+        assert_eq!(f.verdict, Verdict::Agree);
+        results[3] = StepResult::Ret(7);
+        let f = explain_steps(&World::default(), &steps, &results, Budget::default());
+        assert_eq!(f.verdict, Verdict::Diverge { step: 3 });
+    }
+}

@@ -85,6 +85,8 @@ impl World {
             touched.extend(work_ring(&w));
             self.run_work(w, false);
         }
+        // What this run punted to io-wq may finish before the run's batch is flushed.
+        self.iowq_may_run();
         self.io_submit_flush_completions();
         for ring in touched {
             let r = self.ring_mut(ring);
@@ -118,6 +120,7 @@ impl World {
                     continue;
                 }
             }
+            self.iowq_may_run();
             self.io_submit_flush_completions();
             if self.local_work_continue(ring, ret, min_events) {
                 continue;
@@ -218,15 +221,15 @@ impl World {
         }
     }
 
-    /// A point inside a system call where io-wq workers may have finished what was
-    /// punted to them (choice point [`ChoicePoint::IowqDuringSyscall`]): the kernel's
-    /// workers run while the submitting task goes on. By default they wait until the
-    /// system call is over (the settle).
+    /// A point where io-wq workers may have finished what was punted to them while
+    /// the task that punted it is still busy (choice point [`ChoicePoint::IowqEarly`]):
+    /// the kernel's workers run while the task goes on. By default they wait until the
+    /// step's settle.
     pub(crate) fn iowq_may_run(&mut self) {
         if !self.decide.active() {
             return;
         }
-        while !self.iowq.is_empty() && self.decide.choose(ChoicePoint::IowqDuringSyscall, 2) == 1 {
+        while !self.iowq.is_empty() && self.decide.choose(ChoicePoint::IowqEarly, 2) == 1 {
             self.run_iowq_item();
         }
     }

@@ -136,3 +136,48 @@ fn comments_and_continuation_lines() {
     assert_eq!(t.steps[0].expect, Some(Event::Bound(vec!["r0".into()])));
     round_trip(&t);
 }
+
+#[test]
+fn choose_clauses_parse_print_and_replay() {
+    use crate::choice::ChoicePoint;
+    use crate::explain::{explain, Budget, Verdict};
+    // Two IOSQE_ASYNC NOPs: io-wq may run them in either order.
+    let src = "msgring-trace 1\nsetup r0 entries=4\n\
+               push r0 nop() user_data=1 flags=ASYNC\n\
+               push r0 nop() user_data=2 flags=ASYNC\n\
+               enter r0 to_submit=2 fault nomem=1 => ret 2\n\
+               reap r0 => cqes [ud=2 res=0 flags=0; ud=1 res=0 flags=0]\n";
+    let mut t = parse(src).unwrap();
+    // The default path gives the other order.
+    let out = run(&t, &mut World::default());
+    assert_eq!(crate::trace::check_annotations(&t, &out).len(), 1, "{out}");
+    // `explain` finds the path; as `choose` clauses it prints, parses and replays.
+    let observed: Vec<_> = t.steps.iter().map(|s| s.expect.clone()).collect();
+    let e = explain(&t, crate::Profile::default(), &observed, Budget::default());
+    assert_eq!(e.verdict, Verdict::Agree);
+    assert!(e.non_default_points().contains(&ChoicePoint::IowqOrder));
+    for (s, c) in t.steps.iter_mut().zip(e.trimmed_path()) {
+        s.choose = c;
+    }
+    let text = t.to_string();
+    assert!(
+        text.contains(" choose ") && text.contains("iowq_order=1"),
+        "{text}"
+    );
+    assert!(text.contains("fault nomem=1 choose"), "{text}");
+    round_trip(&t);
+    let out = run(&t, &mut World::default());
+    assert!(
+        crate::trace::check_annotations(&t, &out).is_empty(),
+        "{out}"
+    );
+    // A clause that does not fit the step is refused, with the reason.
+    let bad = parse(&text.replace("iowq_order=1", "settle_order=1")).unwrap();
+    let out = run(&bad, &mut World::default());
+    assert_eq!(out.events[3], Event::Refused);
+    assert!(out.notes[3].as_deref().unwrap().contains("choose"), "{out}");
+    // Unknown points are positioned parse errors.
+    let e = parse(&text.replace("iowq_order=1", "no_such_point=1")).unwrap_err();
+    assert!(e.line == 5 && e.col > 30, "{e}");
+    assert!(e.message.contains("iowq_order"), "{e}");
+}
