@@ -46,6 +46,12 @@ pub enum ChoicePoint {
     /// SQPOLL). Met at each agent with work while a later one has work too: option 1
     /// lets the later ones go first.
     SettleOrder,
+    /// M9 (`io_handle_tw_list`): between two items of a task_work run the task may
+    /// be asked to give up the CPU (`need_resched()`): the run then flushes the
+    /// completions it has so far (`ctx_flush_and_put`) and yields, so io-wq workers
+    /// may post before the rest. Met between two items of one ring in a run: option 1
+    /// flushes and yields there.
+    TaskWorkResched,
 }
 
 impl ChoicePoint {
@@ -54,6 +60,7 @@ impl ChoicePoint {
         ChoicePoint::IowqOrder,
         ChoicePoint::IowqEarly,
         ChoicePoint::SettleOrder,
+        ChoicePoint::TaskWorkResched,
     ];
 
     /// The name used in traces (`choose iowq_order=1`), reports and JSON.
@@ -62,6 +69,7 @@ impl ChoicePoint {
             ChoicePoint::IowqOrder => "iowq_order",
             ChoicePoint::IowqEarly => "iowq_early",
             ChoicePoint::SettleOrder => "settle_order",
+            ChoicePoint::TaskWorkResched => "task_work_resched",
         }
     }
 
@@ -74,6 +82,7 @@ impl ChoicePoint {
         match self {
             ChoicePoint::IowqOrder | ChoicePoint::IowqEarly => "R42, M9",
             ChoicePoint::SettleOrder => "M9, R24",
+            ChoicePoint::TaskWorkResched => "M9",
         }
     }
 }

@@ -942,6 +942,12 @@ impl Host {
         }
     }
 
+    /// The process fd behind `v`, if it is open (for tests and experiments; steps
+    /// name files by vfd).
+    pub fn host_fd(&self, v: Vfd) -> Option<i32> {
+        Some(self.real_fd(v)).filter(|&fd| fd >= 0)
+    }
+
     /// Host fd behind `v`, or -1 for an unknown/closed vfd.
     fn real_fd(&self, v: Vfd) -> i32 {
         match self.vfds.get(v.0 as usize) {

@@ -61,6 +61,21 @@ impl Host {
     pub fn close(&mut self, v: Vfd) -> i32 {
         match self.never {}
     }
+    pub fn busy(&self) -> bool {
+        match self.never {}
+    }
+    pub fn iowq_busy(&self) -> bool {
+        match self.never {}
+    }
+    pub fn kick_tasks(&self) -> usize {
+        match self.never {}
+    }
+    pub fn task0_iowq_started(&self) -> bool {
+        match self.never {}
+    }
+    pub fn host_fd(&self, v: Vfd) -> Option<i32> {
+        match self.never {}
+    }
     pub fn register_files(&mut self, t: TaskId, ring: Vfd, fds: &[Option<Vfd>]) -> i32 {
         match self.never {}
     }

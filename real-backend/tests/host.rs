@@ -166,3 +166,56 @@ fn sqpoll_sqe128_nosqarray_rings_work() {
         assert_eq!(h.overflow_list(r), Some(vec![]));
     }
 }
+
+/// A host never hands out an fd number it closed in the same run (an SQE that still
+/// names it must find it closed), and a thread with a table of its own
+/// (`isolate_fd_table`, as `msgring check -j N` jobs) neither sees nor reuses the
+/// process table's numbers.
+#[test]
+fn closed_fd_numbers_are_not_reused_and_isolated_tables_are_private() {
+    let mut h = Host::new().unwrap();
+    let (r, w) = h.create_pipe().unwrap();
+    let real = |h: &Host, v: Vfd| h.host_fd(v).expect("open");
+    let (rfd, wfd) = (real(&h, r), real(&h, w));
+    assert_eq!(h.close(r), 0);
+    assert_eq!(h.close(w), 0);
+    let ring = h.setup_ring(T0, 4, 0, 0).unwrap();
+    let e = h.create_eventfd().unwrap();
+    let (ring_fd, efd) = (real(&h, ring), real(&h, e));
+    assert!(
+        ![rfd, wfd].contains(&ring_fd) && ![rfd, wfd].contains(&efd),
+        "closed numbers {rfd}, {wfd} handed out again: ring {ring_fd}, eventfd {efd}"
+    );
+    // A private table: a file opened there is not in the process table, and fds
+    // opened before are not in it.
+    let links = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|d| std::fs::read_link(d.ok()?.path()).ok())
+            .map(|l| l.to_string_lossy().into_owned())
+            .collect()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        isolate_fd_table().expect("close_range(CLOSE_RANGE_UNSHARE)");
+        let mut h2 = Host::new().unwrap();
+        let f = h2.create_regular_file().unwrap();
+        let fd = h2.host_fd(f).unwrap();
+        let link = std::fs::read_link(format!("/proc/thread-self/fd/{fd}")).unwrap();
+        let theirs = std::path::Path::new(&format!("/proc/thread-self/fd/{ring_fd}")).exists();
+        tx.send((link.to_string_lossy().into_owned(), theirs))
+            .unwrap();
+        let _ = done_rx.recv();
+    });
+    let (mine, theirs) = rx.recv().unwrap();
+    let process = links("/proc/self/fd");
+    done_tx.send(()).unwrap();
+    t.join().unwrap();
+    assert!(
+        !theirs,
+        "the isolated thread still sees the process's ring fd"
+    );
+    assert!(mine.contains("msgring-"), "{mine}");
+    assert!(!process.contains(&mine), "{mine} is in the process table");
+}

@@ -81,8 +81,17 @@ impl World {
             items.reverse(); // 6.1 ran the llist as it stood: newest first
         }
         let mut touched = Vec::new();
-        for w in items {
-            touched.extend(work_ring(&w));
+        let mut cur: Option<RingId> = None;
+        for (k, w) in items.into_iter().enumerate() {
+            let ring = work_ring(&w);
+            if k > 0 && (ring != cur || self.task_work_resched()) {
+                // `ctx_flush_and_put`: at a switch to another ring's item, or when
+                // the run yields the CPU, the batch so far is flushed first.
+                self.io_submit_flush_completions();
+                self.iowq_may_run();
+            }
+            cur = ring;
+            touched.extend(ring);
             self.run_work(w, false);
         }
         // What this run punted to io-wq may finish before the run's batch is flushed.
@@ -94,6 +103,14 @@ impl World {
                 r.sq_flags &= !sq::TASKRUN;
             }
         }
+    }
+
+    /// M9 `io_handle_tw_list`: between two items of a task_work run, `need_resched()`
+    /// may be set (another thread wants the CPU): the run flushes its completions and
+    /// yields, and io-wq workers may post before the next item (choice point
+    /// [`ChoicePoint::TaskWorkResched`]; by default the run goes straight on).
+    fn task_work_resched(&mut self) -> bool {
+        self.decide.active() && self.decide.choose(ChoicePoint::TaskWorkResched, 2) == 1
     }
 
     /// `__io_run_local_work(ctx, min_events, max_events)` (finding 11): runs the retry
