@@ -24,10 +24,10 @@
 //! divergence; re-running the check with another budget re-hashes nothing, but the
 //! divergence's report replays on the model and can be inspected.
 
-use crate::choice::{next_script, Choice, ChoicePoint, Taken};
+use crate::choice::{Choice, ChoicePoint, Taken};
 use crate::trace::{Event, Op, Resolver, Trace};
 use crate::{Faults, Profile, Step, StepResult, World};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 /// How much searching [`explain`] may do.
@@ -220,71 +220,157 @@ fn search<H: History>(h: &H, budget: Budget) -> Found<H::Out> {
         return found(Verdict::Diverge { step: fail }, default, None, runs);
     }
 
-    // Depth first over (step, choice script), default options first.
+    // Depth first over (step, choice script), default options first, with a bound
+    // on how many non-default options the whole path may take, raised one at a
+    // time: what the kernel does usually differs from the default path in one or
+    // two places, and the paths with few deviations are few.
+    let mut nearest: (usize, Vec<Took<H::Out>>) = (fail, default);
+    for bound in 1..=MAX_DEVIATIONS {
+        match bounded(h, bound, budget, &mut runs, &mut nearest) {
+            Bounded::Found(steps, stopped) => {
+                return found(Verdict::Agree, steps, stopped, runs);
+            }
+            Bounded::OutOfBudget => break,
+            Bounded::NoneWithin { cut: false } => {
+                // Every path was tried: none explains the history.
+                let (step, steps) = nearest;
+                return found(Verdict::Diverge { step }, steps, None, runs);
+            }
+            Bounded::NoneWithin { cut: true } => {}
+        }
+    }
+    found(Verdict::Unknown, nearest.1, None, runs)
+}
+
+/// The most non-default options a path may take before the search gives up
+/// (unknown): far more than any kernel run has needed (2 on 6.18.44).
+const MAX_DEVIATIONS: u32 = 8;
+
+/// What one round of the bounded search found.
+enum Bounded<O> {
+    Found(Vec<Took<O>>, Option<(usize, String)>),
+    OutOfBudget,
+    /// No path with at most `bound` deviations; `cut`: some path was not tried
+    /// because of the bound.
+    NoneWithin {
+        cut: bool,
+    },
+}
+
+/// The first script after `log` (depth first, see [`next_script`]) that takes at most
+/// `limit` non-default options, and whether one was passed over for the limit.
+fn next_script_within(log: &[Taken], limit: u32) -> (Option<Vec<u32>>, bool) {
+    let mut cut = false;
+    let mut used_before: Vec<u32> = Vec::with_capacity(log.len());
+    let mut used = 0;
+    for t in log {
+        used_before.push(used);
+        used += u32::from(t.option != 0);
+    }
+    for k in (0..log.len()).rev() {
+        if log[k].option + 1 >= log[k].arity {
+            continue;
+        }
+        // Taking option + 1 at k (non-default) and the defaults after it.
+        if used_before[k] + 1 > limit {
+            cut = true;
+            continue;
+        }
+        let mut next: Vec<u32> = log[..k].iter().map(|t| t.option).collect();
+        next.push(log[k].option + 1);
+        return (Some(next), cut);
+    }
+    (None, cut)
+}
+
+/// Depth-first search for a path with at most `bound` non-default options.
+fn bounded<H: History>(
+    h: &H,
+    bound: u32,
+    budget: Budget,
+    runs: &mut u64,
+    nearest: &mut (usize, Vec<Took<H::Out>>),
+) -> Bounded<H::Out> {
     struct Frame<N, O> {
         node: N,
+        /// Non-default options the path took before this frame's step.
+        used: u32,
         /// The next script to try at this frame's step; `None` when all were tried.
         next: Option<Vec<u32>>,
         /// What this frame's step took on the path being extended below it.
         took: Option<Took<O>>,
     }
-    let mut dead: HashSet<u64> = HashSet::new();
+    let n = h.len();
+    let took = |out, note, log: &[Taken]| Took {
+        path: log.iter().map(Taken::choice).collect(),
+        out,
+        note,
+    };
+    // States from which no path within the deviations left succeeds: (step, state)
+    // -> the most deviations that were left when that was found.
+    let mut dead: HashMap<u64, u32> = HashMap::new();
+    let mut cut = false;
     let mut stack = vec![Frame {
         node: h.start(),
+        used: 0,
         next: Some(Vec::new()),
         took: None,
     }];
-    // The nearest failure: the deepest step reached, and the path up to it.
-    let mut nearest: (usize, Vec<Took<H::Out>>) = (fail, default);
     loop {
         let depth = stack.len() - 1;
         if depth == n {
             let steps = stack.iter_mut().filter_map(|f| f.took.take()).collect();
-            return found(Verdict::Agree, steps, None, runs);
+            return Bounded::Found(steps, None);
         }
-        if runs >= budget.step_runs {
-            return found(Verdict::Unknown, nearest.1, None, runs);
+        if *runs >= budget.step_runs {
+            return Bounded::OutOfBudget;
         }
         let top = stack
             .last_mut()
             .expect("the root is popped only at the end");
         let Some(script) = top.next.take() else {
-            // Every path from here failed.
-            dead.insert(fingerprint(&top.node, depth));
+            // Every path from here within the bound failed.
+            let left = bound - top.used;
+            let e = dead.entry(fingerprint(&top.node, depth)).or_insert(left);
+            *e = (*e).max(left);
             stack.pop();
             match stack.last_mut() {
                 Some(parent) => parent.took = None,
-                None => {
-                    let (step, steps) = nearest;
-                    return found(Verdict::Diverge { step }, steps, None, runs);
-                }
+                None => return Bounded::NoneWithin { cut },
             }
             continue;
         };
         let mut child = top.node.clone();
         let (out, note, log) = h.run(&mut child, depth, script);
-        runs += 1;
-        top.next = next_script(&log);
+        *runs += 1;
+        let (next, was_cut) = next_script_within(&log, bound - top.used);
+        top.next = next;
+        cut |= was_cut;
+        let used = top.used + log.iter().filter(|t| t.option != 0).count() as u32;
         let t = took(out, note, &log);
         match h.judge(depth, &t.out) {
             Judge::Stop => {
                 let why = t.note.clone().unwrap_or_else(|| "unmodelled".into());
                 top.took = Some(t);
                 let steps = stack.iter_mut().filter_map(|f| f.took.take()).collect();
-                return found(Verdict::Agree, steps, Some((depth, why)), runs);
+                return Bounded::Found(steps, Some((depth, why)));
             }
             Judge::Fails => {
                 if depth > nearest.0 {
                     let mut steps: Vec<_> = stack.iter().filter_map(|f| f.took.clone()).collect();
                     steps.push(t);
-                    nearest = (depth, steps);
+                    *nearest = (depth, steps);
                 }
             }
             Judge::Fits => {
-                if !dead.contains(&fingerprint(&child, depth + 1)) {
+                let known_dead = dead
+                    .get(&fingerprint(&child, depth + 1))
+                    .is_some_and(|&left| bound - used <= left);
+                if !known_dead {
                     top.took = Some(t);
                     stack.push(Frame {
                         node: child,
+                        used,
                         next: Some(Vec::new()),
                         took: None,
                     });

@@ -17,6 +17,11 @@ pub struct Args {
     /// `kernel` line, else the running kernel's profile.
     #[arg(long, value_name = "auto|PROFILE", value_parser = parse_kernel)]
     kernel: Option<KernelArg>,
+    /// Write each trace, annotated with the kernel's events and the `choose` clauses
+    /// of the path that explains them (or the nearest one), to this file
+    /// (`msgring run` replays it on the model). With several traces, `-N` is appended.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
 }
 
 /// The `--kernel` value.
@@ -248,6 +253,22 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         let kname = msgring::Backend::name(&kb);
         let d = kernel::diff_trace_on(&t, profile, &mut kb);
         drop(kb);
+        if let Some(out) = &a.record {
+            let out = if a.files.len() > 1 {
+                let k = a.files.iter().position(|f| f == path).unwrap_or(0);
+                std::path::PathBuf::from(format!("{}-{k}", out.display()))
+            } else {
+                out.clone()
+            };
+            let mut rec = kernel::annotate_with_kernel(&t, &d);
+            for (s, c) in rec.steps.iter_mut().zip(d.trimmed_path()) {
+                s.choose = c;
+            }
+            if let Err(e) = std::fs::write(&out, rec.to_string()) {
+                err(&format!("msgring: {}: {e}", out.display()));
+                code = code.max(Code::BadInput);
+            }
+        }
         let r = report(path, &t, &d, format!("model {profile}"), kname);
         if json {
             out.json(&r);

@@ -23,6 +23,10 @@ pub struct Args {
     /// Model step executions the search may spend per trace.
     #[arg(long, default_value_t = Budget::default().step_runs)]
     budget: u64,
+    /// Search without this choice point (repeatable): is the trace explained without
+    /// that kernel behaviour?
+    #[arg(long, value_name = "POINT", value_parser = |s: &str| s.parse::<msgring::ChoicePoint>())]
+    without: Vec<msgring::ChoicePoint>,
 }
 
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -67,9 +71,13 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                 .collect(),
             ..t.clone()
         };
-        let e = explain::explain(
+        let mut start = msgring::World::new(profile);
+        for p in &a.without {
+            start.set_choice_point(*p, false);
+        }
+        let e = explain::explain_from(
+            &start,
             &bare,
-            profile,
             &observed,
             Budget {
                 step_runs: a.budget,

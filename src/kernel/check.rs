@@ -4,7 +4,7 @@
 use super::diff::{diff_trace_on, kernel_outcome, TraceDiff};
 use super::minimize::{annotate_with_kernel, minimize_trace};
 use super::{kernel_profile, probe, KernelBackend, Unavailable};
-use crate::explain::{Budget as SearchBudget, StepPath, Verdict};
+use crate::explain::{Budget as SearchBudget, Verdict};
 use crate::trace::{self, Trace};
 use crate::{Faults, Profile};
 use std::collections::HashMap;
@@ -282,7 +282,7 @@ pub fn check(
                 stats.skipped += d.skipped as u64;
                 stats.search_steps += d.step_runs;
                 stats.search_seconds += search_seconds;
-                if d.step_runs as usize > t.steps.len() {
+                if d.step_runs > 0 {
                     stats.searched += 1;
                 }
                 match d.verdict {
@@ -362,7 +362,7 @@ fn evidence_trace(
 ) -> Trace {
     let mut out = annotate_with_kernel(t, d);
     out.profile = Some(profile);
-    for (s, c) in out.steps.iter_mut().zip(trimmed(&d.path)) {
+    for (s, c) in out.steps.iter_mut().zip(d.trimmed_path()) {
         s.choose = c;
     }
     let seed_i = trace_seed(opts.seed, i);
@@ -380,10 +380,10 @@ fn evidence_trace(
 
 /// [`diff_trace_on`], and the seconds the model side (the search) took.
 fn diff_trace_timed(t: &Trace, profile: Profile, kb: &mut KernelBackend) -> (TraceDiff, f64) {
-    let (kernel, unsettled) = kernel_outcome(t, profile, kb);
+    let run = kernel_outcome(t, profile, kb);
     let start = Instant::now();
-    let d = TraceDiff::explain(t, profile, kernel, SearchBudget::default());
-    (d.with_unsettled(unsettled), start.elapsed().as_secs_f64())
+    let d = TraceDiff::of_run(t, profile, run, SearchBudget::default());
+    (d, start.elapsed().as_secs_f64())
 }
 
 /// Minimizes and annotates the divergence of trace `i`.
@@ -419,7 +419,7 @@ fn finding(
     out.profile = Some(profile);
     // The nearest path's choices, so that `msgring run` replays exactly the path the
     // report shows.
-    let trimmed = trimmed(&bd.path);
+    let trimmed = bd.trimmed_path();
     for (s, c) in out.steps.iter_mut().zip(&trimmed) {
         s.choose = c.clone();
     }
@@ -493,16 +493,6 @@ fn finding(
         count: 1,
         reproduced,
     })
-}
-
-/// A path with each step's trailing default choices dropped.
-fn trimmed(path: &[StepPath]) -> Vec<StepPath> {
-    path.iter()
-        .map(|p| {
-            let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
-            p[..end].to_vec()
-        })
-        .collect()
 }
 
 /// Runs of a minimized mismatch that measure how often it reproduces.

@@ -81,6 +81,7 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
     let _ = kernel.prepare_for(steps);
     let start = model.clone();
     let mut got = Vec::with_capacity(steps.len());
+    let mut default = Vec::with_capacity(steps.len());
     for step in steps {
         let m = model.apply(step);
         let k = kernel.apply_step_hinted(
@@ -92,12 +93,25 @@ pub fn diff_run_on(model: &mut World, kernel: &mut KernelBackend, steps: &[Step]
             }),
         );
         let stop = matches!(k, StepResult::Unmodelled(_)) && !is_observation(step);
+        default.push(m);
         got.push(k);
         if stop {
             break;
         }
     }
-    let found = explain_steps(&start, steps, &got, Budget::default());
+    let found = if default.iter().zip(&got).all(|(m, k)| results_agree(m, k)) {
+        // The default path explains every result: no search (and no second run).
+        crate::explain::Found {
+            verdict: Verdict::Agree,
+            path: vec![Vec::new(); default.len()],
+            outs: default,
+            notes: Vec::new(),
+            stopped: None,
+            step_runs: 0,
+        }
+    } else {
+        explain_steps(&start, steps, &got, Budget::default())
+    };
     let unsettled = kernel.unsettled();
     let mut rep = DiffReport {
         compared: 0,
@@ -175,6 +189,8 @@ use crate::trace::{self, Event, Op, Outcome, SqeSpec, Trace};
 struct Hinted<'a> {
     shadow: World,
     kernel: &'a mut KernelBackend,
+    /// Every kernel result so far equals the shadow's: the default path explains them.
+    default_agrees: bool,
 }
 
 impl Backend for Hinted<'_> {
@@ -184,15 +200,29 @@ impl Backend for Hinted<'_> {
 
     fn apply_step(&mut self, step: &Step, faults: Faults) -> StepResult {
         let m = self.shadow.apply_with(step, faults);
-        self.kernel.apply_step_hinted(
+        let k = self.kernel.apply_step_hinted(
             step,
             faults,
             Some(Hint {
                 world: &self.shadow,
                 result: &m,
             }),
-        )
+        );
+        self.default_agrees &= results_agree(&m, &k);
+        k
     }
+}
+
+/// What [`kernel_outcome`] saw.
+#[derive(Clone, Debug)]
+pub struct KernelRun {
+    /// The kernel's outcome.
+    pub outcome: Outcome,
+    /// The first trace step after which the kernel did not settle, if any.
+    pub unsettled: Option<usize>,
+    /// Every kernel result equalled the model's default path: the trace is explained
+    /// without a search.
+    pub default_agrees: bool,
 }
 
 /// A trace run on the kernel, and what the model's choice points make of it.
@@ -301,6 +331,20 @@ impl TraceDiff {
         d
     }
 
+    /// The exact check of a [`KernelRun`]: no search when the default path gave every
+    /// kernel result (the model's events are then the kernel's), else
+    /// [`TraceDiff::explain`]; an unsettled run's verdict is unknown.
+    pub fn of_run(trace: &Trace, profile: Profile, run: KernelRun, budget: Budget) -> TraceDiff {
+        let d = if run.default_agrees {
+            let mut d = TraceDiff::compare(trace, run.outcome.clone(), run.outcome);
+            d.path = vec![Vec::new(); trace.steps.len()];
+            d
+        } else {
+            TraceDiff::explain(trace, profile, run.outcome, budget)
+        };
+        d.with_unsettled(run.unsettled)
+    }
+
     /// Marks the run unsettled after step `i` (if `Some`): the verdict becomes
     /// unknown, whatever the search found.
     pub fn with_unsettled(mut self, unsettled: Option<usize>) -> TraceDiff {
@@ -333,6 +377,18 @@ impl TraceDiff {
         self.verdict == Verdict::Agree
     }
 
+    /// The path with each step's trailing default choices dropped: what a trace's
+    /// `choose` clauses need.
+    pub fn trimmed_path(&self) -> Vec<StepPath> {
+        self.path
+            .iter()
+            .map(|p| {
+                let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
+                p[..end].to_vec()
+            })
+            .collect()
+    }
+
     /// The choice points at which the path took a non-default option, each once.
     pub fn non_default_points(&self) -> Vec<crate::ChoicePoint> {
         let mut v: Vec<_> = self
@@ -351,32 +407,30 @@ impl TraceDiff {
 /// the model of `profile` exactly ([`TraceDiff::explain`]). A kernel backend can be
 /// reused for the next trace after a [`KernelBackend::reset`].
 pub fn diff_trace_on(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> TraceDiff {
-    let (kernel, unsettled) = kernel_outcome(trace, profile, kernel);
-    TraceDiff::explain(trace, profile, kernel, Budget::default()).with_unsettled(unsettled)
+    let run = kernel_outcome(trace, profile, kernel);
+    TraceDiff::of_run(trace, profile, run, Budget::default())
 }
 
 /// Runs `trace` on `kernel` with the default path of a model of `profile` as the
-/// settle hint. Returns the kernel's outcome and the first trace step after which
-/// the kernel did not settle, if any.
-pub fn kernel_outcome(
-    trace: &Trace,
-    profile: Profile,
-    kernel: &mut KernelBackend,
-) -> (Outcome, Option<usize>) {
+/// settle hint (see [`KernelRun`]).
+pub fn kernel_outcome(trace: &Trace, profile: Profile, kernel: &mut KernelBackend) -> KernelRun {
     // Cannot fail short of a thread that does not start; an exit of task 0 is then
     // unmodelled.
     let _ = kernel.prepare(needs_task0_thread(trace));
     let mut applied = Vec::new();
-    let out = trace::run_with(
-        trace,
-        &mut Hinted {
-            shadow: World::new(profile),
-            kernel,
-        },
-        |i, _, _| applied.push(i),
-    );
+    let mut hinted = Hinted {
+        shadow: World::new(profile),
+        kernel,
+        default_agrees: true,
+    };
+    let outcome = trace::run_with(trace, &mut hinted, |i, _, _| applied.push(i));
+    let default_agrees = hinted.default_agrees;
     let unsettled = kernel.unsettled().and_then(|k| applied.get(k).copied());
-    (out, unsettled)
+    KernelRun {
+        outcome,
+        unsettled,
+        default_agrees,
+    }
 }
 
 /// Whether a trace exits task 0 (`t0`) or may punt to io-wq (see
