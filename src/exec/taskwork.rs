@@ -251,13 +251,16 @@ impl World {
         }
     }
 
-    /// Whether the settle lets an agent with work wait until a later agent of the
-    /// same pass has run (choice point [`ChoicePoint::SettleOrder`]): io-wq workers,
-    /// task threads running task_work and SQPOLL threads run at the same time, so any
-    /// of them may get to a ring first. Only offered when a later agent of the pass has
-    /// work too, so every pass runs someone.
-    fn settle_defers(&mut self, later_ready: bool) -> bool {
-        later_ready && self.decide.choose(ChoicePoint::SettleOrder, 2) == 1
+    /// Whether the settle lets agent `agent` (an index into [`Self::settle_ready`])
+    /// wait until a later agent of the same pass has run (choice point
+    /// [`ChoicePoint::SettleOrder`]): io-wq workers, task threads running task_work and
+    /// SQPOLL threads run at the same time, so any of them may get to a ring first.
+    /// Only offered when a later agent of the pass has work too, so every pass runs
+    /// someone.
+    fn settle_defers(&mut self, agent: usize) -> bool {
+        self.decide.active()
+            && self.settle_ready().iter().skip(agent + 1).any(|&r| r)
+            && self.decide.choose(ChoicePoint::SettleOrder, 2) == 1
     }
 
     /// The agents a settle pass visits, in order, and whether each has work now.
@@ -287,12 +290,8 @@ impl World {
         loop {
             let mut progressed = false;
             let mut deferred = false;
-            // Agent `a` of this pass may wait for a later one that has work.
-            let later_ready = |w: &World, a: usize| -> bool {
-                w.decide.active() && w.settle_ready().iter().skip(a + 1).any(|&r| r)
-            };
             if !self.iowq.is_empty() {
-                if self.settle_defers(later_ready(self, 0)) {
+                if self.settle_defers(0) {
                     deferred = true;
                 } else {
                     progressed = true;
@@ -300,7 +299,7 @@ impl World {
                     // Between two io-wq items, the later agents may get their turn
                     // (a worker is slower, or busy with the first item).
                     while !self.iowq.is_empty() {
-                        if self.settle_defers(later_ready(self, 0)) {
+                        if self.settle_defers(0) {
                             deferred = true;
                             break;
                         }
@@ -310,7 +309,7 @@ impl World {
             }
             for i in 0..self.tasks.len() {
                 if self.tasks[i].has_work() {
-                    if self.settle_defers(later_ready(self, 1 + i)) {
+                    if self.settle_defers(1 + i) {
                         deferred = true;
                         continue;
                     }
@@ -320,7 +319,7 @@ impl World {
             }
             let sq_agent = 1 + self.tasks.len();
             if self.sq_thread.has_work() {
-                if self.settle_defers(later_ready(self, sq_agent)) {
+                if self.settle_defers(sq_agent) {
                     deferred = true;
                 } else {
                     progressed = true;
@@ -329,7 +328,7 @@ impl World {
             }
             for i in 0..self.rings.len() {
                 if self.sqpoll_has_work(&self.rings[i]) {
-                    if self.settle_defers(later_ready(self, sq_agent + 1 + i)) {
+                    if self.settle_defers(sq_agent + 1 + i) {
                         deferred = true;
                         continue;
                     }
