@@ -1,5 +1,6 @@
-//! `differential` (feature `real-backend`): the same trace on the model and on the
-//! running kernel, in lockstep; any result that differs, and that no entry of
+//! `differential` (feature `real-backend`): the trace on the running kernel, checked
+//! exactly against the model: a kernel outcome that no path through the model's choice
+//! points explains (or whose search runs out of budget), and that no entry of
 //! `fuzzing::KNOWN_DIFFERENCES` explains, is a crash.
 #![no_main]
 
