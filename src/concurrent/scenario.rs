@@ -324,57 +324,128 @@ impl Scenario {
     }
 
     /// Runs the programs on the sequential model in one serialization (`order[i]` is
-    /// the thread whose next op runs at step `i`).
+    /// the thread whose next op runs at step `i`), taking the default path at every
+    /// choice point.
     pub fn run_sequential(&self, order: &[usize]) -> Outcome {
-        let (mut w, fds) = self.world();
-        let streams = self.streams();
+        let mut out = HashSet::new();
+        self.sequential_paths(order, false, &mut out);
+        out.into_iter().next().expect("one path")
+    }
+
+    /// Every outcome one serialization allows: the programs run on the sequential model
+    /// in `order`, through every path of the model's choice points (io-wq order,
+    /// io-wq finishing early, settle order, task_work yielding: docs/semantics.md).
+    pub fn sequential_outcomes_of(&self, order: &[usize]) -> HashSet<Outcome> {
+        let mut out = HashSet::new();
+        self.sequential_paths(order, true, &mut out);
+        out
+    }
+
+    /// Depth first over the serialization's steps and, with `branch`, over the
+    /// successors of every system call; the outcome of every path goes into `out`.
+    fn sequential_paths(&self, order: &[usize], branch: bool, out: &mut HashSet<Outcome>) {
+        struct At {
+            world: World,
+            pos: usize,
+            next: Vec<usize>,
+            rets: Vec<Vec<i32>>,
+            reaped: Vec<Vec<Cqe>>,
+        }
+        let (w, fds) = self.world();
         let n = self.rings.len();
-        let mut next = vec![0usize; n];
-        let mut rets = vec![Vec::new(); n];
-        let mut reaped = vec![Vec::new(); n];
-        for &t in order {
-            let k = next[t];
-            next[t] += 1;
+        let mut stack = vec![At {
+            world: w,
+            pos: 0,
+            next: vec![0; n],
+            rets: vec![Vec::new(); n],
+            reaped: vec![Vec::new(); n],
+        }];
+        // States already expanded at a position (paths that meet again need not be
+        // walked twice).
+        let mut seen: HashSet<(usize, World, Vec<Vec<i32>>, Vec<Vec<Cqe>>)> = HashSet::new();
+        while let Some(mut at) = stack.pop() {
+            if at.pos == order.len() {
+                out.insert(self.sequential_outcome(at.world, &fds, at.reaped, at.rets));
+                continue;
+            }
+            if !seen.insert((at.pos, at.world.clone(), at.rets.clone(), at.reaped.clone())) {
+                continue;
+            }
+            let t = order[at.pos];
+            let k = at.next[t];
+            at.next[t] += 1;
+            at.pos += 1;
             let task = TaskId(t as u32);
-            let ret = match self.programs[t][k] {
-                Op::Reap => {
-                    match w.apply(&Step::Reap {
-                        ring: fds[t],
-                        max: u32::MAX,
-                    }) {
-                        StepResult::Reaped(c) => reaped[t].extend(c),
-                        other => panic!("reap: {other:?}"),
-                    }
-                    0
-                }
-                Op::Wait { min_complete } => w
-                    .apply(&Step::Enter {
-                        task,
-                        ring: fds[t],
-                        to_submit: 0,
-                        min_complete,
-                        flags: enter::GETEVENTS,
-                    })
-                    .ret()
-                    .expect("enter returns"),
-                Op::Exit => w.apply(&Step::ExitTask { task }).ret().expect("exit"),
+            // The op's system call (or userspace action) as a step; a submission
+            // writes its SQE first (no choices there: not an SQPOLL ring).
+            let step = match self.programs[t][k] {
+                Op::Reap => Step::Reap {
+                    ring: fds[t],
+                    max: u32::MAX,
+                },
+                Op::Wait { min_complete } => Step::Enter {
+                    task,
+                    ring: fds[t],
+                    to_submit: 0,
+                    min_complete,
+                    flags: enter::GETEVENTS,
+                },
+                Op::Exit => Step::ExitTask { task },
                 _ => {
                     let sqe = self.sqe(&fds, t, k).expect("a submission");
-                    let r = w.apply(&Step::Push { ring: fds[t], sqe });
+                    let r = at.world.apply(&Step::Push { ring: fds[t], sqe });
                     assert_eq!(r, StepResult::Ret(0), "push");
-                    w.apply(&Step::Enter {
+                    Step::Enter {
                         task,
                         ring: fds[t],
                         to_submit: 1,
                         min_complete: 0,
                         flags: 0,
-                    })
-                    .ret()
-                    .expect("enter returns")
+                    }
                 }
             };
-            rets[t].push(ret);
+            let successors: Vec<(World, StepResult)> = if branch {
+                at.world
+                    .successors(&step, crate::Faults::default())
+                    .map(|s| (s.world, s.result))
+                    .collect()
+            } else {
+                let r = at.world.apply(&step);
+                vec![(at.world.clone(), r)]
+            };
+            for (world, r) in successors {
+                let mut rets = at.rets.clone();
+                let mut reaped = at.reaped.clone();
+                let ret = match (&self.programs[t][k], r) {
+                    (Op::Reap, StepResult::Reaped(c)) => {
+                        reaped[t].extend(c);
+                        0
+                    }
+                    (Op::Reap, other) => panic!("reap: {other:?}"),
+                    (_, r) => r.ret().expect("the system call returns"),
+                };
+                rets[t].push(ret);
+                stack.push(At {
+                    world,
+                    pos: at.pos,
+                    next: at.next.clone(),
+                    rets,
+                    reaped,
+                });
+            }
         }
+    }
+
+    /// The outcome at the end of a sequential run: what was reaped, then what is left
+    /// in each CQ, overflow list and local work list, the tables and file references.
+    fn sequential_outcome(
+        &self,
+        mut w: World,
+        fds: &[Vfd],
+        reaped: Vec<Vec<Cqe>>,
+        rets: Vec<Vec<i32>>,
+    ) -> Outcome {
+        let streams = self.streams();
         let mut delivered = Vec::new();
         let mut pending = Vec::new();
         let mut tables = Vec::new();
@@ -437,11 +508,12 @@ impl Scenario {
         out
     }
 
-    /// What the sequential model allows: the outcome of every serialization.
+    /// What the sequential model allows: the outcomes of every serialization, each
+    /// through every path of the model's choice points.
     pub fn sequential_outcomes(&self) -> HashSet<Outcome> {
         self.serializations()
             .iter()
-            .map(|o| self.run_sequential(o))
+            .flat_map(|o| self.sequential_outcomes_of(o))
             .collect()
     }
 
