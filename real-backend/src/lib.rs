@@ -20,6 +20,7 @@
 //! return [`Unavailable`] and no `Host` can exist.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::fmt;
 

@@ -95,7 +95,7 @@ impl World {
         match step {
             Step::Push { ring, .. } => self
                 .ring_of_fd(*ring)
-                .map_or(true, |r| self.ring(r).has(crate::uapi::setup::SQPOLL)),
+                .is_none_or(|r| self.ring(r).has(crate::uapi::setup::SQPOLL)),
             Step::Reap { .. } | Step::Observe { .. } | Step::QuerySlot { .. } => false,
             _ => true,
         }
