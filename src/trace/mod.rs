@@ -21,18 +21,20 @@ mod print;
 mod run;
 
 pub use gen::{gen, generate, generate_steps, ByteChoices, Choices, Generated, Name, SplitMix};
-pub use parse::{parse, parse_file, ParseError};
+pub use parse::{parse, parse_bytes, parse_file, ParseError};
 pub use print::{
     fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
 };
-pub use run::{check_annotations, run, run_with, Mismatch, Outcome};
+pub use run::{check_annotations, run, run_streaming, run_with, Mismatch, Outcome};
 
 use crate::{Cqe, Faults, Sqe};
 
 /// The trace format version this crate reads and writes.
 pub const VERSION: u32 = 1;
 
-/// Limits the parser enforces (the real backend has the same caps).
+/// Limits the parser enforces (the real backend has the same caps). Together they bound
+/// the memory a parse takes, whatever the input: the input itself, one line's tokens
+/// and the parsed lists (docs/trace-format.md, "Limits").
 pub mod limits {
     pub const MAX_ENTRIES: u32 = 4096;
     pub const MAX_CQ_ENTRIES: u32 = 8192;
@@ -40,7 +42,19 @@ pub mod limits {
     pub const MAX_FILES: usize = 64;
     pub const MAX_TASKS: usize = 64;
     pub const MAX_STEPS: usize = 10_000;
+    /// Entries of an input list (`register_files`, `update_files`) and `nr=`.
     pub const MAX_LIST: usize = 1024;
+    /// Entries of an outcome list (`cqes`, a view's `overflow` and `table`): 65 536,
+    /// `IORING_MAX_CQ_ENTRIES`, the largest CQ the kernel makes, and more than any
+    /// trace can produce (an SQE posts at most two CQEs, a trace has at most
+    /// [`MAX_STEPS`] steps).
+    pub const MAX_OUTCOME_LIST: usize = 65_536;
+    /// Entries of all lists of one trace together.
+    pub const MAX_LIST_ENTRIES: usize = 262_144;
+    /// Bytes of a trace.
+    pub const MAX_INPUT_BYTES: usize = 16 << 20;
+    /// Bytes of one line (an outcome list of [`MAX_OUTCOME_LIST`] CQEs fits).
+    pub const MAX_LINE_BYTES: usize = 2 << 20;
 }
 
 /// A parsed trace. Equality ignores source line numbers.
