@@ -154,7 +154,16 @@ pub struct KernelBackend {
     iowq_idle: bool,
     /// No step applied since `new`/`reset`.
     fresh: bool,
+    /// Wall-clock time a trace may take ([`KernelBackend::set_time_budget`]).
+    time_budget: Option<Duration>,
+    /// When the current trace's budget runs out (set at its first step).
+    deadline: Option<Instant>,
 }
+
+/// How a step after the time budget ran out reads in the outcome notes: the kernel
+/// side reports `unmodelled`, so [`TraceDiff::compare`] stops there (see
+/// [`TraceDiff::ran_out_of_time`]).
+pub const OUT_OF_TIME: &str = "the time budget for this trace ran out";
 
 impl fmt::Debug for KernelBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -227,7 +236,17 @@ impl KernelBackend {
             task0,
             fresh: true,
             iowq_idle: false,
+            time_budget: None,
+            deadline: None,
         })
+    }
+
+    /// Bounds the wall-clock time of each trace, counted from its first step (after
+    /// [`KernelBackend::new`] or [`KernelBackend::reset`]): once it has run out, every
+    /// further step reports `Unmodelled` with [`OUT_OF_TIME`] and does nothing, so a
+    /// trace of 10 000 bounded waits cannot run for minutes. `None`: no bound.
+    pub fn set_time_budget(&mut self, budget: Option<Duration>) {
+        self.time_budget = budget;
     }
 
     /// Back to the state of a new backend, reusing the host (see [`rb::Host::reset`]):
@@ -331,6 +350,13 @@ impl KernelBackend {
     ) -> StepResult {
         if !faults.is_empty() {
             return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
+        }
+        if self.fresh {
+            self.deadline = self.time_budget.map(|b| Instant::now() + b);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            let secs = self.time_budget.unwrap_or_default().as_secs_f64();
+            return StepResult::Unmodelled(format!("{OUT_OF_TIME} ({secs} s)"));
         }
         self.fresh = false;
         if matches!(
@@ -1113,6 +1139,14 @@ impl TraceDiff {
         Some((i, self.model.events.get(i)?, self.kernel.events.get(i)?))
     }
 
+    /// Whether the comparison stopped because the kernel side's time budget ran out
+    /// ([`KernelBackend::set_time_budget`]).
+    pub fn ran_out_of_time(&self) -> bool {
+        self.stopped
+            .as_ref()
+            .is_some_and(|(_, why)| why.contains(OUT_OF_TIME))
+    }
+
     /// The divergence's [`signature`], for deduplicating reports.
     pub fn signature(&self, trace: &Trace) -> Option<String> {
         let (i, m, k) = self.divergent_events()?;
@@ -1796,6 +1830,10 @@ pub struct CheckOptions {
     /// mostly waits (settling, `io_uring_enter` timeouts), so more threads than CPUs
     /// pay off.
     pub jobs: usize,
+    /// Wall-clock bound of each trace on the kernel
+    /// ([`KernelBackend::set_time_budget`]); a trace that runs out is compared up to
+    /// there and counted in [`CheckStats::out_of_time`].
+    pub trace_budget: Option<Duration>,
 }
 
 impl Default for CheckOptions {
@@ -1806,6 +1844,7 @@ impl Default for CheckOptions {
             budget: Budget::Count(100),
             minimize_runs: 400,
             jobs: 1,
+            trace_budget: None,
         }
     }
 }
@@ -1823,6 +1862,8 @@ pub struct CheckStats {
     pub mismatches: u64,
     /// Distinct signatures among them.
     pub distinct: u64,
+    /// Traces whose time budget ran out on the kernel ([`CheckOptions::trace_budget`]).
+    pub out_of_time: u64,
     /// Seconds since the start.
     pub seconds: f64,
 }
@@ -1967,6 +2008,7 @@ pub fn check(
                         None => KernelBackend::for_this_thread(),
                     };
                     let r = got.map(|mut k| {
+                        k.set_time_budget(opts.trace_budget);
                         let d = diff_trace_on(&t, profile, &mut k);
                         kb = Some(k);
                         (t, d)
@@ -2000,6 +2042,7 @@ pub fn check(
                 stats.traces += 1;
                 stats.compared += d.compared as u64;
                 stats.skipped += d.skipped as u64;
+                stats.out_of_time += u64::from(d.ran_out_of_time());
                 let mut new = None;
                 if let Some(sig) = d.signature(&t) {
                     stats.mismatches += 1;

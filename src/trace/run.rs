@@ -98,11 +98,35 @@ pub fn run(trace: &Trace, backend: &mut dyn Backend) -> Outcome {
 pub fn run_with(
     trace: &Trace,
     backend: &mut dyn Backend,
-    mut each: impl FnMut(usize, &Step, &StepResult),
+    each: impl FnMut(usize, &Step, &StepResult),
 ) -> Outcome {
+    let mut out = Outcome::default();
+    drive(trace, backend, each, |_, event, note| {
+        out.events.push(event);
+        out.notes.push(note);
+    });
+    out
+}
+
+/// Like [`run`], handing each step's event and note to `sink` as it happens instead
+/// of keeping them: memory stays that of one event, however long the trace (what
+/// `msgring run` uses).
+pub fn run_streaming(
+    trace: &Trace,
+    backend: &mut dyn Backend,
+    sink: impl FnMut(usize, Event, Option<String>),
+) {
+    drive(trace, backend, |_, _, _| {}, sink);
+}
+
+fn drive(
+    trace: &Trace,
+    backend: &mut dyn Backend,
+    mut each: impl FnMut(usize, &Step, &StepResult),
+    mut sink: impl FnMut(usize, Event, Option<String>),
+) {
     let mut r = Resolver::default();
     r.tasks.insert("t0".into(), TaskId(0));
-    let mut out = Outcome::default();
     for (i, ts) in trace.steps.iter().enumerate() {
         let (event, note) = match r.step(&ts.op) {
             Err(name) => (Event::Unbound(name), None),
@@ -112,10 +136,8 @@ pub fn run_with(
                 r.event(&ts.op, res)
             }
         };
-        out.events.push(event);
-        out.notes.push(note);
+        sink(i, event, note);
     }
-    out
 }
 
 impl SqeSpec {
