@@ -1,5 +1,5 @@
 //! The HTML report in a real browser: headless Chromium renders the page of
-//! docs/examples/divergence.trace (a swapped pair of CQEs in the last reap) and of a
+//! docs/tour.in/divergence.trace (a swapped pair of CQEs in the last reap) and of a
 //! golden trace that agrees; the divergent page must show its marker (DOM) and red
 //! pixels where the marker is (screenshot), the agreeing page none.
 //!
@@ -144,7 +144,7 @@ fn the_divergence_is_visible_in_chromium() {
     let size = "--window-size=1400,1100".to_string();
 
     // The divergent page.
-    let (div, d) = page(&dir, "docs/examples/divergence.trace");
+    let (div, d) = page(&dir, "docs/tour.in/divergence.trace");
     assert_eq!(d, Some(15), "the example diverges at its last reap");
     let dom = String::from_utf8(run_chromium(&bin, &profile, &["--dump-dom".into()], &div))
         .expect("UTF-8 DOM");
