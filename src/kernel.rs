@@ -637,9 +637,15 @@ impl KernelBackend {
                     Some(h) if !wait_blocks(h, *ring, *min_complete) => self.settle.wake_timeout,
                     _ => self.settle.block_timeout,
                 };
-                let r = self
-                    .host
-                    .enter(t, vfd(*ring), *to_submit, *min_complete, *flags, timeout);
+                let r = if flags & uapi::enter::REGISTERED_RING != 0 {
+                    // `ring` is an index into the task's registered ring fds.
+                    let index = *ring as u32;
+                    self.host
+                        .enter_registered(t, index, *to_submit, *min_complete, *flags, timeout)
+                } else {
+                    self.host
+                        .enter(t, vfd(*ring), *to_submit, *min_complete, *flags, timeout)
+                };
                 ret_or_refused(r, "this enter")
             }
             Step::Reap { ring, max } => {
@@ -647,11 +653,13 @@ impl KernelBackend {
                     return not_a_ring(*ring);
                 }
                 let cqes = self.host.reap(vfd(*ring), *max);
-                if let Some(c) = cqes.iter().find(|c| c.big != [0, 0]) {
-                    return StepResult::Refused(format!(
-                        "CQE32 extra words not zero: {:?} (user_data {})",
-                        c.big, c.user_data
-                    ));
+                let cqe = |c: &rb::Cqe| Cqe {
+                    user_data: c.user_data,
+                    res: c.res,
+                    flags: c.flags,
+                };
+                if cqes.iter().any(|c| c.big != [0, 0]) {
+                    return StepResult::Reaped32(cqes.iter().map(|c| (cqe(c), c.big)).collect());
                 }
                 StepResult::Reaped(
                     cqes.iter()
@@ -665,6 +673,25 @@ impl KernelBackend {
             }
             Step::SyncMsg { task, sqe } => match self.task_check(*task) {
                 Ok(t) => ret_or_refused(self.host.sync_msg(t, sqe.to_bytes()), "this sync msg"),
+                Err(e) => e,
+            },
+            Step::Register {
+                task,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => match self.task_check(*task) {
+                Ok(t) => {
+                    let r = self.host.register_raw(
+                        t,
+                        reg_fd(*fd, *opcode),
+                        *opcode,
+                        reg_arg(arg),
+                        *nr_args,
+                    );
+                    ret_or_refused(r, "this register call")
+                }
                 Err(e) => e,
             },
             Step::QuerySlot { ring, slot } => {
@@ -1208,11 +1235,36 @@ fn ret_class(r: i32) -> String {
     }
 }
 
+/// The `fd` of a [`Step::Register`] for the host: -1, an index (with
+/// IORING_REGISTER_USE_REGISTERED_RING), or a virtual fd.
+fn reg_fd(fd: i32, opcode: u32) -> rb::RegFd {
+    if opcode & uapi::register::USE_REGISTERED_RING != 0 {
+        rb::RegFd::Index(fd as u32)
+    } else if fd == -1 {
+        rb::RegFd::Blind
+    } else {
+        rb::RegFd::Vfd(rb::Vfd(fd as u32))
+    }
+}
+
+/// The `arg` of a [`Step::Register`] for the host.
+fn reg_arg(arg: &crate::RegisterArg) -> rb::RawRegArg {
+    match arg {
+        crate::RegisterArg::Null => rb::RawRegArg::Null,
+        crate::RegisterArg::Sqe(sqe) => rb::RawRegArg::Sqe(sqe.to_bytes()),
+        crate::RegisterArg::RingFds(v) => rb::RawRegArg::RingFds(
+            v.iter()
+                .map(|u| (u.offset, u.fd.map(|f| rb::Vfd(f as u32))))
+                .collect(),
+        ),
+    }
+}
+
 fn event_kind(e: &Event) -> &'static str {
     match e {
         Event::Ret(_) => "ret",
         Event::Bound(_) => "bound",
-        Event::Cqes(_) => "cqes",
+        Event::Cqes(_) | Event::Cqes32(_) => "cqes",
         Event::Slot(_) => "slot",
         Event::View(_) => "view",
         Event::Refused => "refused",

@@ -42,5 +42,5 @@ pub use exec::{
 pub use profile::Profile;
 pub use sqe::{DestSlot, MsgRingData, MsgRingSendFd, Nop, Sqe, Vfd};
 pub use state::{Cqe, FileId, FileKind, RingId, TaskId};
-pub use step::{Faults, Step, StepResult};
+pub use step::{Faults, RegisterArg, RingFdUpdate, Step, StepResult};
 pub use world::{RingView, World};

@@ -13,6 +13,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+mod register_raw;
+
 const IORING_OFF_SQES: i64 = 0x1000_0000;
 const FEAT_SINGLE_MMAP: u32 = 1 << 0;
 const REG_FILES: u32 = 2;
@@ -401,6 +403,10 @@ pub struct Host {
     dnames: HashMap<String, Vec<FileId>>,
     /// For [`Host::iowq_busy`]; open for the host's life (one fd).
     task_dir: TaskDir,
+    /// Tasks that registered ring fds (`IORING_REGISTER_RING_FDS`): their registered
+    /// rings are unregistered before the host closes anything (a task that goes on
+    /// living, task 0, would keep them otherwise).
+    ring_fd_tasks: Vec<TaskId>,
 }
 
 // A `Caller` host's task 0 is its creating thread; using it from elsewhere is caught
@@ -557,6 +563,7 @@ impl Host {
             paths: HashMap::new(),
             dnames: HashMap::new(),
             task_dir: TaskDir::open(),
+            ring_fd_tasks: Vec::new(),
         })
     }
 
@@ -598,6 +605,7 @@ impl Host {
 
     fn reset_inner(&mut self, task0: Task0, rebind: bool) -> Result<(), i32> {
         // Close rings and files first (unmap + close), then stop every task but 0.
+        self.unregister_ring_fds();
         self.vfds.clear();
         let t0 = self.tasks.first_mut().and_then(Option::take);
         self.tasks.clear();
@@ -1207,6 +1215,20 @@ impl Host {
     ) -> i32 {
         self.retranslate_pending(ring);
         let fd = self.real_fd(ring);
+        self.enter_fd(t, fd, to_submit, min_complete, flags, timeout)
+    }
+
+    /// `io_uring_enter(fd, ...)` on task `t`'s thread, `fd` as given (see
+    /// [`Host::enter`]).
+    fn enter_fd(
+        &mut self,
+        t: TaskId,
+        fd: i32,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+        timeout: Duration,
+    ) -> i32 {
         let mut flags = flags & !(ENTER_EXT_ARG | ENTER_EXT_ARG_REG);
         let use_ts = flags & ENTER_GETEVENTS != 0 && min_complete > 0;
         if use_ts {
@@ -1413,6 +1435,7 @@ impl Host {
 impl Drop for Host {
     fn drop(&mut self) {
         // Close rings and files first (unmap + close), then stop every task.
+        self.unregister_ring_fds();
         self.vfds.clear();
         self.tasks.clear();
     }

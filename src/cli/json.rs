@@ -86,6 +86,16 @@ pub fn event(e: &Event) -> Value {
             m.insert("cqes".into(), c.iter().map(cqe).collect());
             "cqes"
         }
+        Event::Cqes32(c) => {
+            let with_big = |(c, big): &(Cqe, [u64; 2])| {
+                let mut v = cqe(c);
+                v["extra1"] = big[0].into();
+                v["extra2"] = big[1].into();
+                v
+            };
+            m.insert("cqes".into(), c.iter().map(with_big).collect());
+            "cqes"
+        }
         Event::Slot(f) => {
             m.insert("file".into(), f.as_ref().map_or(Value::Null, file_ref));
             "slot"

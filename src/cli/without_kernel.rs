@@ -40,7 +40,10 @@ mod tests {
     #[test]
     fn the_readme_shows_the_answer() {
         let readme = include_str!("../../README.md");
-        assert!(readme.contains(&message("diff")), "README.md: update the answer of `diff`");
+        assert!(
+            readme.contains(&message("diff")),
+            "README.md: update the answer of `diff`"
+        );
     }
 
     #[test]

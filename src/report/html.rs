@@ -109,7 +109,7 @@ fn legend(p: &mut String, input: &ReportInput<'_>) {
     ));
     p.push_str(&sw(AGREE, "events agree"));
     p.push_str(&sw(RED, "first divergence"));
-    p.push_str("<span>glyphs: S setup, P push (filled: MSG_RING), E enter, R reap, F files, M sync msg, O observe, Q query</span>");
+    p.push_str("<span>glyphs: S setup, P push (filled: MSG_RING), E enter, R reap, F files, M sync msg, G register, O observe, Q query</span>");
     if !input.choices.is_empty() {
         p.push_str(&sw(
             "#17becf",
@@ -125,6 +125,18 @@ pub(super) fn differing_fields(a: &Event, b: &Event) -> Vec<String> {
     match (a, b) {
         (Event::Ret(x), Event::Ret(y)) if x != y => f.push("ret".into()),
         (Event::Cqes(x), Event::Cqes(y)) => cqe_fields("cqes", x, y, &mut f),
+        (Event::Cqes32(x), Event::Cqes32(y)) => {
+            let (a, b): (Vec<Cqe>, Vec<Cqe>) = (
+                x.iter().map(|c| c.0).collect(),
+                y.iter().map(|c| c.0).collect(),
+            );
+            cqe_fields("cqes", &a, &b, &mut f);
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                if p.1 != q.1 {
+                    f.push(format!("cqes[{i}].extra"));
+                }
+            }
+        }
         (Event::View(x), Event::View(y)) => view_fields(x, y, &mut f),
         (Event::Slot(x), Event::Slot(y)) if x != y => f.push("slot".into()),
         (Event::Bound(x), Event::Bound(y)) if x != y => f.push("bound".into()),

@@ -75,6 +75,7 @@ fn action(op: &Op) -> Option<(&str, &'static str)> {
         Op::Query { ring, .. } => (name(ring), "Q"),
         Op::Observe { ring } => (name(ring), "O"),
         Op::SyncMsg { sqe, .. } => (sqe.fd_operand().and_then(name), "M"),
+        Op::Register { fd, .. } => (name(fd), "G"),
         _ => (None, ""),
     };
     ring.map(|r| (r, glyph))

@@ -23,7 +23,8 @@ mod run;
 pub use gen::{gen, generate, generate_steps, ByteChoices, Choices, Generated, Name, SplitMix};
 pub use parse::{parse, parse_bytes, parse_file, ParseError};
 pub use print::{
-    fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
+    fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, REGISTER_OPCODES, SETUP_FLAGS,
+    SQE_FLAGS, SQ_FLAGS,
 };
 pub use run::{check_annotations, run, run_streaming, run_with, Mismatch, Outcome};
 
@@ -267,6 +268,49 @@ pub enum Op {
     Observe {
         ring: FdRef,
     },
+    /// `register FD opcode=OP [arg=...] [nr_args=N] [by T]`: `io_uring_register` with
+    /// its operands as given ([`crate::Step::Register`]). `nr_args` is `None` when it is
+    /// the argument's own count (0 for NULL, 1 for an SQE, the list's length).
+    Register {
+        by: String,
+        fd: FdRef,
+        opcode: u32,
+        arg: RegArgSpec,
+        nr_args: Option<u32>,
+    },
+}
+
+/// The `arg=` of a `register` step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum RegArgSpec {
+    /// `arg=null` (the default).
+    Null,
+    /// `arg=SQE`: an `io_uring_sqe`.
+    Sqe(SqeSpec),
+    /// `arg=[r0, r1@3, @5]`: `io_uring_rsrc_update` entries.
+    RingFds(Vec<RingFdSpec>),
+}
+
+impl RegArgSpec {
+    /// The `nr_args` that goes with this argument unless one is given.
+    pub fn count(&self) -> u32 {
+        match self {
+            RegArgSpec::Null => 0,
+            RegArgSpec::Sqe(_) => 1,
+            RegArgSpec::RingFds(v) => v.len() as u32,
+        }
+    }
+}
+
+/// One entry of a ring-fd list: `FD[@N]` (`@alloc`, the default, is `-1U`: any free
+/// index), or `@N` alone for `data = 0` (what unregistering wants).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RingFdSpec {
+    pub fd: Option<FdRef>,
+    /// `None`: `-1U` (alloc).
+    pub offset: Option<u32>,
 }
 
 impl Default for Op {
@@ -298,6 +342,7 @@ impl Op {
             Op::SyncMsg { .. } => "sync_msg",
             Op::Query { .. } => "query",
             Op::Observe { .. } => "observe",
+            Op::Register { .. } => "register",
         }
     }
 
@@ -344,6 +389,10 @@ pub enum Event {
     Bound(Vec<String>),
     /// `cqes [ud=.. res=.. flags=..; ...]`: what a reap read, oldest first.
     Cqes(Vec<Cqe>),
+    /// `cqes [ud=.. res=.. flags=.. extra1=.. extra2=..; ...]`: a reap of a CQE32 ring
+    /// where some CQE has non-zero extra words (`big_cqe`); all-zero ones are
+    /// [`Event::Cqes`].
+    Cqes32(Vec<(Cqe, [u64; 2])>),
     /// `slot f0` / `slot empty`.
     Slot(Option<FileRef>),
     /// `view ...`: an observe checkpoint.

@@ -2,8 +2,14 @@
 
 use super::lex::{split_comment, tokenize, Tok, Token};
 use super::limits;
-use super::print::{Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS};
-use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, TraceStep, View};
+use super::print::{
+    Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, REGISTER_OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
+};
+use super::{
+    Dest, Event, FdRef, FileRef, ListItem, Op, RegArgSpec, RingFdSpec, SqeSpec, Trace, TraceStep,
+    View,
+};
+use crate::uapi::register;
 use crate::{Cqe, Errno, Faults, Profile, Sqe};
 use std::collections::HashSet;
 use std::fmt;
@@ -592,6 +598,12 @@ impl Parser<'_> {
     /// A ring or file name, or a virtual fd number.
     fn fd(&self, cur: &mut Cur, what: &str) -> R<FdRef> {
         let (w, col) = cur.word(what)?;
+        self.fd_word(cur, &w, col, what)
+    }
+
+    /// [`Self::fd`] of a word already read (at `col`).
+    fn fd_word(&self, cur: &Cur, w: &str, col: u32, what: &str) -> R<FdRef> {
+        let w = w.to_string();
         if let Some(v) = parse_int(&w) {
             return match i32::try_from(v) {
                 Ok(v) => Ok(FdRef::Vfd(v)),
@@ -827,8 +839,9 @@ impl Parser<'_> {
             "observe" => Op::Observe {
                 ring: self.fd(cur, "a ring")?,
             },
+            "register" => self.register(cur, &mut by, col)?,
             _ => {
-                return cur.err(col, format!("unknown step `{kw}` (expected setup, pipe, eventfd, file, close, spawn, exit, register_files, register_sparse, update_files, unregister_files, alloc_range, enable, push, enter, reap, sync_msg, query, observe)"));
+                return cur.err(col, format!("unknown step `{kw}` (expected setup, pipe, eventfd, file, close, spawn, exit, register_files, register_sparse, update_files, unregister_files, alloc_range, enable, push, enter, reap, sync_msg, register, query, observe)"));
             }
         };
         let mut faults = Faults::default();
@@ -865,6 +878,96 @@ impl Parser<'_> {
             expect,
             ..TraceStep::default()
         })
+    }
+
+    /// `register FD opcode=OP [arg=null|SQE|[entries]] [nr_args=N] [by T]`.
+    fn register(&mut self, cur: &mut Cur, by: &mut String, col: u32) -> R<Op> {
+        let fd = self.fd(cur, "a ring fd (or -1)")?;
+        let (mut opcode, mut arg, mut nr_args) = (None, RegArgSpec::Null, None);
+        while !cur.opts_done() {
+            if self.by(cur, by)? {
+                continue;
+            }
+            let (k, kc) = cur.key("a register option (opcode=, arg=, nr_args=, by)")?;
+            match k.as_str() {
+                "opcode" => opcode = Some(register_opcode(cur)?),
+                "arg" => arg = self.register_arg(cur)?,
+                "nr_args" => nr_args = Some(cur.u32("nr_args")?),
+                _ => {
+                    return cur.err(
+                        kc,
+                        format!(
+                            "unknown register option `{k}` (expected opcode, arg, nr_args, by)"
+                        ),
+                    )
+                }
+            }
+        }
+        let Some(opcode) = opcode else {
+            return cur.err(col, "register needs `opcode=`");
+        };
+        // The canonical form leaves out an nr_args that is the argument's count.
+        let nr_args = nr_args.filter(|&n| n != arg.count());
+        Ok(Op::Register {
+            by: by.clone(),
+            fd,
+            opcode,
+            arg,
+            nr_args,
+        })
+    }
+
+    /// `null`, an SQE, or `[FD[@N], @N, ...]`.
+    fn register_arg(&mut self, cur: &mut Cur) -> R<RegArgSpec> {
+        if cur.peek_word("null") {
+            cur.i += 1;
+            return Ok(RegArgSpec::Null);
+        }
+        if !cur.is_punct('[') {
+            return Ok(RegArgSpec::Sqe(self.sqe(cur)?));
+        }
+        cur.punct('[')?;
+        let mut v = Vec::new();
+        while !cur.eat(']') {
+            if v.len() >= register::RINGFD_REG_MAX as usize {
+                return cur.err(
+                    cur.col(),
+                    format!(
+                        "list too long (the kernel takes at most {} ring fds)",
+                        register::RINGFD_REG_MAX
+                    ),
+                );
+            }
+            self.count_entries(cur, 1)?;
+            let (w, wc) = cur.word("a ring fd entry: FD, FD@N, @N or @alloc")?;
+            let (fd, off) = match w.split_once('@') {
+                Some((fd, off)) => (fd, Some(off)),
+                None => (w.as_str(), None),
+            };
+            let fd = if fd.is_empty() {
+                None
+            } else {
+                Some(self.fd_word(cur, fd, wc, "a ring fd")?)
+            };
+            let offset = match off {
+                None | Some("alloc") => None,
+                Some(o) => match parse_int(o).and_then(|o| u32::try_from(o).ok()) {
+                    Some(o) => Some(o),
+                    None => {
+                        return cur.err(
+                            wc,
+                            format!("expected an index or `alloc` after `@`, found `{o}`"),
+                        )
+                    }
+                },
+            };
+            if fd.is_none() && off.is_none() {
+                return cur.err(wc, "expected a ring fd entry: FD, FD@N, @N or @alloc");
+            }
+            v.push(RingFdSpec { fd, offset });
+            cur.eat(',');
+        }
+        Ok(RegArgSpec::RingFds(v))
     }
 
     /// `[f0, -1, skip]` (commas optional).
@@ -1054,18 +1157,22 @@ impl Parser<'_> {
     }
 }
 
-fn cqe(cur: &mut Cur) -> R<Cqe> {
+/// One CQE: `ud=N res=N flags=N [extra1=N extra2=N]`.
+fn cqe(cur: &mut Cur) -> R<(Cqe, [u64; 2])> {
     let mut c = Cqe::default();
+    let mut big = [0u64; 2];
     let start = cur.col();
     let mut any = false;
     while let Some(Tok::Word(w)) = cur.peek() {
-        if !matches!(*w, "ud" | "res" | "flags") {
+        if !matches!(*w, "ud" | "res" | "flags" | "extra1" | "extra2") {
             break;
         }
-        let (k, _) = cur.key("ud=, res= or flags=")?;
+        let (k, _) = cur.key("ud=, res=, flags=, extra1= or extra2=")?;
         match k.as_str() {
             "ud" => c.user_data = cur.u64("ud")?,
             "res" => c.res = cur.res("res")?,
+            "extra1" => big[0] = cur.u64("extra1")?,
+            "extra2" => big[1] = cur.u64("extra2")?,
             _ => c.flags = cur.u32("flags")?,
         }
         any = true;
@@ -1076,11 +1183,11 @@ fn cqe(cur: &mut Cur) -> R<Cqe> {
             format!("expected a CQE `ud=N res=N flags=N`, found {}", cur.found()),
         );
     }
-    Ok(c)
+    Ok((c, big))
 }
 
 /// A CQE list of an outcome: `[ud=.. res=.. flags=..; ...]`.
-fn cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<Cqe>> {
+fn cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<(Cqe, [u64; 2])>> {
     cur.punct('[')?;
     let mut v = Vec::new();
     while !cur.eat(']') {
@@ -1097,6 +1204,25 @@ fn cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<Cqe>> {
         }
     }
     Ok(v)
+}
+
+/// A CQE list without extra words (a view's overflow list: fdinfo does not show them).
+fn plain_cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<Cqe>> {
+    let col = cur.col();
+    let v = cqes(p, cur)?;
+    if v.iter().any(|(_, big)| *big != [0, 0]) {
+        return cur.err(
+            col,
+            "a view's overflow list has no extra words (extra1=, extra2=)",
+        );
+    }
+    Ok(v.into_iter().map(|(c, _)| c).collect())
+}
+
+/// `NAME` or a number, optionally `|REGISTER_USE_REGISTERED_RING` (names or-ed like
+/// flags: the kernel sees the number).
+fn register_opcode(cur: &mut Cur) -> R<u32> {
+    cur.flags("a register opcode", REGISTER_OPCODES)
 }
 
 fn file_ref(cur: &mut Cur) -> R<FileRef> {
@@ -1135,7 +1261,14 @@ fn event(p: &mut Parser, cur: &mut Cur) -> R<Event> {
             }
             Event::Bound(v)
         }
-        "cqes" => Event::Cqes(cqes(p, cur)?),
+        "cqes" => {
+            let v = cqes(p, cur)?;
+            if v.iter().any(|(_, big)| *big != [0, 0]) {
+                Event::Cqes32(v)
+            } else {
+                Event::Cqes(v.into_iter().map(|(c, _)| c).collect())
+            }
+        }
         "slot" => {
             if cur.peek_word("empty") {
                 cur.i += 1;
@@ -1152,7 +1285,7 @@ fn event(p: &mut Parser, cur: &mut Cur) -> R<Event> {
                     "sq_flags" => v.sq_flags = cur.flags("sq_flags", SQ_FLAGS)?,
                     "cq_overflow" => v.cq_overflow = cur.u32("cq_overflow")?,
                     "ready" => v.ready = cur.u32("ready")?,
-                    "overflow" => v.overflow = cqes(p, cur)?,
+                    "overflow" => v.overflow = plain_cqes(p, cur)?,
                     "table" => {
                         cur.punct('[')?;
                         while !cur.eat(']') {

@@ -1,9 +1,10 @@
 //! Executing a trace on a [`Backend`] and checking its annotations.
 
-use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, View};
+use super::{Dest, Event, FdRef, FileRef, ListItem, Op, RegArgSpec, SqeSpec, Trace, View};
 use crate::uapi;
 use crate::{
-    Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, Sqe, Step, StepResult, TaskId, Vfd,
+    Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, RegisterArg, RingFdUpdate, Sqe,
+    Step, StepResult, TaskId, Vfd,
 };
 use std::fmt;
 
@@ -358,6 +359,32 @@ impl Resolver {
             Op::Observe { ring } => Step::Observe {
                 ring: self.fd(ring)?,
             },
+            Op::Register {
+                by,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => Step::Register {
+                task: self.task(by)?,
+                fd: self.fd(fd)?,
+                opcode: *opcode,
+                arg: match arg {
+                    RegArgSpec::Null => RegisterArg::Null,
+                    RegArgSpec::Sqe(s) => RegisterArg::Sqe(self.sqe(s)?),
+                    RegArgSpec::RingFds(v) => RegisterArg::RingFds(
+                        v.iter()
+                            .map(|e| {
+                                Ok(RingFdUpdate {
+                                    offset: e.offset.unwrap_or(u32::MAX),
+                                    fd: e.fd.as_ref().map(|f| self.fd(f)).transpose()?,
+                                })
+                            })
+                            .collect::<Res<_>>()?,
+                    ),
+                },
+                nr_args: nr_args.unwrap_or_else(|| arg.count()),
+            },
         })
     }
 
@@ -400,6 +427,7 @@ impl Resolver {
             (Op::Pipe { .. } | Op::Spawn { .. }, _) => Event::Unexpected,
             (_, StepResult::Ret(r)) => Event::Ret(r),
             (Op::Reap { .. }, StepResult::Reaped(c)) => Event::Cqes(c),
+            (Op::Reap { .. }, StepResult::Reaped32(c)) => Event::Cqes32(c),
             (Op::Query { .. }, StepResult::Slot(s)) => Event::Slot(s.map(|f| self.file(f))),
             (Op::Observe { .. }, StepResult::Ring(v)) => Event::View(View {
                 sq_flags: v.sq_flags,
