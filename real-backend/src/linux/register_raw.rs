@@ -7,19 +7,20 @@
 //! kernel accepts stays inside it), `IORING_[UN]REGISTER_PERSONALITY` (no argument is
 //! read). Anything else is refused with [`HOST_REFUSED`].
 
-use super::{sys_register, Host};
+use super::{sys_register, uring, Host, REG_SEND_MSG_RING};
 use crate::{RawRegArg, RegFd, TaskId, HOST_REFUSED};
 
-const REG_PERSONALITY: u32 = 9;
-const UNREG_PERSONALITY: u32 = 10;
-const REG_RING_FDS: u32 = 20;
-const UNREG_RING_FDS: u32 = 21;
-const REG_SEND_MSG_RING: u32 = 31;
-const USE_REGISTERED_RING: u32 = 1 << 31;
-/// `IO_RINGFD_REG_MAX`.
+const REG_PERSONALITY: u32 = uring::IoringRegisterOp::RegisterPersonality as u32;
+const UNREG_PERSONALITY: u32 = uring::IoringRegisterOp::UnregisterPersonality as u32;
+const REG_RING_FDS: u32 = uring::IoringRegisterOp::RegisterRingFds as u32;
+const UNREG_RING_FDS: u32 = uring::IoringRegisterOp::UnregisterRingFds as u32;
+const USE_REGISTERED_RING: u32 = uring::IoringRegisterFlags::USE_REGISTERED_RING.bits();
+/// `IO_RINGFD_REG_MAX` (not in rustix).
 const RINGFD_REG_MAX: usize = 16;
 
-/// `struct io_uring_rsrc_update`.
+/// `struct io_uring_rsrc_update`, as plain integers (rustix's has a pointer type for
+/// `data`, which here is an fd, and could not move to the task's thread); checked
+/// against rustix's layout at compile time.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 struct RsrcUpdate {
@@ -27,6 +28,12 @@ struct RsrcUpdate {
     resv: u32,
     data: u64,
 }
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<RsrcUpdate>() == size_of::<uring::io_uring_rsrc_update>());
+    assert!(offset_of!(RsrcUpdate, data) == offset_of!(uring::io_uring_rsrc_update, data));
+};
 
 impl Host {
     /// `io_uring_register(fd, opcode, arg, nr_args)` on task `t`'s thread, for the
