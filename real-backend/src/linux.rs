@@ -737,7 +737,7 @@ impl Host {
             .collect();
         for &t in &live {
             // A system call that returns at once: returning runs pending task_work.
-            let _ = self.run_on(t, || rustix::process::getpid());
+            let _ = self.run_on(t, rustix::process::getpid);
         }
         live.len()
     }
@@ -1292,9 +1292,11 @@ impl Host {
         let nsecs = timeout.subsec_nanos() as i64;
         self.run_on(t, move || {
             let ts: [i64; 2] = [secs, nsecs];
-            let mut arg = uring::io_uring_getevents_arg::default();
-            arg.sigmask_sz = 8;
-            arg.ts = uring::io_uring_ptr::new(ts.as_ptr() as *mut libc::c_void);
+            let arg = uring::io_uring_getevents_arg {
+                sigmask_sz: 8,
+                ts: uring::io_uring_ptr::new(ts.as_ptr() as *mut libc::c_void),
+                ..Default::default()
+            };
             let (argp, argsz) = if use_ts {
                 (
                     &arg as *const uring::io_uring_getevents_arg as *const libc::c_void,
