@@ -62,7 +62,11 @@ fn schema() -> BTreeMap<String, BTreeMap<String, Key>> {
             .or_default()
             .insert(key, Key { types, commands });
     }
-    assert!(out.len() >= 8, "docs/json.md has only {} record tables", out.len());
+    assert!(
+        out.len() >= 8,
+        "docs/json.md has only {} record tables",
+        out.len()
+    );
     out
 }
 
@@ -95,9 +99,13 @@ fn check(command: &str, args: &[&str]) -> (i32, Vec<Value>) {
     for (n, line) in text.lines().enumerate() {
         let v: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("{what}: line {} is not JSON ({e}): {line}", n + 1));
-        let obj = v.as_object().unwrap_or_else(|| panic!("{what}: not an object: {line}"));
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("{what}: not an object: {line}"));
         assert_eq!(obj["schema"], "msgring/1", "{what}: {line}");
-        let ty = obj["type"].as_str().unwrap_or_else(|| panic!("{what}: no type: {line}"));
+        let ty = obj["type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: no type: {line}"));
         let keys = schema
             .get(ty)
             .unwrap_or_else(|| panic!("{what}: type `{ty}` is not in docs/json.md: {line}"));
@@ -124,10 +132,18 @@ fn check(command: &str, args: &[&str]) -> (i32, Vec<Value>) {
         }
         records.push(v);
     }
-    let last = records.last().unwrap_or_else(|| panic!("{what}: no output"));
-    assert_eq!(last["type"], "summary", "{what}: the last record is not the summary");
+    let last = records
+        .last()
+        .unwrap_or_else(|| panic!("{what}: no output"));
+    assert_eq!(
+        last["type"], "summary",
+        "{what}: the last record is not the summary"
+    );
     assert_eq!(last["command"], command, "{what}");
-    assert_eq!(last["exit"], status, "{what}: summary exit vs process status");
+    assert_eq!(
+        last["exit"], status,
+        "{what}: summary exit vs process status"
+    );
     let summaries = records.iter().filter(|r| r["type"] == "summary").count();
     assert_eq!(summaries, 1, "{what}: one summary");
     (status, records)
@@ -174,7 +190,10 @@ fn run_reports_refused_input_as_error_records() {
     assert_eq!(status, 2);
     let e = of_type(&r, "error");
     assert_eq!(e.len(), 2);
-    assert_eq!((e[0]["line"].as_u64(), e[0]["col"].as_u64()), (Some(2), Some(25)));
+    assert_eq!(
+        (e[0]["line"].as_u64(), e[0]["col"].as_u64()),
+        (Some(2), Some(25))
+    );
     assert!(e[1]["line"].is_null());
     assert_eq!(r.last().unwrap()["errors"], 2);
 }
@@ -214,7 +233,11 @@ fn report_names_its_page_and_divergence() {
     let page = d.join("p.html");
     let (status, r) = check(
         "report",
-        &["docs/tour.in/divergence.trace", "-o", page.to_str().unwrap()],
+        &[
+            "docs/tour.in/divergence.trace",
+            "-o",
+            page.to_str().unwrap(),
+        ],
     );
     assert_eq!(status, 0);
     let rep = of_type(&r, "report");
@@ -227,7 +250,9 @@ fn report_names_its_page_and_divergence() {
 fn diff_and_check_when_the_kernel_is_there() {
     let (status, r) = check("diff", &["model-tests/traces/r10_data_basic.trace"]);
     if status == 3 {
-        if std::env::var("MSGRING_REQUIRE_KERNEL").is_ok_and(|v| v == "1") && cfg!(feature = "real-backend") {
+        if std::env::var("MSGRING_REQUIRE_KERNEL").is_ok_and(|v| v == "1")
+            && cfg!(feature = "real-backend")
+        {
             panic!("diff: kernel backend unavailable (MSGRING_REQUIRE_KERNEL=1)");
         }
         eprintln!("!!!!! json: diff/check SKIPPED: no kernel backend in this build or here !!!!!");
@@ -269,7 +294,9 @@ fn diff_and_check_when_the_kernel_is_there() {
 #[test]
 fn the_document_lists_every_type() {
     let s = schema();
-    for ty in ["step", "mismatch", "file", "trace", "report", "start", "finding", "error", "summary"] {
+    for ty in [
+        "step", "mismatch", "file", "trace", "report", "start", "finding", "error", "summary",
+    ] {
         assert!(s.contains_key(ty), "docs/json.md has no `{ty}` table");
         assert!(s[ty].contains_key("schema") && s[ty].contains_key("type"));
     }

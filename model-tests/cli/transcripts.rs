@@ -35,7 +35,10 @@ fn the_tour_counts_the_golden_traces() {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "trace"))
         .count();
-    assert_eq!(stated, actual, "docs/tour.md: update the golden trace count");
+    assert_eq!(
+        stated, actual,
+        "docs/tour.md: update the golden trace count"
+    );
 }
 
 /// The tour's `hello.trace` listing is the file the transcripts run.
