@@ -272,3 +272,54 @@ pub fn model_run(trace: &Trace, profile: Profile) -> ModelRun {
     }
     run
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "msgring-trace 1
+setup r0 entries=4
+setup r1 entries=2 cq_entries=2 flags=CQSIZE
+push r0 msg_data(ring_fd=r1, result=1, user_data=0x10) user_data=1
+push r0 msg_data(ring_fd=r1, result=2, user_data=0x20) user_data=2
+push r0 msg_data(ring_fd=r1, result=3, user_data=0x30) user_data=3
+enter r0 to_submit=3
+reap r1 => cqes [ud=0x20 res=2 flags=0; ud=0x10 res=1 flags=0]
+";
+
+    #[test]
+    fn the_model_run_names_rings_and_files_and_tracks_each_step() {
+        let t = trace::parse(T).unwrap();
+        let run = model_run(&t, Profile::V6_18);
+        let names: Vec<&str> = run.rings.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["r0", "r1"]);
+        assert_eq!(run.after.len(), t.steps.len());
+        // After the enter: r1's CQ holds two, the third overflowed; after the reap,
+        // the CQ is empty and the overflow list still holds one.
+        assert_eq!((run.after[5][1].cq_ready(), run.after[5][1].overflow), (2, 1));
+        assert_eq!((run.after[6][1].cq_ready(), run.after[6][1].overflow), (0, 1));
+        assert_eq!(run.after[4][0].sq_pending, 3);
+    }
+
+    #[test]
+    fn the_page_marks_the_divergence_and_draws_choices_when_given() {
+        let t = trace::parse(T).unwrap();
+        let run = model_run(&t, Profile::V6_18);
+        let mut input = ReportInput::against_annotations("t.trace", &t, &run);
+        assert_eq!(input.divergence, Some(6));
+        let page = render(&input);
+        assert!(page.contains("id=\"divergence-marker\""));
+        assert!(page.contains("cqes[0].user_data") && page.contains("cqes[1].res"));
+        assert!(!page.contains("class=\"choice\""));
+        input.choices = vec![Choice {
+            step: 5,
+            point: "iowq_order".into(),
+            option: "reversed".into(),
+        }];
+        let page = render(&input);
+        assert!(page.contains("class=\"choice\"") && page.contains("iowq_order = reversed"));
+        // Hostile text cannot escape into the page.
+        input.title = "<script>alert(1)</script>".into();
+        assert!(!render(&input).contains("<script>"));
+    }
+}
