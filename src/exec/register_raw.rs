@@ -62,8 +62,8 @@ impl World {
         } else if fd == -1 {
             self.io_uring_register_blind(op, arg, nr_args)
         } else {
-            self.io_uring_register_get_ring(task, fd, use_registered)
-                .and_then(|ring| self.register_prelude_ring(task, ring))
+            self.io_uring_get_ring(task, fd, use_registered)
+                .and_then(|ring| self.register_owner_check(task, ring))
                 .and_then(|ring| self.io_uring_register_op(task, ring, op, arg, nr_args))
         };
         StepResult::Ret(r.unwrap_or_else(Errno::neg))
@@ -86,10 +86,10 @@ impl World {
         }
     }
 
-    /// `io_uring_register_get_file`: a registered index (-EINVAL without an io_uring
-    /// context or past IO_RINGFD_REG_MAX, -EBADF for an empty one) or an fd (-EBADF),
-    /// which must be an io_uring (-EOPNOTSUPP).
-    fn io_uring_register_get_ring(
+    /// `io_uring_register_get_file` (and io_uring_enter's lookup): a registered index
+    /// (-EINVAL without an io_uring context or past IO_RINGFD_REG_MAX, -EBADF for an
+    /// empty one, R31.2) or an fd (-EBADF), which must be an io_uring (-EOPNOTSUPP).
+    pub(crate) fn io_uring_get_ring(
         &self,
         task: TaskId,
         fd: i32,
@@ -117,7 +117,7 @@ impl World {
     }
 
     /// `__io_uring_register`'s check: a SINGLE_ISSUER ring's owner only (C6).
-    fn register_prelude_ring(&self, task: TaskId, ring: RingId) -> Result<RingId, Errno> {
+    pub(crate) fn register_owner_check(&self, task: TaskId, ring: RingId) -> Result<RingId, Errno> {
         match self.ring(ring).submitter {
             Some(owner) if owner != task => Err(Errno::EEXIST),
             _ => Ok(ring),
@@ -287,19 +287,9 @@ impl World {
         }
     }
 
-    /// The ring `io_uring_enter(fd, .., flags)` acts on: with
-    /// IORING_ENTER_REGISTERED_RING, the caller's registered index `fd` (-EINVAL without
-    /// an io_uring context or past 16, -EBADF when empty, R31); else the fd (-EBADF),
-    /// which must be an io_uring (-EOPNOTSUPP).
+    /// The ring `io_uring_enter(fd, .., flags)` acts on: by registered index with
+    /// IORING_ENTER_REGISTERED_RING, else by fd ([`Self::io_uring_get_ring`]).
     pub(crate) fn enter_ring(&self, task: TaskId, fd: i32, flags: u32) -> Result<RingId, Errno> {
-        let file = if flags & enter::REGISTERED_RING != 0 {
-            self.registered_ring_file(task, fd)?
-        } else {
-            self.fd_file(fd).ok_or(Errno::EBADF)?
-        };
-        match self.file(file).kind {
-            FileKind::Ring(r) => Ok(r),
-            _ => Err(Errno::EOPNOTSUPP),
-        }
+        self.io_uring_get_ring(task, fd, flags & enter::REGISTERED_RING != 0)
     }
 }

@@ -296,8 +296,14 @@ reap r1 => cqes [ud=0x20 res=2 flags=0; ud=0x10 res=1 flags=0]
         assert_eq!(run.after.len(), t.steps.len());
         // After the enter: r1's CQ holds two, the third overflowed; after the reap,
         // the CQ is empty and the overflow list still holds one.
-        assert_eq!((run.after[5][1].cq_ready(), run.after[5][1].overflow), (2, 1));
-        assert_eq!((run.after[6][1].cq_ready(), run.after[6][1].overflow), (0, 1));
+        assert_eq!(
+            (run.after[5][1].cq_ready(), run.after[5][1].overflow),
+            (2, 1)
+        );
+        assert_eq!(
+            (run.after[6][1].cq_ready(), run.after[6][1].overflow),
+            (0, 1)
+        );
         assert_eq!(run.after[4][0].sq_pending, 3);
     }
 
