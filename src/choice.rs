@@ -290,7 +290,7 @@ impl Decider {
     fn choose_slow(&mut self, point: ChoicePoint, arity: u32) -> u32 {
         let i = self.log.len();
         let mut option = self.script.get(i).copied().unwrap_or(0);
-        let named = self.names.get(i).map_or(true, |&n| n == point);
+        let named = self.names.get(i).is_none_or(|&n| n == point);
         if (option >= arity || !named) && self.misfit.is_none() {
             self.misfit = Some((i, point, arity));
         }

@@ -7,10 +7,13 @@
 //! - [`state`]: rings, CQs, overflow lists, file tables, tasks (plain data);
 //! - [`check`]: invariant checkers;
 //! - [`backend`]: the [`Backend`] trait shared with the kernel backend;
+//! - [`report`]: a trace drawn as an HTML page, the first divergence marked;
 //! - [`errno`], [`uapi`], [`profile`]: kernel names and numbers;
 //! - [`sync`]: the std/loom facade used by the concurrent layer.
 
 #![forbid(unsafe_code)]
+// docs.rs: a badge on every item a feature gates (`real-backend`, `serde`, ...).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
 pub mod check;
@@ -23,6 +26,7 @@ pub mod fuzzing;
 #[cfg(feature = "real-backend")]
 pub mod kernel;
 pub mod profile;
+pub mod report;
 pub mod sqe;
 pub mod state;
 pub mod step;
@@ -41,5 +45,5 @@ pub use exec::{
 pub use profile::Profile;
 pub use sqe::{DestSlot, MsgRingData, MsgRingSendFd, Nop, Sqe, Vfd};
 pub use state::{Cqe, FileId, FileKind, RingId, TaskId};
-pub use step::{Faults, Step, StepResult};
+pub use step::{Faults, RegisterArg, RingFdUpdate, Step, StepResult};
 pub use world::{RingView, World};

@@ -105,6 +105,12 @@ impl Profile {
         }
     }
 
+    /// IORING_NOP_CQE32 exists (6.18, with CQE_MIXED): a NOP's CQE carries
+    /// `extra1 = sqe->off`, `extra2 = sqe->addr` (C8; real-backend/examples/exp8).
+    pub fn nop_cqe32(self) -> bool {
+        self >= Profile::V6_18
+    }
+
     /// R30: IORING_REGISTER_SEND_MSG_RING exists (6.13+). Before, opcode 31 is -EINVAL
     /// (D16/D17).
     pub fn has_sync_msg(self) -> bool {

@@ -69,10 +69,43 @@ pub enum Step {
     Reap { ring: Vfd, max: u32 },
     /// `io_uring_register(-1, IORING_REGISTER_SEND_MSG_RING, &sqe, 1)` by `task` (R30).
     SyncMsg { task: TaskId, sqe: Sqe },
+    /// `io_uring_register(fd, opcode, arg, nr_args)` by `task` with every operand as
+    /// given: the sync message's own operands (fd, nr_args, a NULL arg), registered
+    /// ring fds, personalities. With `IORING_REGISTER_USE_REGISTERED_RING` in `opcode`,
+    /// `fd` is an index into the task's registered ring fds, not a virtual fd.
+    Register {
+        task: TaskId,
+        fd: Vfd,
+        opcode: u32,
+        arg: RegisterArg,
+        nr_args: u32,
+    },
     /// Which file fixed slot `slot` of `ring` holds (no side effects).
     QuerySlot { ring: Vfd, slot: u32 },
     /// Records what userspace can see of `ring` (no side effects): a checkpoint.
     Observe { ring: Vfd },
+}
+
+/// What the `arg` pointer of a [`Step::Register`] points at.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum RegisterArg {
+    /// NULL.
+    Null,
+    /// An `io_uring_sqe` (`IORING_REGISTER_SEND_MSG_RING`).
+    Sqe(Sqe),
+    /// An array of `io_uring_rsrc_update` (`IORING_[UN]REGISTER_RING_FDS`).
+    RingFds(Vec<RingFdUpdate>),
+}
+
+/// One `io_uring_rsrc_update` of `IORING_[UN]REGISTER_RING_FDS`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RingFdUpdate {
+    /// The registered index, `u32::MAX` (`-1U`) for "any free one".
+    pub offset: u32,
+    /// `data`: the ring fd to register, or `None` for 0 (what unregistering wants).
+    pub fd: Option<Vfd>,
 }
 
 /// Faults injected into one step (model only: the real backend cannot inject them).
@@ -105,6 +138,10 @@ pub enum StepResult {
     Task(TaskId),
     /// CQEs read by a reap, oldest first.
     Reaped(Vec<Cqe>),
+    /// CQEs read from a CQE32 ring when one of them has non-zero extra words
+    /// (`big_cqe`), each with its `[extra1, extra2]`. A reap whose extra words are all
+    /// zero is [`StepResult::Reaped`], so two backends agree on the shape.
+    Reaped32(Vec<(Cqe, [u64; 2])>),
     /// What a fixed slot holds (its file's identity class, see
     /// [`World::identity_class`](crate::World::identity_class)).
     Slot(Option<FileId>),

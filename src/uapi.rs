@@ -73,7 +73,7 @@ pub mod enter {
     pub const EXT_ARG: u32 = 1 << 3;
     pub const REGISTERED_RING: u32 = 1 << 4;
     /// Flags the model accepts on an enter step (EXT_ARG is how the real backend bounds waits).
-    pub const MODELLED: u32 = GETEVENTS | SQ_WAKEUP | EXT_ARG;
+    pub const MODELLED: u32 = GETEVENTS | SQ_WAKEUP | EXT_ARG | REGISTERED_RING;
 }
 
 /// `IORING_SQ_*` bits of the shared `sq_flags` word.
@@ -111,6 +111,9 @@ pub const REGISTER_FILES_SKIP: i32 = -2;
 
 /// `IORING_NOP_INJECT_RESULT`: NOP completes with `sqe->len` as its result (6.x).
 pub const NOP_INJECT_RESULT: u32 = 1 << 0;
+/// `IORING_NOP_CQE32` (6.18): the NOP's CQE carries `extra1 = sqe->off`,
+/// `extra2 = sqe->addr` (a CQE32 or CQE_MIXED ring only, else -EINVAL).
+pub const NOP_CQE32: u32 = 1 << 5;
 
 /// `IORING_MAX_ENTRIES` and `IORING_MAX_CQ_ENTRIES` (C1).
 pub const MAX_ENTRIES: u32 = 32768;
@@ -125,4 +128,16 @@ pub mod register {
     pub const FILE_ALLOC_RANGE: u32 = 25;
     /// `IORING_REGISTER_SEND_MSG_RING` (6.13+), a "blind" opcode: fd = -1.
     pub const SEND_MSG_RING: u32 = 31;
+    pub const PERSONALITY: u32 = 9;
+    pub const UNREGISTER_PERSONALITY: u32 = 10;
+    /// `IORING_REGISTER_RING_FDS` / `IORING_UNREGISTER_RING_FDS` (5.18+).
+    pub const RING_FDS: u32 = 20;
+    pub const UNREGISTER_RING_FDS: u32 = 21;
+    /// `IORING_REGISTER_LAST` on 6.18: opcodes at or above it are -EINVAL.
+    pub const LAST_6_18: u32 = 36;
+    /// `IORING_REGISTER_USE_REGISTERED_RING`: `fd` is an index into the caller's
+    /// registered ring fds.
+    pub const USE_REGISTERED_RING: u32 = 1 << 31;
+    /// `IO_RINGFD_REG_MAX`: registered ring fds per task.
+    pub const RINGFD_REG_MAX: u32 = 16;
 }

@@ -29,6 +29,7 @@ fn check_generated_traces_agree_with_kernel() {
         // The kernel side mostly waits: two threads per CPU (as `msgring check`).
         jobs: std::thread::available_parallelism().map_or(2, |n| 2 * n.get()),
         evidence: false,
+        trace_budget: None,
     };
     let report = match kernel::check(&opts, &mut |_, _| {}) {
         Ok(r) => r,

@@ -65,12 +65,24 @@ def base(path):
 
 
 def trace_reports(docs):
-    """Flatten to per-trace dicts."""
+    """Flatten to per-trace dicts. JSON Lines output (docs/json.md, `schema`
+    msgring/1): the `file` records, with a `run`'s `mismatch` records gathered into
+    their file's `mismatches` list; older output: every object."""
+    docs = list(docs)
+    mismatches = {}
+    for d in docs:
+        if isinstance(d, dict) and d.get("type") == "mismatch":
+            mismatches.setdefault(d.get("file"), []).append(d)
     for d in docs:
         if isinstance(d, list):
             yield from trace_reports(d)
         elif isinstance(d, dict) and isinstance(d.get("traces"), list):
             yield from trace_reports(d["traces"])
+        elif isinstance(d, dict) and "schema" in d:
+            if d.get("type") == "file":
+                if isinstance(d.get("mismatches"), int):
+                    d = dict(d, mismatches=mismatches.get(d.get("file"), []))
+                yield d
         elif isinstance(d, dict):
             yield d
 
@@ -81,6 +93,13 @@ def read_reports(path):
     except OSError:
         text = ""
     return list(trace_reports(objects(text)))
+
+
+def text(v):
+    """An event as its trace-format text (JSON Lines events carry it in `text`)."""
+    if isinstance(v, dict) and isinstance(v.get("text"), str):
+        return v["text"]
+    return short(v)
 
 
 def divergence_key(r):
@@ -141,7 +160,7 @@ def main():
         )
         for r in bad:
             for m in r["mismatches"]:
-                print(f"  {base(r.get('file', '?'))}:{m.get('line')}: expected {short(m.get('expected'))} got {short(m.get('actual'))}")
+                print(f"  {base(r.get('file', '?'))}:{m.get('line')}: expected {text(m.get('expected'))} got {text(m.get('actual'))}")
         return 0
     return summarize_diff(label, reports, status, log, known, reruns)
 
@@ -260,7 +279,7 @@ def summarize_diff(label, reports, status, log, known, reruns=()):
         d = r["divergence"]
         # FileId(u32::MAX): the kernel backend saw a slot it could not name. On 6.1 and
         # 6.12 that is every slot: their fdinfo prints d_iname and `<none>`.
-        tag = "  [harness: fdinfo slot names unreadable]" if "@4294967295" in str(d.get("kernel")) else ""
+        tag = "  [harness: fdinfo slot names unreadable]" if "@4294967295" in text(d.get("kernel")) else ""
         if key(r) in known:
             tag += f"  [known: {known[key(r)]}]"
         elif key(r) in racy:
@@ -286,8 +305,8 @@ def summarize_diff(label, reports, status, log, known, reruns=()):
         def col(v, n):
             return v + (f"  ({n})" if n else "")
 
-        m = col(str(d.get("model")), d.get("model_note"))
-        k = col(str(d.get("kernel")), d.get("kernel_note"))
+        m = col(text(d.get("model")), d.get("model_note"))
+        k = col(text(d.get("kernel")), d.get("kernel_note"))
         lm, lk = str(r.get("model")), str(r.get("kernel"))
         w = max(len(lm), len(lk))
         print(f"    {lm:<{w}} | {m}")

@@ -55,6 +55,29 @@ class Summary(unittest.TestCase):
         fields = dict(kv.split("=") for kv in count[0].split()[2:])
         return rc, {k: int(v) for k, v in fields.items()}, stdout
 
+    def test_json_lines_output(self):
+        # `msgring --json diff` as JSON Lines (docs/json.md): file records with event
+        # objects, then a summary record that is not a trace.
+        ev = lambda t: {"kind": "cqes", "cqes": [], "text": t}
+        a = dict(report("a.trace", 7), schema="msgring/1", type="file", verdict="diverge")
+        a["divergence"] = dict(a["divergence"], model=ev("cqes [a; b]"), kernel=ev("cqes [b; a]"))
+        b = dict(report("b.trace"), schema="msgring/1", type="file", verdict="agree")
+        end = {"schema": "msgring/1", "type": "summary", "command": "diff", "files": 2, "exit": 1}
+        rc, c, out = self.run_summary([a, b, end])
+        self.assertEqual((rc, c["new"], c["agree"], c["skipped"]), (1, 1, 1, 0))
+        self.assertIn("| cqes [a; b]", out)
+
+    def test_json_lines_run_mismatches(self):
+        f = {"schema": "msgring/1", "type": "file", "file": "/g/a.trace", "backend": "model 6.1",
+             "steps": 3, "annotations": 2, "mismatches": 1}
+        m = {"schema": "msgring/1", "type": "mismatch", "file": "/g/a.trace", "line": 4, "index": 2,
+             "expected": {"kind": "ret", "text": "ret 0"}, "actual": {"kind": "ret", "text": "ret -EINVAL"}}
+        out = self.write("run.out", [{"schema": "msgring/1", "type": "step", "file": "/g/a.trace"}, m, f])
+        rc, stdout, _ = summary("run", "6.1", out, "1", "console.log")
+        self.assertEqual(rc, 0, stdout)
+        self.assertIn("1 traces ran on model 6.1, 1 with annotation mismatches", stdout)
+        self.assertIn("a.trace:4: expected ret 0 got ret -EINVAL", stdout)
+
     def test_new_divergence_without_reruns_fails(self):
         rc, c, _ = self.run_summary([report("a.trace", 7), report("b.trace")])
         self.assertEqual((rc, c["new"], c["agree"], c["racy"]), (1, 1, 1, 0))

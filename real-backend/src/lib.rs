@@ -20,6 +20,7 @@
 //! return [`Unavailable`] and no `Host` can exist.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::fmt;
 
@@ -86,6 +87,31 @@ pub enum Task0 {
     /// thread cannot exit). Task 0's task_work also runs at the caller's own system
     /// calls between steps (a dedicated thread runs it only at its next call).
     Caller,
+}
+
+/// The `fd` of [`Host::register_raw`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegFd {
+    /// -1: the "blind" opcodes (`IORING_REGISTER_SEND_MSG_RING`).
+    Blind,
+    /// A virtual fd, translated to the host's fd (an unknown one to an fd that is not
+    /// open, so the kernel answers -EBADF).
+    Vfd(Vfd),
+    /// An index into the calling task's registered ring fds (with
+    /// `IORING_REGISTER_USE_REGISTERED_RING`), passed as is.
+    Index(u32),
+}
+
+/// What the `arg` of [`Host::register_raw`] points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawRegArg {
+    /// NULL.
+    Null,
+    /// An SQE (its fd field is translated like [`Host::push_sqe`]'s).
+    Sqe([u8; 64]),
+    /// `io_uring_rsrc_update` entries: `(offset, data)`, `data` a ring to register
+    /// (translated) or `None` for 0.
+    RingFds(Vec<(u32, Option<Vfd>)>),
 }
 
 /// io_uring is not usable here.

@@ -1,4 +1,43 @@
 //! The Linux implementation: raw io_uring syscalls, our own ring mappings.
+//!
+//! # Why raw system calls
+//!
+//! The workspace depends on the io-uring crate (for the speed baseline,
+//! `rawbench.rs`), and on rustix for io_uring's structs and constants. The host still
+//! makes the io_uring system calls itself, each for a reason:
+//!
+//! * **SQEs are written byte for byte** into the mapped SQ (`push_sqe`): traces set any
+//!   field, reserved ones and unknown opcodes included (`sqe(opcode=.., pad2=..)`),
+//!   to see the kernel refuse them. io-uring's `squeue::Entry` is built only through
+//!   its opcode builders, which cannot produce such SQEs.
+//! * **The ring is ours, not a crate's**: the host maps the rings itself
+//!   (`Mapping`) to read the words userspace sees (`sq_flags`, the CQ overflow
+//!   counter, head and tail) between steps, to write the CQ head when a trace reaps,
+//!   and to create each ring on the thread of the task named in the step (the
+//!   SINGLE_ISSUER / DEFER_TASKRUN owner). `io_uring::IoUring` owns its fd and
+//!   mappings and submits through its own enter calls.
+//! * **`io_uring_enter`** takes fds the kernel must refuse (an unknown vfd becomes an
+//!   fd that is not open, -EBADF), a registered ring *index* with
+//!   IORING_ENTER_REGISTERED_RING, and every flag as given, plus a bounded
+//!   `EXT_ARG` timeout the host adds itself. rustix's `io_uring_enter*` take
+//!   `impl AsFd`: a `BorrowedFd` must be an open fd, so these calls would break its
+//!   contract.
+//! * **`io_uring_register`** is called with fd -1 (the "blind" opcodes: the sync
+//!   message, R30), with invalid fds on purpose, with opcodes and `nr_args` a trace
+//!   chooses, and with arguments the kernel is meant to reject (a NULL `arg`, a
+//!   sparse table of any size, FILE_ALLOC_RANGE values, ring-fd arrays). Neither
+//!   rustix (`AsFd` again) nor io-uring's `Submitter` (one typed method per opcode,
+//!   no fd -1, no raw `nr_args`) can express those calls.
+//! * **`io_uring_setup`** fills the host's own `io_uring_params` copy, which moves
+//!   between threads with the ring (rustix's holds pointer-typed fields that are not
+//!   `Send`); its layout is checked against rustix's at compile time.
+//!
+//! What rustix does remove: the struct copies it has (`io_uring_getevents_arg`,
+//! `io_uring_rsrc_register`, `io_uring_files_update`), the register opcodes, feature
+//! and flag numbers, and the `unsafe` blocks around `pipe2`, `eventfd`, `memfd_create`,
+//! `uname`, `gettid` and `getpid` (safe rustix calls returning owned fds, handed to
+//! the host's bookkeeping with `into_raw_fd`). The public constants in
+//! [`crate::consts`] and [`crate::sqe`] are checked against rustix's at compile time.
 
 use crate::consts::*;
 use crate::fdinfo::{FdInfo, FileTable, SlotName};
@@ -13,17 +52,55 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-const IORING_OFF_SQES: i64 = 0x1000_0000;
-const FEAT_SINGLE_MMAP: u32 = 1 << 0;
-const REG_FILES: u32 = 2;
-const UNREG_FILES: u32 = 3;
-const REG_FILES_UPDATE: u32 = 6;
-const REG_PROBE: u32 = 8;
-const REG_ENABLE_RINGS: u32 = 12;
-const REG_FILES2: u32 = 13;
-const REG_FILE_ALLOC_RANGE: u32 = 25;
-const REG_SEND_MSG_RING: u32 = 31;
-const RSRC_REGISTER_SPARSE: u32 = 1;
+use rustix::io_uring as uring;
+
+mod register_raw;
+
+const IORING_OFF_SQES: i64 = uring::IORING_OFF_SQES as i64;
+const FEAT_SINGLE_MMAP: u32 = uring::IoringFeatureFlags::SINGLE_MMAP.bits();
+const REG_FILES: u32 = uring::IoringRegisterOp::RegisterFiles as u32;
+const UNREG_FILES: u32 = uring::IoringRegisterOp::UnregisterFiles as u32;
+const REG_FILES_UPDATE: u32 = uring::IoringRegisterOp::RegisterFilesUpdate as u32;
+const REG_PROBE: u32 = uring::IoringRegisterOp::RegisterProbe as u32;
+const REG_ENABLE_RINGS: u32 = uring::IoringRegisterOp::RegisterEnableRings as u32;
+const REG_FILES2: u32 = uring::IoringRegisterOp::RegisterFiles2 as u32;
+const REG_FILE_ALLOC_RANGE: u32 = uring::IoringRegisterOp::RegisterFileAllocRange as u32;
+const REG_SEND_MSG_RING: u32 = uring::IoringRegisterOp::RegisterSendMsgRing as u32;
+const RSRC_REGISTER_SPARSE: u32 = uring::IoringRsrcFlags::REGISTER_SPARSE.bits();
+// The public constants (`crate::consts`, `crate::sqe`) are the kernel's numbers, kept
+// as plain integers so that the crate builds on every target; here they are checked
+// against rustix's at compile time (a parity check: a typo fails the build).
+const _: () = {
+    use uring::{IoringEnterFlags as E, IoringSetupFlags as S, IoringSqFlags as Q};
+    assert!(SETUP_IOPOLL == S::IOPOLL.bits() && SETUP_SQPOLL == S::SQPOLL.bits());
+    assert!(SETUP_SQ_AFF == S::SQ_AFF.bits() && SETUP_CQSIZE == S::CQSIZE.bits());
+    assert!(SETUP_CLAMP == S::CLAMP.bits() && SETUP_ATTACH_WQ == S::ATTACH_WQ.bits());
+    assert!(SETUP_R_DISABLED == S::R_DISABLED.bits());
+    assert!(SETUP_SUBMIT_ALL == S::SUBMIT_ALL.bits());
+    assert!(SETUP_COOP_TASKRUN == S::COOP_TASKRUN.bits());
+    assert!(SETUP_TASKRUN_FLAG == S::TASKRUN_FLAG.bits());
+    assert!(SETUP_SQE128 == S::SQE128.bits() && SETUP_CQE32 == S::CQE32.bits());
+    assert!(SETUP_SINGLE_ISSUER == S::SINGLE_ISSUER.bits());
+    assert!(SETUP_DEFER_TASKRUN == S::DEFER_TASKRUN.bits());
+    assert!(SETUP_NO_MMAP == S::NO_MMAP.bits());
+    assert!(SETUP_REGISTERED_FD_ONLY == S::REGISTERED_FD_ONLY.bits());
+    assert!(SETUP_NO_SQARRAY == S::NO_SQARRAY.bits());
+    assert!(ENTER_GETEVENTS == E::GETEVENTS.bits() && ENTER_SQ_WAKEUP == E::SQ_WAKEUP.bits());
+    assert!(ENTER_SQ_WAIT == E::SQ_WAIT.bits() && ENTER_EXT_ARG == E::EXT_ARG.bits());
+    assert!(ENTER_REGISTERED_RING == E::REGISTERED_RING.bits());
+    assert!(ENTER_ABS_TIMER == E::ABS_TIMER.bits());
+    assert!(SQ_NEED_WAKEUP == Q::NEED_WAKEUP.bits() && SQ_CQ_OVERFLOW == Q::CQ_OVERFLOW.bits());
+    assert!(SQ_TASKRUN == Q::TASKRUN.bits());
+    use crate::sqe::*;
+    use uring::{IoringMsgringFlags as M, IoringSqeFlags as F};
+    assert!(OP_NOP == uring::IoringOp::Nop as u8 && OP_MSG_RING == uring::IoringOp::MsgRing as u8);
+    assert!(IOSQE_FIXED_FILE == F::FIXED_FILE.bits() && IOSQE_IO_DRAIN == F::IO_DRAIN.bits());
+    assert!(IOSQE_IO_LINK == F::IO_LINK.bits() && IOSQE_IO_HARDLINK == F::IO_HARDLINK.bits());
+    assert!(IOSQE_ASYNC == F::ASYNC.bits());
+    assert!(IOSQE_CQE_SKIP_SUCCESS == F::CQE_SKIP_SUCCESS.bits());
+    assert!(MSG_RING_CQE_SKIP == M::CQE_SKIP.bits() && MSG_RING_FLAGS_PASS == M::FLAGS_PASS.bits());
+};
+
 /// An fd number no process can have open (above any `fs.nr_open`), for system
 /// calls on an unknown vfd that must fail with -EBADF.
 const UNOPENED_FD: i32 = i32::MAX;
@@ -38,6 +115,10 @@ const REFUSED_SETUP_FLAGS: u32 = SETUP_ATTACH_WQ
     | SETUP_SQE_MIXED
     | !((1 << 20) - 1);
 
+// `struct io_uring_params` and its SQ / CQ offsets, as plain integers: the host keeps
+// a copy per ring and moves it between threads, which rustix's `io_uring_params` (its
+// `user_addr` is a pointer type) does not allow. The layout is checked against
+// rustix's at compile time (`LAYOUT` below).
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]
 struct SqOff {
@@ -81,30 +162,23 @@ struct Params {
     cq_off: CqOff,
 }
 
-#[repr(C)]
-struct GetEventsArg {
-    sigmask: u64,
-    sigmask_sz: u32,
-    min_wait_usec: u32,
-    ts: u64,
-}
+// The hand copies above have rustix's (the kernel's) size and field offsets.
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<Params>() == size_of::<uring::io_uring_params>());
+    assert!(offset_of!(Params, flags) == offset_of!(uring::io_uring_params, flags));
+    assert!(offset_of!(Params, features) == offset_of!(uring::io_uring_params, features));
+    assert!(offset_of!(Params, sq_off) == offset_of!(uring::io_uring_params, sq_off));
+    assert!(offset_of!(Params, cq_off) == offset_of!(uring::io_uring_params, cq_off));
+    assert!(size_of::<SqOff>() == size_of::<uring::io_sqring_offsets>());
+    assert!(offset_of!(SqOff, flags) == offset_of!(uring::io_sqring_offsets, flags));
+    assert!(offset_of!(SqOff, array) == offset_of!(uring::io_sqring_offsets, array));
+    assert!(size_of::<CqOff>() == size_of::<uring::io_cqring_offsets>());
+    assert!(offset_of!(CqOff, overflow) == offset_of!(uring::io_cqring_offsets, overflow));
+    assert!(offset_of!(CqOff, cqes) == offset_of!(uring::io_cqring_offsets, cqes));
+};
 
-#[repr(C)]
-struct RsrcRegister {
-    nr: u32,
-    flags: u32,
-    resv2: u64,
-    data: u64,
-    tags: u64,
-}
-
-#[repr(C)]
-struct FilesUpdate {
-    offset: u32,
-    resv: u32,
-    fds: u64,
-}
-
+/// `struct io_uring_file_index_range` (not in rustix).
 #[repr(C)]
 struct FileIndexRange {
     off: u32,
@@ -127,9 +201,11 @@ fn sys_ret(r: libc::c_long) -> i32 {
     }
 }
 
+/// `io_uring_setup(entries, p)`: the new ring's fd, or -errno.
 fn sys_setup(entries: u32, p: &mut Params) -> i32 {
     // SAFETY: `p` is a valid, writable io_uring_params of the kernel's size
-    // (120 bytes); the kernel reads and writes only that struct.
+    // (120 bytes, checked against rustix's above); the kernel reads and writes only
+    // that struct.
     sys_ret(unsafe { libc::syscall(libc::SYS_io_uring_setup, entries, p as *mut Params) })
 }
 
@@ -447,8 +523,7 @@ pub fn isolate_fd_table() -> Result<(), i32> {
 /// The kernel's id of the calling thread (cached per thread).
 fn current_tid() -> libc::pid_t {
     thread_local! {
-        // SAFETY: gettid has no arguments and cannot fail.
-        static TID: libc::pid_t = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+        static TID: libc::pid_t = rustix::thread::gettid().as_raw_nonzero().get();
     }
     TID.with(|t| *t)
 }
@@ -478,6 +553,10 @@ pub struct Host {
     /// the same run, so an SQE still holding it (an SQPOLL ring's SQ, a drained
     /// request) finds it closed (-EBADF), as the model says, and never a newer file.
     fd_floor: i32,
+    /// Tasks that registered ring fds (`IORING_REGISTER_RING_FDS`): their registered
+    /// rings are unregistered before the host closes anything (a task that goes on
+    /// living, task 0, would keep them otherwise).
+    ring_fd_tasks: Vec<TaskId>,
 }
 
 // A `Caller` host's task 0 is its creating thread; using it from elsewhere is caught
@@ -497,19 +576,10 @@ fn fstat_id(fd: i32) -> Option<FileId> {
 }
 
 fn uname_release() -> String {
-    // SAFETY: utsname is a plain C struct of char arrays; uname fills it.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: valid out-pointer.
-    if unsafe { libc::uname(&mut u) } < 0 {
-        return String::new();
-    }
-    let bytes: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn parse_version(rel: &str) -> (u32, u32, u32) {
@@ -636,6 +706,7 @@ impl Host {
             task_dir: TaskDir::open(),
             thread_kinds: Default::default(),
             fd_floor: 0,
+            ring_fd_tasks: Vec::new(),
         })
     }
 
@@ -677,6 +748,7 @@ impl Host {
 
     fn reset_inner(&mut self, task0: Task0, rebind: bool) -> Result<(), i32> {
         // Close rings and files first (unmap + close), then stop every task but 0.
+        self.unregister_ring_fds();
         self.vfds.clear();
         self.fd_floor = 0;
         let t0 = self.tasks.first_mut().and_then(Option::take);
@@ -745,10 +817,7 @@ impl Host {
             .collect();
         for &t in &live {
             // A system call that returns at once: returning runs pending task_work.
-            let _ = self.run_on(t, || {
-                // SAFETY: getpid has no arguments and cannot fail.
-                unsafe { libc::getpid() }
-            });
+            let _ = self.run_on(t, rustix::process::getpid);
         }
         live.len()
     }
@@ -1101,13 +1170,11 @@ impl Host {
         if self.live_files() + 2 > MAX_FILES || !self.vfd_room(2) {
             return Err(HOST_REFUSED);
         }
-        let mut fds = [0i32; 2];
-        // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-            return Err(-errno());
-        }
-        let rfd = self.fresh_fd(fds[0]);
-        let wfd = self.fresh_fd(fds[1]);
+        use std::os::fd::IntoRawFd;
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| -e.raw_os_error())?;
+        let rfd = self.fresh_fd(r.into_raw_fd());
+        let wfd = self.fresh_fd(w.into_raw_fd());
         let (rfd, wfd) = match (rfd, wfd) {
             (Ok(r), Ok(w)) => (r, w),
             (Ok(x), Err(e)) | (Err(e), Ok(x)) => {
@@ -1126,12 +1193,10 @@ impl Host {
         if self.live_files() >= MAX_FILES || !self.vfd_room(1) {
             return Err(HOST_REFUSED);
         }
-        // SAFETY: plain syscall wrapper, no pointers.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(-errno());
-        }
-        let fd = self.fresh_fd(fd)?;
+        use std::os::fd::IntoRawFd;
+        let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)
+            .map_err(|e| -e.raw_os_error())?;
+        let fd = self.fresh_fd(fd.into_raw_fd())?;
         Ok(self.record_file(fd, Kind::Eventfd))
     }
 
@@ -1140,15 +1205,12 @@ impl Host {
         if self.live_files() >= MAX_FILES || !self.vfd_room(1) {
             return Err(HOST_REFUSED);
         }
+        use std::os::fd::IntoRawFd;
         let n = MEMFD_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("msgring-{}-{}\0", std::process::id(), n);
-        // SAFETY: `name` is NUL-terminated and lives across the call.
-        let fd =
-            unsafe { libc::memfd_create(name.as_ptr() as *const libc::c_char, libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(-errno());
-        }
-        let fd = self.fresh_fd(fd)?;
+        let name = format!("msgring-{}-{}", std::process::id(), n);
+        let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)
+            .map_err(|e| -e.raw_os_error())?;
+        let fd = self.fresh_fd(fd.into_raw_fd())?;
         Ok(self.record_file(fd, Kind::Memfd))
     }
 
@@ -1366,6 +1428,20 @@ impl Host {
     ) -> i32 {
         self.retranslate_pending(ring);
         let fd = self.real_fd(ring);
+        self.enter_fd(t, fd, to_submit, min_complete, flags, timeout)
+    }
+
+    /// `io_uring_enter(fd, ...)` on task `t`'s thread, `fd` as given (see
+    /// [`Host::enter`]).
+    fn enter_fd(
+        &mut self,
+        t: TaskId,
+        fd: i32,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+        timeout: Duration,
+    ) -> i32 {
         let mut flags = flags & !(ENTER_EXT_ARG | ENTER_EXT_ARG_REG);
         let use_ts = flags & ENTER_GETEVENTS != 0 && min_complete > 0;
         if use_ts {
@@ -1375,16 +1451,15 @@ impl Host {
         let nsecs = timeout.subsec_nanos() as i64;
         self.run_on(t, move || {
             let ts: [i64; 2] = [secs, nsecs];
-            let arg = GetEventsArg {
-                sigmask: 0,
+            let arg = uring::io_uring_getevents_arg {
                 sigmask_sz: 8,
-                min_wait_usec: 0,
-                ts: ts.as_ptr() as u64,
+                ts: uring::io_uring_ptr::new(ts.as_ptr() as *mut libc::c_void),
+                ..Default::default()
             };
             let (argp, argsz) = if use_ts {
                 (
-                    &arg as *const GetEventsArg as *const libc::c_void,
-                    std::mem::size_of::<GetEventsArg>(),
+                    &arg as *const uring::io_uring_getevents_arg as *const libc::c_void,
+                    std::mem::size_of::<uring::io_uring_getevents_arg>(),
                 )
             } else {
                 (std::ptr::null(), 0)
@@ -1573,6 +1648,7 @@ impl Host {
 impl Drop for Host {
     fn drop(&mut self) {
         // Close rings and files first (unmap + close), then stop every task.
+        self.unregister_ring_fds();
         self.vfds.clear();
         self.tasks.clear();
     }
@@ -1603,35 +1679,30 @@ impl RegArg {
                 sys_register(fd, op, p as *const libc::c_void, v.len() as u32)
             }
             RegArg::Sparse(nr) => {
-                let a = RsrcRegister {
-                    nr,
-                    flags: RSRC_REGISTER_SPARSE,
-                    resv2: 0,
-                    data: 0,
-                    tags: 0,
-                };
+                let mut a = uring::io_uring_rsrc_register::default();
+                a.nr = nr;
+                a.flags = uring::IoringRsrcFlags::from_bits_retain(RSRC_REGISTER_SPARSE);
                 sys_register(
                     fd,
                     op,
-                    &a as *const RsrcRegister as *const libc::c_void,
-                    std::mem::size_of::<RsrcRegister>() as u32,
+                    &a as *const uring::io_uring_rsrc_register as *const libc::c_void,
+                    std::mem::size_of::<uring::io_uring_rsrc_register>() as u32,
                 )
             }
             RegArg::Update(offset, v) => {
                 let dummy = [-1i32];
-                let a = FilesUpdate {
-                    offset,
-                    resv: 0,
-                    fds: if v.is_empty() {
-                        dummy.as_ptr() as u64
-                    } else {
-                        v.as_ptr() as u64
-                    },
+                let fds = if v.is_empty() {
+                    dummy.as_ptr()
+                } else {
+                    v.as_ptr()
                 };
+                let mut a = uring::io_uring_files_update::default();
+                a.offset = offset;
+                a.fds = uring::io_uring_ptr::new(fds as *mut libc::c_void);
                 sys_register(
                     fd,
                     op,
-                    &a as *const FilesUpdate as *const libc::c_void,
+                    &a as *const uring::io_uring_files_update as *const libc::c_void,
                     v.len() as u32,
                 )
             }

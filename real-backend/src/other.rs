@@ -106,6 +106,27 @@ impl Host {
     pub fn sync_msg(&mut self, t: TaskId, sqe: [u8; 64]) -> i32 {
         match self.never {}
     }
+    pub fn register_raw(
+        &mut self,
+        t: TaskId,
+        fd: crate::RegFd,
+        opcode: u32,
+        arg: crate::RawRegArg,
+        nr_args: u32,
+    ) -> i32 {
+        match self.never {}
+    }
+    pub fn enter_registered(
+        &mut self,
+        t: TaskId,
+        index: u32,
+        to_submit: u32,
+        min_complete: u32,
+        flags: u32,
+        timeout: Duration,
+    ) -> i32 {
+        match self.never {}
+    }
     pub fn push_sqe(&mut self, ring: Vfd, sqe: [u8; 64]) -> Result<(), PushError> {
         match self.never {}
     }

@@ -1,5 +1,6 @@
 //! R25 and B14: every file's reference count equals the references that exist — open
-//! fds, fixed-table slots, and SEND_FD requests in flight that grabbed it. A leak or a
+//! fds, fixed-table slots, registered ring fds, and SEND_FD requests in flight that
+//! grabbed it. A leak or a
 //! double put shows up as a mismatch.
 
 use super::violation;
@@ -59,6 +60,10 @@ pub fn expected_refs_into(world: &World, counts: &mut Vec<u32>) {
     for t in world.tasks() {
         if !t.tw.is_empty() || !t.callbacks.is_empty() {
             t.work_items().for_each(|w| count_work(w, counts));
+        }
+        // R31: a registered ring fd holds its ring's file.
+        for f in t.registered_rings.iter().flatten() {
+            counts[f.0 as usize] += 1;
         }
     }
     if !world.iowq().is_empty() {

@@ -2,9 +2,10 @@
 //! random traces on the model and on the running kernel; each distinct mismatch is
 //! minimized and written as an annotated `.trace` file.
 
-use super::{err, Code, Out};
+use super::{err, json, Code, Out};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msgring::kernel::{self, Budget, CheckOptions, CheckStats, Finding};
+use serde_json::{json, Value};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,57 +34,27 @@ pub struct Args {
     /// Threads running traces (default: 2 per CPU; the kernel side mostly waits).
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
-    /// Write, for each choice point, the first agreeing trace that needed a
-    /// non-default option there (the kernel's events and the path's `choose`
-    /// clauses) into this directory.
-    #[arg(long, value_name = "DIR")]
-    evidence: Option<PathBuf>,
     /// Also print each minimized trace after its MISMATCH line, between `--- BEGIN
     /// NAME` and `--- END NAME` lines (for runs whose files cannot be copied out, such
     /// as `real-backend/qemu/golden.sh`'s check mode in a QEMU guest).
     #[arg(long)]
     print_traces: bool,
+    /// Seconds each trace may run on the kernel (0: no limit); traces that run out are
+    /// compared up to there and counted.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    time_budget: u64,
+    /// Write, for each choice point, the first agreeing trace that needed a
+    /// non-default option there (the kernel's events and the path's `choose`
+    /// clauses) into this directory.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
+    /// Also draw each minimized mismatch as an HTML page in this directory (the model
+    /// against the kernel's outcome, the divergence marked: `msgring report`).
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
 }
 
-/// The last line of `check --json`: the run's totals.
-#[derive(serde::Serialize)]
-struct JsonSummary<'a> {
-    seed: u64,
-    kernel: &'a str,
-    profile: &'a str,
-    traces: u64,
-    steps: u64,
-    skipped: u64,
-    agree: u64,
-    diverge: u64,
-    unknown: u64,
-    /// Choice point -> agreeing traces that took a non-default option there.
-    choices: &'a std::collections::BTreeMap<String, u64>,
-    /// Traces whose default path did not agree (the search ran).
-    searched: u64,
-    search_steps: u64,
-    search_seconds: f64,
-    seconds: f64,
-    traces_per_second: f64,
-    findings: usize,
-    files: &'a [String],
-}
-
-/// A line of `check --json` per distinct finding, before the summary.
-#[derive(serde::Serialize)]
-struct JsonFinding<'a> {
-    #[serde(flatten)]
-    finding: &'a Finding,
-    file: Option<&'a str>,
-}
-
-fn parse_u64(s: &str) -> Result<u64, String> {
-    let r = match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    };
-    r.map_err(|e| format!("{s}: {e}"))
-}
+use super::gen::parse_u64;
 
 fn clock_seed() -> u64 {
     let now = std::time::SystemTime::now()
@@ -155,11 +126,105 @@ fn write_report(dir: &Path, seed: u64, f: &Finding) -> Result<String, String> {
     Ok(path.display().to_string())
 }
 
-pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
+/// The finding's page: its minimized trace on the model against the kernel's outcome
+/// (the trace's annotations, written by the minimizer), the divergence marked.
+fn write_html(dir: &Path, seed: u64, f: &Finding, kernel_name: &str) -> Result<String, String> {
+    use msgring::report::{self, ReportInput};
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = file_name(seed, f);
+    let path = dir.join(name.replace(".trace", ".html"));
+    // The trace as written, so that the page's line numbers are the file's.
+    let text = f.trace.to_string();
+    let t = msgring::trace::parse(&text).map_err(|e| format!("{name}: {e}"))?;
+    let run = report::model_run(&t, t.profile.unwrap_or_default());
+    let mut input = ReportInput::against_annotations(&name, &t, &run);
+    input.other_label = format!("{kernel_name} (annotations)");
+    input.notes = vec![
+        format!("signature: {}", f.signature),
+        format!(
+            "trace {} of seed {seed} (trace seed {:#x}), minimized from {} to {} steps, diverged again in {}/{} re-runs",
+            f.index,
+            f.trace_seed,
+            f.original_steps,
+            f.minimized_steps,
+            f.reproduced,
+            kernel::REPRODUCE_RUNS
+        ),
+        format!("replay on the kernel: msgring diff {name}"),
+    ];
+    std::fs::write(&path, report::render(&input))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+/// A finding as a JSON object (the `finding` record and the entries of index.json).
+fn finding_json(seed: u64, f: &Finding, file: Option<&str>, html: Option<&str>) -> Value {
+    json!({
+        "file": file,
+        "html": html,
+        "seed": seed,
+        "trace": f.index,
+        "trace_seed": f.trace_seed,
+        "signature": f.signature,
+        "original_steps": f.original_steps,
+        "minimized_steps": f.minimized_steps,
+        "line": f.line,
+        "step": f.step,
+        "model": f.model,
+        "kernel": f.kernel,
+        "count": f.count,
+        "verdict": verdict_name(f),
+        "nearest_choices": f.nearest,
+        "reproduced": f.reproduced,
+        "reproduce_runs": kernel::REPRODUCE_RUNS,
+        "fails": f.fails(),
+    })
+}
+
+/// `diverge` or `unknown`.
+fn verdict_name(f: &Finding) -> &'static str {
+    match f.verdict {
+        msgring::explain::Verdict::Unknown => "unknown",
+        _ => "diverge",
+    }
+}
+
+/// Writes `dir/index.json`: every finding of this run, and those of earlier runs into
+/// the same directory whose trace files are still there (docs/json.md).
+fn write_index(dir: &Path, entries: Vec<Value>) -> Result<(), String> {
+    let path = dir.join("index.json");
+    let mut all: Vec<Value> = Vec::new();
+    let new_files: Vec<Value> = entries.iter().map(|e| e["file"].clone()).collect();
+    if let Ok(old) = std::fs::read_to_string(&path) {
+        if let Ok(v) = serde_json::from_str::<Value>(&old) {
+            if v["schema"] == json::SCHEMA {
+                for e in v["entries"].as_array().into_iter().flatten() {
+                    let kept = e["file"].as_str().is_some_and(|f| Path::new(f).exists())
+                        && !new_files.contains(&e["file"]);
+                    if kept {
+                        all.push(e.clone());
+                    }
+                }
+            }
+        }
+    }
+    all.extend(entries);
+    let index = json!({ "schema": json::SCHEMA, "type": "index", "entries": all });
+    let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
+    let json = json_out;
     let info = match kernel::probe().and_then(|i| kernel::kernel_profile(&i).map(|p| (i, p))) {
         Ok(i) => i,
         Err(u) => {
             err(&u.to_string());
+            if json {
+                out.json(&json::error(None, None, None, &u.to_string()));
+                out.summary("check", Code::Unavailable, []);
+            }
             return Code::Unavailable;
         }
     };
@@ -174,11 +239,12 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         steps: a.steps as usize,
         budget,
         minimize_runs: a.minimize_runs,
-        evidence: a.evidence.is_some(),
         jobs: a.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(2, |n| 2 * n.get()),
             |j| j as usize,
         ),
+        trace_budget: (a.time_budget > 0).then(|| Duration::from_secs(a.time_budget)),
+        evidence: a.evidence.is_some(),
     };
     let start = format!(
         "msgring check: seed {seed}, {} steps per trace, model {} vs kernel {} (replay: --seed {seed})",
@@ -186,9 +252,20 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
     );
     if json {
         err(&start);
+        out.json(&json::object(
+            "start",
+            [
+                ("seed", seed.into()),
+                ("steps_per_trace", a.steps.into()),
+                ("model", format!("model {}", info.1).into()),
+                ("kernel", format!("kernel {}", info.0.release).into()),
+            ],
+        ));
     } else {
         out.line(&start);
     }
+    let kernel_name = format!("kernel {}", info.0.release);
+    let mut htmls: Vec<(u64, Option<String>)> = Vec::new();
     let pb = match budget {
         Budget::Count(n) => ProgressBar::new(n),
         Budget::Time(d) => ProgressBar::new(d.as_millis() as u64),
@@ -211,6 +288,16 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         pb.set_message(message(s));
         if let Some(f) = new {
             let written = write_report(&a.reports, seed, f);
+            let html = a
+                .html
+                .as_ref()
+                .map(|dir| write_html(dir, seed, f, &kernel_name));
+            if let Some(Err(e)) = &html {
+                err(&format!("msgring: {e}"));
+                io_failed = true;
+            }
+            let html = html.and_then(Result::ok);
+            htmls.push((f.index, html.clone()));
             pb.suspend(|| {
                 let to = match &written {
                     Ok(p) => p.clone(),
@@ -248,6 +335,16 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                 };
                 if json {
                     err(&text);
+                    out.json(&json::object(
+                        "finding",
+                        [
+                            ("number", s.distinct.into()),
+                            (
+                                "finding",
+                                finding_json(seed, f, written.as_ref().ok().map(String::as_str), html.as_deref()),
+                            ),
+                        ],
+                    ));
                 } else {
                     out.line(&text);
                 }
@@ -263,6 +360,10 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         Ok(r) => r,
         Err(u) => {
             err(&u.to_string());
+            if json {
+                out.json(&json::error(None, None, None, &u.to_string()));
+                out.summary("check", Code::Unavailable, []);
+            }
             return Code::Unavailable;
         }
     };
@@ -274,7 +375,17 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
                 .and_then(|()| std::fs::write(&path, e.trace.to_string()));
             match written {
                 Ok(()) => {
-                    if !json {
+                    if json {
+                        out.json(&json::object(
+                            "evidence",
+                            [
+                                ("point", e.point.name().into()),
+                                ("trace", e.index.into()),
+                                ("trace_seed", e.trace_seed.into()),
+                                ("file", path.display().to_string().into()),
+                            ],
+                        ));
+                    } else {
                         out.line(&format!("evidence for {}: {}", e.point, path.display()));
                     }
                 }
@@ -287,32 +398,68 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
     }
     let s = &report.stats;
     let failing = report.findings.iter().filter(|f| f.fails()).count();
-    if json {
-        for (k, f) in report.findings.iter().enumerate() {
-            out.json_line(&JsonFinding {
-                finding: f,
-                file: files.get(k).map(String::as_str),
-            });
+    if !report.findings.is_empty() {
+        let entries = report
+            .findings
+            .iter()
+            .map(|f| {
+                let file = a.reports.join(file_name(seed, f));
+                let html = htmls
+                    .iter()
+                    .find(|(i, _)| *i == f.index)
+                    .and_then(|(_, h)| h.clone());
+                let file = file.exists().then(|| file.display().to_string());
+                finding_json(seed, f, file.as_deref(), html.as_deref())
+            })
+            .collect();
+        if let Err(e) = write_index(&a.reports, entries) {
+            err(&format!("msgring: {e}"));
+            io_failed = true;
         }
-        out.json_line(&JsonSummary {
-            seed,
-            kernel: &report.kernel,
-            profile: &report.profile,
-            traces: s.traces,
-            steps: s.compared,
-            skipped: s.skipped,
-            agree: s.agree,
-            diverge: s.diverge,
-            unknown: s.unknown,
-            choices: &s.choices,
-            searched: s.searched,
-            search_steps: s.search_steps,
-            search_seconds: s.search_seconds,
-            seconds: s.seconds,
-            traces_per_second: s.traces_per_second(),
-            findings: report.findings.len(),
-            files: &files,
-        });
+    }
+    if s.out_of_time > 0 && !json {
+        out.line(&format!(
+            "{} traces ran out of their time budget of {} s and were compared up to there \
+             (--time-budget SECS, 0 for none)",
+            s.out_of_time, a.time_budget
+        ));
+    }
+    let code = if failing > 0 {
+        Code::Mismatch
+    } else {
+        Code::Ok
+    };
+    let code = if io_failed {
+        code.max(Code::BadInput)
+    } else {
+        code
+    };
+    if json {
+        out.summary(
+            "check",
+            code,
+            [
+                ("traces", s.traces.into()),
+                ("steps", s.compared.into()),
+                ("agree", s.agree.into()),
+                ("diverge", s.diverge.into()),
+                ("unknown", s.unknown.into()),
+                ("choices", json!(s.choices)),
+                ("seed", seed.into()),
+                ("steps_per_trace", a.steps.into()),
+                ("compared", s.compared.into()),
+                ("skipped", s.skipped.into()),
+                ("distinct", s.distinct.into()),
+                ("searched", s.searched.into()),
+                ("search_steps", s.search_steps.into()),
+                ("search_seconds", s.search_seconds.into()),
+                ("out_of_time", s.out_of_time.into()),
+                ("seconds", s.seconds.into()),
+                ("traces_per_second", s.traces_per_second().into()),
+                ("reports", a.reports.display().to_string().into()),
+                ("files", json!(files)),
+            ],
+        );
     } else {
         for f in report.findings.iter().filter(|f| f.count > 1) {
             out.line(&format!("  {} traces: {}", f.count, f.signature));
@@ -326,14 +473,5 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
         }
         out.line(&summary(s, seed));
     }
-    let code = if failing > 0 {
-        Code::Mismatch
-    } else {
-        Code::Ok
-    };
-    if io_failed {
-        code.max(Code::BadInput)
-    } else {
-        code
-    }
+    code
 }

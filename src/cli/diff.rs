@@ -1,11 +1,13 @@
 //! `msgring diff FILE... [--kernel auto|P]`: run traces on the model and on the running
 //! kernel and show the first divergence of each.
 
-use super::{err, load, Code, Out};
+use super::{err, json, load, Code, Out};
 use msgring::explain::Verdict;
 use msgring::kernel::{self, TraceDiff, Unavailable};
 use msgring::trace::Trace;
 use msgring::Profile;
+use serde_json::{json, Value};
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,6 +19,10 @@ pub struct Args {
     /// `kernel` line, else the running kernel's profile.
     #[arg(long, value_name = "auto|PROFILE", value_parser = parse_kernel)]
     kernel: Option<KernelArg>,
+    /// Seconds each trace may run on the kernel (0: no limit). A trace that runs out
+    /// is compared up to there, says so, and the exit code is 4.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    time_budget: u64,
     /// Write each trace, annotated with the kernel's events and the `choose` clauses
     /// of the path that explains them (or the nearest one), to this file
     /// (`msgring run` replays it on the model). With several traces, `-N` is appended.
@@ -54,7 +60,6 @@ fn model_profile(
     }
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 struct Report<'a> {
     file: &'a str,
     model: String,
@@ -72,14 +77,12 @@ struct Report<'a> {
     choices: Vec<(u32, String)>,
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 struct Stop {
     line: u32,
     step: String,
     reason: String,
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 struct Div {
     line: u32,
     step: String,
@@ -158,6 +161,63 @@ fn side_by_side(out: &mut Out, left: (&str, &str), right: (&str, &str)) {
     }
 }
 
+/// The `file` record of one trace (docs/json.md).
+fn file_json(r: &Report<'_>, d: &TraceDiff) -> Value {
+    let verdict = if !d.agrees() {
+        r.verdict
+    } else if d.ran_out_of_time() {
+        "out_of_time"
+    } else if d.stopped.is_some() {
+        "stopped"
+    } else {
+        "agree"
+    };
+    json::object(
+        "file",
+        [
+            ("file", r.file.into()),
+            ("model", r.model.as_str().into()),
+            ("kernel", r.kernel.as_str().into()),
+            ("verdict", verdict.into()),
+            (
+                "choices",
+                Value::Array(
+                    r.choices
+                        .iter()
+                        .map(|(line, c)| json!({ "line": line, "choose": c }))
+                        .collect(),
+                ),
+            ),
+            ("steps", r.steps.into()),
+            ("compared", r.compared.into()),
+            ("skipped", r.skipped.into()),
+            (
+                "stopped",
+                r.stopped.as_ref().map_or(
+                    Value::Null,
+                    |s| json!({ "line": s.line, "step": s.step, "reason": s.reason }),
+                ),
+            ),
+            (
+                "divergence",
+                match (&r.divergence, d.divergent_events()) {
+                    (Some(v), Some((i, m, k))) => json!({
+                        "index": i,
+                        "line": v.line,
+                        "step": v.step,
+                        "model": json::event(m),
+                        "kernel": json::event(k),
+                        "model_note": v.model_note,
+                        "kernel_note": v.kernel_note,
+                        "signature": v.signature,
+                    }),
+                    _ => Value::Null,
+                },
+            ),
+        ],
+    )
+}
+
 fn print_text(out: &mut Out, r: &Report<'_>) {
     let skipped = if r.skipped > 0 {
         format!(", {} skipped as unmodelled", r.skipped)
@@ -165,8 +225,13 @@ fn print_text(out: &mut Out, r: &Report<'_>) {
         String::new()
     };
     if let Some(s) = &r.stopped {
+        let hint = if s.reason.contains(kernel::OUT_OF_TIME) {
+            " (raise it with --time-budget SECS, 0 for none)"
+        } else {
+            ""
+        };
         out.line(&format!(
-            "{}:{}: comparison stopped at `{}`: {}",
+            "{}:{}: comparison stopped at `{}`: {}{hint}",
             r.file, s.line, s.step, s.reason
         ));
     }
@@ -221,65 +286,89 @@ fn print_text(out: &mut Out, r: &Report<'_>) {
     }
 }
 
-pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
+pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
     let info = match kernel::probe() {
         Ok(i) => i,
-        Err(u) => {
-            err(&u.to_string());
-            return Code::Unavailable;
-        }
+        Err(u) => return unavailable(&u, json_out, out),
     };
     let kernel_profile = kernel::kernel_profile(&info);
+    let budget = (a.time_budget > 0).then(|| Duration::from_secs(a.time_budget));
     let mut code = Code::Ok;
+    let mut verdicts = [0usize; 4];
     for path in &a.files {
-        let Some((_, t)) = load(path) else {
+        let Some((_, t)) = load(path, json_out, out) else {
             code = code.max(Code::BadInput);
             continue;
         };
         let profile = match model_profile(a.kernel, t.profile, &kernel_profile) {
             Ok(p) => p,
-            Err(u) => {
-                err(&u.to_string());
-                return Code::Unavailable;
-            }
+            Err(u) => return unavailable(&u, json_out, out),
         };
         let mut kb = match kernel::KernelBackend::new() {
             Ok(k) => k,
-            Err(u) => {
-                err(&u.to_string());
-                return Code::Unavailable;
-            }
+            Err(u) => return unavailable(&u, json_out, out),
         };
+        kb.set_time_budget(budget);
         let kname = msgring::Backend::name(&kb);
         let d = kernel::diff_trace_on(&t, profile, &mut kb);
         drop(kb);
-        if let Some(out) = &a.record {
-            let out = if a.files.len() > 1 {
+        let r = report(path, &t, &d, format!("model {profile}"), kname);
+        if json_out {
+            out.json(&file_json(&r, &d));
+        } else {
+            print_text(out, &r);
+        }
+        if let Some(rec_out) = &a.record {
+            let rec_out = if a.files.len() > 1 {
                 let k = a.files.iter().position(|f| f == path).unwrap_or(0);
-                std::path::PathBuf::from(format!("{}-{k}", out.display()))
+                std::path::PathBuf::from(format!("{}-{k}", rec_out.display()))
             } else {
-                out.clone()
+                rec_out.clone()
             };
             let mut rec = kernel::annotate_with_kernel(&t, &d);
             for (s, c) in rec.steps.iter_mut().zip(d.trimmed_path()) {
                 s.choose = c;
             }
-            if let Err(e) = std::fs::write(&out, rec.to_string()) {
-                err(&format!("msgring: {}: {e}", out.display()));
+            if let Err(e) = std::fs::write(&rec_out, rec.to_string()) {
+                err(&format!("msgring: {}: {e}", rec_out.display()));
                 code = code.max(Code::BadInput);
             }
         }
-        let r = report(path, &t, &d, format!("model {profile}"), kname);
-        if json {
-            out.json(&r);
-        } else {
-            print_text(out, &r);
-        }
         if !d.agrees() {
             code = code.max(Code::Mismatch);
+            verdicts[1] += 1;
+        } else if d.ran_out_of_time() {
+            code = code.max(Code::OutOfTime);
+            verdicts[3] += 1;
+        } else if d.stopped.is_some() {
+            verdicts[2] += 1;
+        } else {
+            verdicts[0] += 1;
         }
     }
+    if json_out {
+        out.summary(
+            "diff",
+            code,
+            [
+                ("files", a.files.len().into()),
+                ("agree", verdicts[0].into()),
+                ("diverge", verdicts[1].into()),
+                ("stopped", verdicts[2].into()),
+                ("out_of_time", verdicts[3].into()),
+            ],
+        );
+    }
     code
+}
+
+fn unavailable(u: &Unavailable, json_out: bool, out: &mut Out) -> Code {
+    err(&u.to_string());
+    if json_out {
+        out.json(&json::error(None, None, None, &u.to_string()));
+        out.summary("diff", Code::Unavailable, []);
+    }
+    Code::Unavailable
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 //! path (or where every path fails); `--write` records it as `choose` clauses, so that
 //! `msgring run` replays it exactly.
 
-use super::{err, load, Code, Out};
+use super::{err, json, load, Code, Out};
 use msgring::explain::{self, Budget, Verdict};
 use msgring::trace::{Event, Trace};
 use msgring::Profile;
+use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,19 +30,6 @@ pub struct Args {
     without: Vec<msgring::ChoicePoint>,
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-struct Report<'a> {
-    file: &'a str,
-    verdict: &'a Verdict,
-    /// Source line of the step where every path fails.
-    line: Option<u32>,
-    expected: Option<String>,
-    nearest: Option<String>,
-    /// Per step with a non-default choice: (line, choices).
-    choices: Vec<(u32, String)>,
-    step_runs: u64,
-}
-
 fn choices_text(c: &[msgring::Choice]) -> String {
     c.iter()
         .map(|c| c.to_string())
@@ -49,10 +37,11 @@ fn choices_text(c: &[msgring::Choice]) -> String {
         .join(" ")
 }
 
-pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
+pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
     let mut code = Code::Ok;
+    let mut counts = [0usize; 3];
     for path in &a.files {
-        let Some((_, t)) = load(path) else {
+        let Some((_, t)) = load(path, json_out, out) else {
             code = code.max(Code::BadInput);
             continue;
         };
@@ -103,16 +92,41 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             ),
             None => (None, None, None),
         };
-        if json {
-            out.json(&Report {
-                file: path,
-                verdict: &e.verdict,
-                line,
-                expected: expected.clone(),
-                nearest: nearest.clone(),
-                choices: choices.clone(),
-                step_runs: e.step_runs,
-            });
+        let verdict = match e.verdict {
+            Verdict::Agree => "agree",
+            Verdict::Diverge { .. } => "diverge",
+            Verdict::Unknown => "unknown",
+        };
+        counts[match e.verdict {
+            Verdict::Agree => 0,
+            Verdict::Diverge { .. } => 1,
+            Verdict::Unknown => 2,
+        }] += 1;
+        if json_out {
+            out.json(&json::object(
+                "file",
+                [
+                    ("file", path.as_str().into()),
+                    ("steps", t.steps.len().into()),
+                    ("verdict", verdict.into()),
+                    ("line", line.map_or(Value::Null, Value::from)),
+                    (
+                        "annotated",
+                        expected.clone().map_or(Value::Null, Value::from),
+                    ),
+                    ("nearest", nearest.clone().map_or(Value::Null, Value::from)),
+                    (
+                        "choices",
+                        Value::Array(
+                            choices
+                                .iter()
+                                .map(|(l, c)| json!({ "line": l, "choose": c }))
+                                .collect(),
+                        ),
+                    ),
+                    ("model_steps", e.step_runs.into()),
+                ],
+            ));
         } else {
             let what = match e.verdict {
                 Verdict::Agree if choices.is_empty() => "agree (the default path)".to_string(),
@@ -152,6 +166,18 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
             }
             Verdict::Diverge { .. } | Verdict::Unknown => code = code.max(Code::Mismatch),
         }
+    }
+    if json_out {
+        out.summary(
+            "explain",
+            code,
+            [
+                ("files", a.files.len().into()),
+                ("agree", counts[0].into()),
+                ("diverge", counts[1].into()),
+                ("unknown", counts[2].into()),
+            ],
+        );
     }
     code
 }

@@ -1,8 +1,9 @@
 //! `msgring run FILE... [--kernel P] [--quiet] [--bless]`.
 
-use super::{err, load, Code, Out};
-use msgring::trace::{self, Event, Mismatch, Outcome, Trace};
+use super::{err, json, load, Code, Out};
+use msgring::trace::{self, Event, Mismatch, Trace};
 use msgring::{Backend, Profile, World};
+use serde_json::Value;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,64 +22,72 @@ pub struct Args {
     bless: bool,
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-struct Report<'a> {
-    file: &'a str,
-    backend: String,
-    steps: Vec<StepReport>,
-    mismatches: Vec<Mismatch>,
+/// What one file's run counted.
+#[derive(Default)]
+struct Counts {
+    steps: usize,
+    annotations: usize,
+    mismatches: usize,
 }
 
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-struct StepReport {
-    line: u32,
-    step: String,
-    event: Event,
-    note: Option<String>,
-}
-
-/// Runs one trace on `backend` and reports its events and mismatches.
-pub fn run_one(
+/// Runs one trace on `backend`, printing each step as it happens (events are not
+/// kept, unless `--bless` needs them).
+fn run_one(
     path: &str,
     t: &Trace,
     backend: &mut dyn Backend,
     a: &Args,
-    json: bool,
+    json_out: bool,
     out: &mut Out,
-) -> Code {
+) -> (Code, Counts) {
     let name = backend.name();
-    let outcome: Outcome = trace::run(t, backend);
-    let mismatches = trace::check_annotations(t, &outcome);
-    if json {
-        let steps = t
-            .steps
-            .iter()
-            .zip(outcome.events.iter().zip(&outcome.notes))
-            .map(|(s, (e, n))| StepReport {
-                line: s.line,
-                step: s.op.to_string(),
-                event: e.clone(),
-                note: n.clone(),
-            })
-            .collect();
-        out.json(&Report {
-            file: path,
-            backend: name,
-            steps,
-            mismatches: mismatches.clone(),
-        });
-    } else {
-        if !a.quiet {
-            for (s, (e, n)) in t
-                .steps
-                .iter()
-                .zip(outcome.events.iter().zip(&outcome.notes))
-            {
-                let note = n.as_ref().map(|n| format!("  ({n})")).unwrap_or_default();
-                out.line(&format!("{path}:{}: {} => {e}{note}", s.line, s.op));
+    let mut counts = Counts {
+        steps: t.steps.len(),
+        annotations: t.steps.iter().filter(|s| s.expect.is_some()).count(),
+        mismatches: 0,
+    };
+    let mut mismatches: Vec<Mismatch> = Vec::new();
+    let mut blessed: Vec<Event> = Vec::new();
+    trace::run_streaming(t, backend, |i, e, n| {
+        let s = &t.steps[i];
+        if json_out {
+            let mut step = s.clone();
+            step.expect = None;
+            out.json(&json::object(
+                "step",
+                [
+                    ("file", path.into()),
+                    ("line", s.line.into()),
+                    ("index", i.into()),
+                    ("op", s.op.keyword().into()),
+                    ("step", step.code().into()),
+                    ("event", json::event(&e)),
+                    ("note", n.clone().map_or(Value::Null, Value::from)),
+                ],
+            ));
+        } else if !a.quiet {
+            let note = n.as_ref().map(|n| format!("  ({n})")).unwrap_or_default();
+            out.line(&format!("{path}:{}: {} => {e}{note}", s.line, s.op));
+        }
+        if let Some(expected) = &s.expect {
+            if *expected != e {
+                mismatches.push(Mismatch {
+                    step: i,
+                    line: s.line,
+                    expected: expected.clone(),
+                    actual: Some(e.clone()),
+                });
             }
         }
-        for m in &mismatches {
+        if a.bless {
+            blessed.push(e);
+        }
+    });
+    counts.mismatches = mismatches.len();
+    for m in &mismatches {
+        if json_out {
+            out.json(&json::mismatch(path, m));
+        } else {
             let actual = m
                 .actual
                 .as_ref()
@@ -88,43 +97,72 @@ pub fn run_one(
                 m.line, m.expected
             ));
         }
-        let n = t.steps.iter().filter(|s| s.expect.is_some()).count();
+    }
+    if json_out {
+        out.json(&json::object(
+            "file",
+            [
+                ("file", path.into()),
+                ("backend", name.into()),
+                ("steps", counts.steps.into()),
+                ("annotations", counts.annotations.into()),
+                ("mismatches", counts.mismatches.into()),
+            ],
+        ));
+    } else {
         out.line(&format!(
-            "{path}: {} steps on {name}, {n} annotations, {} mismatches",
-            t.steps.len(),
-            mismatches.len()
+            "{path}: {} steps on {name}, {} annotations, {} mismatches",
+            counts.steps, counts.annotations, counts.mismatches
         ));
     }
     if a.bless {
         let mut b = t.clone();
-        for (s, e) in b.steps.iter_mut().zip(&outcome.events) {
+        for (s, e) in b.steps.iter_mut().zip(blessed) {
             if s.expect.is_some() || !matches!(e, Event::Bound(_)) {
-                s.expect = Some(e.clone());
+                s.expect = Some(e);
             }
         }
         if let Err(e) = std::fs::write(path, b.to_string()) {
             err(&format!("msgring: {path}: {e}"));
-            return Code::BadInput;
+            return (Code::BadInput, counts);
         }
-        return Code::Ok;
+        return (Code::Ok, counts);
     }
-    if mismatches.is_empty() {
+    let code = if mismatches.is_empty() {
         Code::Ok
     } else {
         Code::Mismatch
-    }
+    };
+    (code, counts)
 }
 
-pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
+pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
     let mut code = Code::Ok;
+    let (mut steps, mut mismatches, mut errors) = (0usize, 0usize, 0usize);
     for path in &a.files {
-        let Some((_, t)) = load(path) else {
+        let Some((_, t)) = load(path, json_out, out) else {
             code = code.max(Code::BadInput);
+            errors += 1;
             continue;
         };
         let profile = a.kernel.or(t.profile).unwrap_or_default();
         let mut world = World::new(profile);
-        code = code.max(run_one(path, &t, &mut world, a, json, out));
+        let (c, counts) = run_one(path, &t, &mut world, a, json_out, out);
+        code = code.max(c);
+        steps += counts.steps;
+        mismatches += counts.mismatches;
+    }
+    if json_out {
+        out.summary(
+            "run",
+            code,
+            [
+                ("files", a.files.len().into()),
+                ("steps", steps.into()),
+                ("mismatches", mismatches.into()),
+                ("errors", errors.into()),
+            ],
+        );
     }
     code
 }

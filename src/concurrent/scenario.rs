@@ -145,6 +145,11 @@ impl Op {
     }
 }
 
+/// Per thread, the return values so far (of a sequential run).
+type Rets = Vec<Vec<i32>>;
+/// Per ring, the CQEs reaped so far (of a sequential run).
+type Reaped = Vec<Vec<Cqe>>;
+
 /// Which ordered stream a CQE belongs to. CQEs of one stream must appear on a ring in
 /// the order the sequential model gives; different streams may interleave freely.
 ///
@@ -362,7 +367,7 @@ impl Scenario {
         }];
         // States already expanded at a position (paths that meet again need not be
         // walked twice).
-        let mut seen: HashSet<(usize, World, Vec<Vec<i32>>, Vec<Vec<Cqe>>)> = HashSet::new();
+        let mut seen: HashSet<(usize, World, Rets, Reaped)> = HashSet::new();
         while let Some(mut at) = stack.pop() {
             if at.pos == order.len() {
                 out.insert(self.sequential_outcome(at.world, &fds, at.reaped, at.rets));

@@ -8,8 +8,20 @@ impl World {
     /// `io_fill_cqe_aux` / `io_fill_cqe_req` via `io_get_cqe_overflow(.., false)`:
     /// writes into the CQ only if it has room **and** the overflow list is empty (C3:
     /// `io_cqe_cache_refill` refuses while `IO_CHECK_CQ_OVERFLOW_BIT` is set).
-    fn fill_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
-        self.cq_takes_a_cqe(ring) && self.ring_mut(ring).cq.push(cqe)
+    /// `big`: the extra words a request's CQE writes on a CQE32 ring; `None` for an
+    /// aux CQE, which on 6.18 leaves the slot's words as they were (the kernel's
+    /// `io_fill_cqe_aux` only writes them for a CQE with F_32; 7.3 zeroes them).
+    fn fill_cqe(&mut self, ring: RingId, cqe: Cqe, big: Option<[u64; 2]>) -> bool {
+        if !self.cq_takes_a_cqe(ring) {
+            return false;
+        }
+        let cq = &mut self.ring_mut(ring).cq;
+        let pos = cq.tail();
+        let pushed = cq.push(cqe);
+        if let (true, Some(big)) = (pushed, big) {
+            cq.set_big(pos, big);
+        }
+        pushed
     }
 
     /// Whether [`Self::fill_cqe`] writes a CQE into `ring`'s CQ now (C3: a free slot and
@@ -23,7 +35,7 @@ impl World {
     /// overflow list; the first entry sets `IORING_SQ_CQ_OVERFLOW`. If the allocation
     /// fails (an injected fault), the CQE is dropped: `cq_overflow++` and the dropped bit
     /// is set. Returns whether the CQE was kept.
-    pub(crate) fn cqring_event_overflow(&mut self, ring: RingId, cqe: Cqe) -> bool {
+    pub(crate) fn cqring_event_overflow(&mut self, ring: RingId, cqe: Cqe, big: [u64; 2]) -> bool {
         if self.faults.overflow_alloc_fails > 0 {
             self.faults.overflow_alloc_fails -= 1;
             let r = self.ring_mut(ring);
@@ -36,6 +48,14 @@ impl World {
             r.sq_flags |= sq::CQ_OVERFLOW;
         }
         r.overflow.push_back(cqe);
+        // The entry keeps its extra words (zero for an aux CQE: the allocation is
+        // zeroed); kept beside the list once any is non-zero.
+        if big != [0, 0] && r.overflow_big.is_empty() {
+            r.overflow_big.resize(r.overflow.len() - 1, [0, 0]);
+        }
+        if !r.overflow_big.is_empty() || big != [0, 0] {
+            r.overflow_big.push_back(big);
+        }
         true
     }
 
@@ -44,14 +64,25 @@ impl World {
     pub(crate) fn post_aux_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
         let r = self.ring_mut(ring);
         r.cq_extra = r.cq_extra.wrapping_add(1);
-        self.post_req_cqe(ring, cqe)
+        self.fill_cqe(ring, cqe, None) || self.cqring_event_overflow(ring, cqe, [0, 0])
     }
 
     /// `io_fill_cqe_req`, else `io_req_cqe_overflow`: a request's own CQE (unlike
     /// [`Self::post_aux_cqe`], not counted in `cq_extra`). False only when the overflow
     /// allocation failed.
     pub(crate) fn post_req_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
-        self.fill_cqe(ring, cqe) || self.cqring_event_overflow(ring, cqe)
+        self.post_req_cqe32(ring, cqe, [0, 0])
+    }
+
+    /// [`Self::post_req_cqe`] with the request's extra words (`req->big_cqe`, set by
+    /// IORING_NOP_CQE32), written on a CQE32 ring (a 16-byte CQE has none).
+    pub(crate) fn post_req_cqe32(&mut self, ring: RingId, cqe: Cqe, big: [u64; 2]) -> bool {
+        let big = if self.ring(ring).has(crate::uapi::setup::CQE32) {
+            big
+        } else {
+            [0, 0]
+        };
+        self.fill_cqe(ring, cqe, Some(big)) || self.cqring_event_overflow(ring, cqe, big)
     }
 
     /// `io_add_aux_cqe` (R14, task_work path): like [`Self::post_aux_cqe`], but a
@@ -68,10 +99,14 @@ impl World {
     pub(crate) fn cqring_overflow_flush(&mut self, ring: RingId) {
         let r = self.ring_mut(ring);
         while let Some(&cqe) = r.overflow.front() {
+            let pos = r.cq.tail();
             if !r.cq.push(cqe) {
                 break;
             }
             r.overflow.pop_front();
+            // The whole entry is copied, extra words too.
+            let big = r.overflow_big.pop_front().unwrap_or_default();
+            r.cq.set_big(pos, big);
         }
         if r.overflow.is_empty() {
             r.sq_flags &= !sq::CQ_OVERFLOW;

@@ -5,6 +5,7 @@ pub(crate) mod branch;
 pub(crate) mod cqe;
 pub(crate) mod msg_ring;
 pub(crate) mod register;
+pub(crate) mod register_raw;
 pub(crate) mod setup;
 pub(crate) mod submit;
 pub(crate) mod taskwork;
@@ -97,7 +98,7 @@ impl World {
         match step {
             Step::Push { ring, .. } => self
                 .ring_of_fd(*ring)
-                .map_or(true, |r| self.ring(r).has(crate::uapi::setup::SQPOLL)),
+                .is_none_or(|r| self.ring(r).has(crate::uapi::setup::SQPOLL)),
             Step::Reap { .. } | Step::Observe { .. } | Step::QuerySlot { .. } => false,
             _ => true,
         }
@@ -202,6 +203,14 @@ impl World {
                 flags,
             } => self.io_uring_enter(*task, *ring, *to_submit, *min_complete, *flags),
             Step::Reap { ring, max } => match self.ring_of_fd(*ring) {
+                Some(r) if self.ring(r).cq.has_big() => {
+                    let cqes = self.ring_mut(r).cq.reap_big(*max);
+                    if cqes.iter().any(|(_, big)| *big != [0, 0]) {
+                        StepResult::Reaped32(cqes)
+                    } else {
+                        StepResult::Reaped(cqes.into_iter().map(|(c, _)| c).collect())
+                    }
+                }
                 Some(r) => StepResult::Reaped(self.ring_mut(r).cq.reap(*max)),
                 None => StepResult::Refused(format!("fd {ring} is not an open ring")),
             },
@@ -209,6 +218,17 @@ impl World {
                 let r = self.io_uring_sync_msg_ring(sqe);
                 self.syscall_exit(*task);
                 StepResult::Ret(r)
+            }
+            Step::Register {
+                task,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => {
+                let r = self.io_uring_register(*task, *fd, *opcode, arg, *nr_args);
+                self.syscall_exit(*task);
+                r
             }
             Step::QuerySlot { ring, slot } => match self.ring_of_fd(*ring) {
                 Some(r) => StepResult::Slot(
@@ -239,7 +259,8 @@ fn step_task(step: &Step) -> Option<TaskId> {
         | Step::FileAllocRange { task, .. }
         | Step::EnableRings { task, .. }
         | Step::Enter { task, .. }
-        | Step::SyncMsg { task, .. } => Some(*task),
+        | Step::SyncMsg { task, .. }
+        | Step::Register { task, .. } => Some(*task),
         _ => None,
     }
 }

@@ -18,14 +18,8 @@ impl World {
     /// -EOPNOTSUPP) and, if the ring has a submitter task, the caller must be it
     /// (-EEXIST, every opcode, C6).
     pub(crate) fn register_prelude(&self, task: TaskId, fd: i32) -> Result<RingId, Errno> {
-        let file = self.fd_file(fd).ok_or(Errno::EBADF)?;
-        let crate::state::FileKind::Ring(ring) = self.file(file).kind else {
-            return Err(Errno::EOPNOTSUPP);
-        };
-        match self.ring(ring).submitter {
-            Some(owner) if owner != task => Err(Errno::EEXIST),
-            _ => Ok(ring),
-        }
+        self.io_uring_get_ring(task, fd, false)
+            .and_then(|ring| self.register_owner_check(task, ring))
     }
 
     /// `io_sqe_files_register`: a table of `fds.len()` slots (`None` = sparse). Any

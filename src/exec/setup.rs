@@ -95,6 +95,7 @@ impl World {
             ring.submitter = Some(task);
         }
         self.rings.push(ring);
+        self.task_mut(task).tctx = true; // __io_uring_add_tctx_node
         StepResult::Ret(self.install_fd(file))
     }
 
@@ -146,6 +147,7 @@ impl World {
             }
         }
         self.run_task_work(task);
+        self.io_uring_unreg_ringfd(task);
         self.task_mut(task).alive = false;
         StepResult::Ret(0)
     }

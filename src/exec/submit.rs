@@ -135,6 +135,21 @@ pub(crate) fn req_cqe(sqe: &Sqe, res: i32) -> Option<Cqe> {
     })
 }
 
+/// `req->big_cqe`: the extra words a request's CQE carries on a CQE32 ring:
+/// `[sqe->off, sqe->addr]` for a NOP with IORING_NOP_CQE32 that was issued
+/// (`io_req_set_res32`), else zero (a request that failed before issue never set them).
+pub(crate) fn req_big(req: &Req) -> [u64; 2] {
+    let sqe = &req.sqe;
+    if sqe.opcode == op::NOP
+        && sqe.msg_ring_flags & uapi::NOP_CQE32 != 0
+        && req.init_failed.is_none()
+    {
+        [sqe.off, sqe.addr]
+    } else {
+        [0, 0]
+    }
+}
+
 pub(crate) fn is_link(sqe: &Sqe) -> bool {
     sqe.flags & (sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK) != 0
 }
@@ -155,7 +170,11 @@ impl World {
             op::NOP => {
                 const NOP_KNOWN: u32 = 0x3f;
                 let f = sqe.msg_ring_flags;
-                (f & NOP_KNOWN & !uapi::NOP_INJECT_RESULT != 0).then(|| format!("NOP flags {f:#x}"))
+                let mut modelled = uapi::NOP_INJECT_RESULT;
+                if self.profile.nop_cqe32() {
+                    modelled |= uapi::NOP_CQE32;
+                }
+                (f & NOP_KNOWN & !modelled != 0).then(|| format!("NOP flags {f:#x}"))
             }
             other => Some(format!("opcode {other}")),
         }
@@ -186,11 +205,9 @@ impl World {
         if flags & !enter::MODELLED != 0 {
             return StepResult::Unmodelled(format!("enter flags {flags:#x}"));
         }
-        let Some(file) = self.fd_file(fd) else {
-            return StepResult::Ret(Errno::EBADF.neg());
-        };
-        let crate::state::FileKind::Ring(ring) = self.file(file).kind else {
-            return StepResult::Ret(Errno::EOPNOTSUPP.neg());
+        let ring = match self.enter_ring(task, fd, flags) {
+            Ok(r) => r,
+            Err(e) => return StepResult::Ret(e.neg()),
         };
         if !self.ring(ring).enabled {
             return StepResult::Ret(Errno::EBADFD.neg());
@@ -221,6 +238,7 @@ impl World {
             if r.has(setup::SINGLE_ISSUER) && r.submitter != Some(task) {
                 return StepResult::Ret(Errno::EEXIST.neg());
             }
+            self.task_mut(task).tctx = true; // io_uring_add_tctx_node
             let submitted = self.io_submit_sqes(ring, task, to_submit);
             ret = submitted as i32;
             if submitted != to_submit {
@@ -387,7 +405,7 @@ impl World {
         }
         let mut direct = 0;
         if open {
-            let mut w = cq.writer();
+            let mut w = cq.aux_writer();
             let data_cqe = |s: &Sqe| IoMsg::from_sqe(s).data_cqe();
             direct = w.write_each(&a[..k.min(a.len())], data_cqe);
             if direct == a.len() {
@@ -471,12 +489,14 @@ impl World {
         if sqe.ioprio != 0 {
             return Err(Errno::EINVAL); // neither NOP nor MSG_RING sets def->ioprio
         }
-        if sqe.personality != 0 {
-            return Err(Errno::EINVAL); // the model registers no personalities
+        // `req->creds = xa_load(&ctx->personalities, personality)`: an id the ring
+        // has not registered is -EINVAL (R1 then refuses any for MSG_RING).
+        if sqe.personality != 0 && !self.ring(ring).personalities.contains(&sqe.personality) {
+            return Err(Errno::EINVAL);
         }
         match sqe.opcode {
             op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe, self.profile)?,
-            _ => io_nop_prep(sqe)?,
+            _ => io_nop_prep(sqe, self.ring(ring).flags)?,
         }
         Ok(force_async)
     }
@@ -673,7 +693,9 @@ impl World {
     /// A request without a link successor is kept as the CQE it will write: nothing
     /// else of it is needed at the flush.
     pub(crate) fn complete_batched(&mut self, req: Req, res: i32) {
-        let entry = if req.link.is_empty() {
+        // A CQE with extra words goes through the general entry, which keeps the
+        // request (its flush writes them; the chain after it is empty).
+        let entry = if req.link.is_empty() && req_big(&req) == [0, 0] {
             Completed::Done {
                 ring: req.ring,
                 cqe: req_cqe(&req.sqe, res),
@@ -737,7 +759,7 @@ impl World {
     /// success; a failure clears the skip).
     fn fill_req_cqe(&mut self, req: &Req, res: i32) {
         if let Some(cqe) = req_cqe(&req.sqe, res) {
-            let _dropped_if_false = self.post_req_cqe(req.ring, cqe);
+            let _dropped_if_false = self.post_req_cqe32(req.ring, cqe, req_big(req));
         }
     }
 
@@ -998,11 +1020,17 @@ fn io_nop(sqe: &Sqe) -> i32 {
     }
 }
 
-/// `io_nop_prep`: only IORING_NOP_INJECT_RESULT is modelled (others are refused before
-/// submission); unknown NOP flags are -EINVAL.
-fn io_nop_prep(sqe: &Sqe) -> Result<(), Errno> {
+/// `io_nop_prep`: IORING_NOP_INJECT_RESULT and IORING_NOP_CQE32 are modelled (others
+/// are refused before submission); unknown NOP flags are -EINVAL, and so is CQE32 on a
+/// ring without 32-byte CQEs (checked on 6.18.44: real-backend/examples/exp8).
+fn io_nop_prep(sqe: &Sqe, ring_flags: u32) -> Result<(), Errno> {
     const NOP_KNOWN: u32 = 0x3f;
     if sqe.msg_ring_flags & !NOP_KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if sqe.msg_ring_flags & uapi::NOP_CQE32 != 0
+        && ring_flags & (setup::CQE32 | setup::CQE_MIXED) == 0
+    {
         return Err(Errno::EINVAL);
     }
     Ok(())

@@ -2,12 +2,13 @@
 //! [`Backend`], one step at a time.
 
 use super::settle::{needs_settle, wait_blocks, Hint, Settle, IOWQ_SETUP_FLAGS, IOWQ_SQE_FLAGS};
-use super::{kernel_profile, probe, KernelInfo, Unavailable};
+use super::{kernel_profile, probe, KernelInfo, Unavailable, OUT_OF_TIME};
 use crate::uapi;
 use crate::{Backend, Cqe, Faults, FileId, Profile, RingView, Step, StepResult, TaskId};
 use msgring_real_backend as rb;
 use std::collections::HashMap;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// The running kernel as a [`Backend`].
 pub struct KernelBackend {
@@ -43,6 +44,10 @@ pub struct KernelBackend {
     /// The first step (index since `new`/`reset`) after which the kernel did not
     /// become quiescent within [`Settle::give_up`].
     pub(super) unsettled: Option<usize>,
+    /// Wall-clock time a trace may take ([`KernelBackend::set_time_budget`]).
+    pub(super) time_budget: Option<Duration>,
+    /// When the current trace's budget runs out (set at its first step).
+    pub(super) deadline: Option<Instant>,
 }
 
 impl fmt::Debug for KernelBackend {
@@ -60,6 +65,31 @@ fn ret_or_refused(r: i32, what: &str) -> StepResult {
         StepResult::Unmodelled(format!("the host refused {what}"))
     } else {
         StepResult::Ret(r)
+    }
+}
+
+/// The `fd` of a [`Step::Register`] for the host: -1, an index (with
+/// IORING_REGISTER_USE_REGISTERED_RING), or a virtual fd.
+fn reg_fd(fd: i32, opcode: u32) -> rb::RegFd {
+    if opcode & uapi::register::USE_REGISTERED_RING != 0 {
+        rb::RegFd::Index(fd as u32)
+    } else if fd == -1 {
+        rb::RegFd::Blind
+    } else {
+        rb::RegFd::Vfd(rb::Vfd(fd as u32))
+    }
+}
+
+/// The `arg` of a [`Step::Register`] for the host.
+fn reg_arg(arg: &crate::RegisterArg) -> rb::RawRegArg {
+    match arg {
+        crate::RegisterArg::Null => rb::RawRegArg::Null,
+        crate::RegisterArg::Sqe(sqe) => rb::RawRegArg::Sqe(sqe.to_bytes()),
+        crate::RegisterArg::RingFds(v) => rb::RawRegArg::RingFds(
+            v.iter()
+                .map(|u| (u.offset, u.fd.map(|f| rb::Vfd(f as u32))))
+                .collect(),
+        ),
     }
 }
 
@@ -118,7 +148,17 @@ impl KernelBackend {
             iowq_idle: false,
             steps_applied: 0,
             unsettled: None,
+            time_budget: None,
+            deadline: None,
         })
+    }
+
+    /// Bounds the wall-clock time of each trace, counted from its first step (after
+    /// [`KernelBackend::new`] or [`KernelBackend::reset`]): once it has run out, every
+    /// further step reports `Unmodelled` with [`OUT_OF_TIME`] and does nothing, so a
+    /// trace of 10 000 bounded waits cannot run for minutes. `None`: no bound.
+    pub fn set_time_budget(&mut self, budget: Option<Duration>) {
+        self.time_budget = budget;
     }
 
     /// Back to the state of a new backend, reusing the host (see [`rb::Host::reset`]):
@@ -231,6 +271,13 @@ impl KernelBackend {
     ) -> StepResult {
         if !faults.is_empty() {
             return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
+        }
+        if self.fresh {
+            self.deadline = self.time_budget.map(|b| Instant::now() + b);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            let secs = self.time_budget.unwrap_or_default().as_secs_f64();
+            return StepResult::Unmodelled(format!("{OUT_OF_TIME} ({secs} s)"));
         }
         self.fresh = false;
         self.steps_applied += 1;
@@ -512,9 +559,15 @@ impl KernelBackend {
                     Some(h) if !wait_blocks(h, *ring, *min_complete) => self.settle.wake_timeout,
                     _ => self.settle.block_timeout,
                 };
-                let r = self
-                    .host
-                    .enter(t, vfd(*ring), *to_submit, *min_complete, *flags, timeout);
+                let r = if flags & uapi::enter::REGISTERED_RING != 0 {
+                    // `ring` is an index into the task's registered ring fds.
+                    let index = *ring as u32;
+                    self.host
+                        .enter_registered(t, index, *to_submit, *min_complete, *flags, timeout)
+                } else {
+                    self.host
+                        .enter(t, vfd(*ring), *to_submit, *min_complete, *flags, timeout)
+                };
                 ret_or_refused(r, "this enter")
             }
             Step::Reap { ring, max } => {
@@ -522,11 +575,13 @@ impl KernelBackend {
                     return not_a_ring(*ring);
                 }
                 let cqes = self.host.reap(vfd(*ring), *max);
-                if let Some(c) = cqes.iter().find(|c| c.big != [0, 0]) {
-                    return StepResult::Refused(format!(
-                        "CQE32 extra words not zero: {:?} (user_data {})",
-                        c.big, c.user_data
-                    ));
+                let cqe = |c: &rb::Cqe| Cqe {
+                    user_data: c.user_data,
+                    res: c.res,
+                    flags: c.flags,
+                };
+                if cqes.iter().any(|c| c.big != [0, 0]) {
+                    return StepResult::Reaped32(cqes.iter().map(|c| (cqe(c), c.big)).collect());
                 }
                 StepResult::Reaped(
                     cqes.iter()
@@ -540,6 +595,25 @@ impl KernelBackend {
             }
             Step::SyncMsg { task, sqe } => match self.task_check(*task) {
                 Ok(t) => ret_or_refused(self.host.sync_msg(t, sqe.to_bytes()), "this sync msg"),
+                Err(e) => e,
+            },
+            Step::Register {
+                task,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => match self.task_check(*task) {
+                Ok(t) => {
+                    let r = self.host.register_raw(
+                        t,
+                        reg_fd(*fd, *opcode),
+                        *opcode,
+                        reg_arg(arg),
+                        *nr_args,
+                    );
+                    ret_or_refused(r, "this register call")
+                }
                 Err(e) => e,
             },
             Step::QuerySlot { ring, slot } => {

@@ -40,6 +40,10 @@ pub struct CheckOptions {
     /// mostly waits (settling, `io_uring_enter` timeouts), so more threads than CPUs
     /// pay off.
     pub jobs: usize,
+    /// Wall-clock bound of each trace on the kernel
+    /// ([`KernelBackend::set_time_budget`]); a trace that runs out is compared up to
+    /// there and counted in [`CheckStats::out_of_time`].
+    pub trace_budget: Option<Duration>,
     /// Keep, for each choice point, the first agreeing trace whose kernel outcome
     /// needed a non-default option there ([`CheckReport::evidence`]).
     pub evidence: bool,
@@ -53,6 +57,7 @@ impl Default for CheckOptions {
             budget: Budget::Count(100),
             minimize_runs: 400,
             jobs: 1,
+            trace_budget: None,
             evidence: false,
         }
     }
@@ -100,6 +105,8 @@ pub struct CheckStats {
     pub search_steps: u64,
     /// Seconds spent searching (model side, all traces).
     pub search_seconds: f64,
+    /// Traces whose time budget ran out on the kernel ([`CheckOptions::trace_budget`]).
+    pub out_of_time: u64,
     /// Seconds since the start.
     pub seconds: f64,
 }
@@ -246,6 +253,7 @@ pub fn check(
                         None => KernelBackend::for_this_thread(),
                     };
                     let r = got.map(|mut k| {
+                        k.set_time_budget(opts.trace_budget);
                         let (d, search) = diff_trace_timed(&t, profile, &mut k);
                         kb = Some(k);
                         (t, d, search)
@@ -280,6 +288,7 @@ pub fn check(
                 stats.traces += 1;
                 stats.compared += d.compared as u64;
                 stats.skipped += d.skipped as u64;
+                stats.out_of_time += u64::from(d.ran_out_of_time());
                 stats.search_steps += d.step_runs;
                 stats.search_seconds += search_seconds;
                 if d.step_runs > 0 {

@@ -356,6 +356,14 @@ impl TraceDiff {
         self
     }
 
+    /// Whether the comparison stopped because the kernel side's time budget ran out
+    /// ([`KernelBackend::set_time_budget`]).
+    pub fn ran_out_of_time(&self) -> bool {
+        self.stopped
+            .as_ref()
+            .is_some_and(|(_, why)| why.contains(super::OUT_OF_TIME))
+    }
+
     /// The model's and the kernel's events at the divergence.
     pub fn divergent_events(&self) -> Option<(usize, &Event, &Event)> {
         let i = self.divergence?;

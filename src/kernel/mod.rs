@@ -43,6 +43,11 @@ use crate::Profile;
 use msgring_real_backend as rb;
 use std::fmt;
 
+/// How a step after the time budget ran out reads in the outcome notes: the kernel
+/// side reports `unmodelled`, so [`TraceDiff::compare`] stops there (see
+/// [`TraceDiff::ran_out_of_time`]).
+pub const OUT_OF_TIME: &str = "the time budget for this trace ran out";
+
 /// The real-kernel driver crate.
 pub use msgring_real_backend as driver;
 pub use rb::KernelInfo;

@@ -16,7 +16,7 @@ fn event_kind(e: &Event) -> &'static str {
     match e {
         Event::Ret(_) => "ret",
         Event::Bound(_) => "bound",
-        Event::Cqes(_) => "cqes",
+        Event::Cqes(_) | Event::Cqes32(_) => "cqes",
         Event::Slot(_) => "slot",
         Event::View(_) => "view",
         Event::Refused => "refused",

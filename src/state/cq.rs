@@ -3,8 +3,9 @@
 
 /// A completion queue entry as userspace reads it.
 ///
-/// On a CQE32 ring every CQE the model produces has `big_cqe = [0, 0]` (R12); the
-/// real backend checks that, so the model does not store it.
+/// The extra 16 bytes of a CQE32 ring (`big_cqe`, `extra1`/`extra2`) are kept beside
+/// the slots ([`Cq::big_at`]): they are zero but for IORING_NOP_CQE32, and what a
+/// MSG_RING target CQE leaves in a slot that held such a CQE.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Cqe {
@@ -27,6 +28,9 @@ pub struct Cq {
     head: u32,
     tail: u32,
     slots: Vec<Cqe>,
+    /// The extra words of each slot of a CQE32 ring, allocated (`entries` long) when
+    /// a non-zero one is first written; empty means all zero.
+    big: Vec<[u64; 2]>,
 }
 
 impl PartialEq for Cq {
@@ -36,6 +40,10 @@ impl PartialEq for Cq {
                 let pos = self.head.wrapping_add(i);
                 self.at(pos) == other.at(pos)
             })
+            // Stale extra words are state too: a later MSG_RING CQE in the slot shows
+            // them.
+            && (self.big.is_empty() && other.big.is_empty()
+                || (0..self.entries).all(|i| self.big_at(i) == other.big_at(i)))
     }
 }
 
@@ -65,7 +73,43 @@ impl Cq {
             head: start,
             tail: start,
             slots: Vec::new(),
+            big: Vec::new(),
         }
+    }
+
+    /// The extra words (`big_cqe`) of the slot at free-running position `pos`.
+    pub fn big_at(&self, pos: u32) -> [u64; 2] {
+        self.big
+            .get((pos & (self.entries - 1)) as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Writes the extra words of the slot at position `pos` (a request's CQE writes
+    /// its own, zero for all but IORING_NOP_CQE32; a flushed overflow entry its own).
+    pub fn set_big(&mut self, pos: u32, big: [u64; 2]) {
+        if self.big.is_empty() {
+            if big == [0, 0] {
+                return;
+            }
+            self.big = vec![[0, 0]; self.entries as usize];
+        }
+        self.big[(pos & (self.entries - 1)) as usize] = big;
+    }
+
+    /// Whether any slot has held non-zero extra words.
+    pub fn has_big(&self) -> bool {
+        !self.big.is_empty()
+    }
+
+    /// [`Cq::reap`] with each CQE's extra words.
+    pub fn reap_big(&mut self, max: u32) -> Vec<(Cqe, [u64; 2])> {
+        let head = self.head;
+        let cqes = self.reap(max);
+        cqes.into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, self.big_at(head.wrapping_add(i as u32))))
+            .collect()
     }
 
     pub fn entries(&self) -> u32 {
@@ -107,10 +151,21 @@ impl Cq {
         true
     }
 
-    /// A writer of CQEs at the tail, for a batch of posts (`io_get_cqe` per CQE, one
-    /// `io_commit_cqring` at the end). Writing through it is the same as calling
-    /// [`Cq::push`] for each CQE until one fails.
+    /// A writer of requests' CQEs at the tail, for a batch of posts (`io_get_cqe` per
+    /// CQE, one `io_commit_cqring` at the end). Writing through it is the same as
+    /// calling [`Cq::push`] for each CQE until one fails, and zeroing the slot's extra
+    /// words ([`Cq::set_big`]).
     pub fn writer(&mut self) -> CqWriter<'_> {
+        self.writer_with(true)
+    }
+
+    /// [`Cq::writer`] for MSG_RING target CQEs (`io_add_aux_cqe`), which on 6.18 leave
+    /// a CQE32 slot's extra words as they were.
+    pub fn aux_writer(&mut self) -> CqWriter<'_> {
+        self.writer_with(false)
+    }
+
+    fn writer_with(&mut self, clear_big: bool) -> CqWriter<'_> {
         let room = self.space();
         let mask = self.entries - 1;
         let reach = ((self.tail & mask) as usize + room as usize).min(self.entries as usize);
@@ -118,8 +173,10 @@ impl Cq {
             self.slots.resize(reach, Cqe::default());
         }
         let tail = self.tail;
+        let big: &mut [[u64; 2]] = if clear_big { &mut self.big } else { &mut [] };
         CqWriter {
             slots: &mut self.slots,
+            big,
             published: &mut self.tail,
             tail,
             room,
@@ -165,6 +222,8 @@ impl Cq {
 #[must_use = "CQEs written are published by finish()"]
 pub struct CqWriter<'a> {
     slots: &'a mut [Cqe],
+    /// Extra words to zero as CQEs are written (empty: nothing to zero).
+    big: &'a mut [[u64; 2]],
     /// The CQ's tail, written at `finish`.
     published: &'a mut u32,
     tail: u32,
@@ -179,7 +238,11 @@ impl CqWriter<'_> {
         if self.room == 0 {
             return false;
         }
-        self.slots[(self.tail & self.mask) as usize] = cqe;
+        let idx = (self.tail & self.mask) as usize;
+        self.slots[idx] = cqe;
+        if !self.big.is_empty() {
+            self.big[idx] = [0, 0];
+        }
         self.tail = self.tail.wrapping_add(1);
         self.room -= 1;
         true
@@ -192,7 +255,11 @@ impl CqWriter<'_> {
         let n = items.len().min(self.room as usize);
         let mut tail = self.tail;
         for x in &items[..n] {
-            self.slots[(tail & self.mask) as usize] = cqe(x);
+            let idx = (tail & self.mask) as usize;
+            self.slots[idx] = cqe(x);
+            if !self.big.is_empty() {
+                self.big[idx] = [0, 0];
+            }
             tail = tail.wrapping_add(1);
         }
         self.tail = tail;

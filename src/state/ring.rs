@@ -146,6 +146,13 @@ pub struct Ring {
     /// SQPOLL: the SQ thread is polling (M8). It starts asleep with
     /// IORING_SQ_NEED_WAKEUP set and wakes on enter with IORING_ENTER_SQ_WAKEUP.
     pub sqpoll_awake: bool,
+    /// `ctx->personalities`: registered personality ids (`IORING_REGISTER_PERSONALITY`).
+    pub personalities: std::collections::BTreeSet<u16>,
+    /// `ctx->pers_next`: where the next cyclic id search starts.
+    pub pers_next: u32,
+    /// The extra words (`big_cqe`) of the overflow list's entries, parallel to
+    /// `overflow`, on a ring that has had non-zero ones (empty otherwise: all zero).
+    pub overflow_big: VecDeque<[u64; 2]>,
 }
 
 impl Ring {
@@ -176,6 +183,9 @@ impl Ring {
             sq_consumed: 0,
             cq_extra: 0,
             sqpoll_awake: false,
+            personalities: Default::default(),
+            pers_next: 0,
+            overflow_big: VecDeque::new(),
         }
     }
 

@@ -36,6 +36,12 @@ pub struct Task {
     pub callbacks: Vec<Callback>,
     /// The io_uring task context's work list (`tctx->task_list`), FIFO.
     pub tw: VecDeque<Work>,
+    /// The task has an io_uring context (`task->io_uring`): it set up a ring, submitted
+    /// or registered a ring fd.
+    pub tctx: bool,
+    /// `tctx->registered_rings` (`IORING_REGISTER_RING_FDS`): each holds a reference
+    /// to its ring's file until unregistered or the task exits.
+    pub registered_rings: [Option<super::FileId>; 16],
 }
 
 impl Task {

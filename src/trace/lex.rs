@@ -1,9 +1,10 @@
 //! Splits one trace line into tokens with 1-based columns.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Tok {
+pub(crate) enum Tok<'a> {
     /// A word: identifier, number (`-12`, `0x1f`), errno (`-EBADF`), version (`6.18`).
-    Word(String),
+    /// Borrowed from the line: a long line costs one small token per word, no copies.
+    Word(&'a str),
     /// One of `( ) [ ] , = | ; :`.
     Punct(char),
     /// `=>`.
@@ -11,8 +12,8 @@ pub(crate) enum Tok {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Token {
-    pub tok: Tok,
+pub(crate) struct Token<'a> {
+    pub tok: Tok<'a>,
     pub col: u32,
 }
 
@@ -22,7 +23,7 @@ const fn is_word_char(c: char) -> bool {
 
 /// Tokenizes `text` (already stripped of its comment). Returns the column of an
 /// unexpected character on error.
-pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, (u32, String)> {
+pub(crate) fn tokenize(text: &str) -> Result<Vec<Token<'_>>, (u32, String)> {
     if text.is_ascii() {
         tokenize_ascii(text)
     } else {
@@ -57,7 +58,7 @@ const CLASS: [u8; 128] = {
 };
 
 /// [`tokenize`] of an ASCII line, byte by byte: the same tokens and errors.
-fn tokenize_ascii(text: &str) -> Result<Vec<Token>, (u32, String)> {
+fn tokenize_ascii(text: &str) -> Result<Vec<Token<'_>>, (u32, String)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0usize;
@@ -85,7 +86,7 @@ fn tokenize_ascii(text: &str) -> Result<Vec<Token>, (u32, String)> {
                     i += 1;
                 }
                 out.push(Token {
-                    tok: Tok::Word(text[start..i].to_string()),
+                    tok: Tok::Word(&text[start..i]),
                     col,
                 });
             }
@@ -99,16 +100,18 @@ fn tokenize_ascii(text: &str) -> Result<Vec<Token>, (u32, String)> {
 }
 
 /// [`tokenize`] of any line, char by char (columns count chars).
-fn tokenize_chars(text: &str) -> Result<Vec<Token>, (u32, String)> {
-    let chars: Vec<char> = text.chars().collect();
+fn tokenize_chars(text: &str) -> Result<Vec<Token<'_>>, (u32, String)> {
+    // (byte offset, char) of every char, and the line's length for the last word.
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_at = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
     let mut out = Vec::new();
     let mut i = 0usize;
     while i < chars.len() {
-        let c = chars[i];
+        let c = chars[i].1;
         let col = (i + 1) as u32;
         if c.is_whitespace() {
             i += 1;
-        } else if c == '=' && chars.get(i + 1) == Some(&'>') {
+        } else if c == '=' && chars.get(i + 1).map(|x| x.1) == Some('>') {
             out.push(Token {
                 tok: Tok::Arrow,
                 col,
@@ -122,11 +125,11 @@ fn tokenize_chars(text: &str) -> Result<Vec<Token>, (u32, String)> {
             i += 1;
         } else if is_word_char(c) {
             let start = i;
-            while i < chars.len() && is_word_char(chars[i]) {
+            while i < chars.len() && is_word_char(chars[i].1) {
                 i += 1;
             }
             out.push(Token {
-                tok: Tok::Word(chars[start..i].iter().collect()),
+                tok: Tok::Word(&text[byte_at(start)..byte_at(i)]),
                 col,
             });
         } else {

@@ -21,19 +21,22 @@ mod print;
 mod run;
 
 pub use gen::{gen, generate, generate_steps, ByteChoices, Choices, Generated, Name, SplitMix};
-pub use parse::{parse, parse_file, ParseError};
+pub use parse::{parse, parse_bytes, parse_file, ParseError};
 pub use print::{
-    fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
+    fmt_flags, Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, REGISTER_OPCODES, SETUP_FLAGS,
+    SQE_FLAGS, SQ_FLAGS,
 };
 pub(crate) use run::Resolver;
-pub use run::{check_annotations, run, run_with, Mismatch, Outcome};
+pub use run::{check_annotations, run, run_streaming, run_with, Mismatch, Outcome};
 
 use crate::{Cqe, Faults, Sqe};
 
 /// The trace format version this crate reads and writes.
 pub const VERSION: u32 = 1;
 
-/// Limits the parser enforces (the real backend has the same caps).
+/// Limits the parser enforces (the real backend has the same caps). Together they bound
+/// the memory a parse takes, whatever the input: the input itself, one line's tokens
+/// and the parsed lists (docs/trace-format.md, "Limits").
 pub mod limits {
     pub const MAX_ENTRIES: u32 = 4096;
     pub const MAX_CQ_ENTRIES: u32 = 8192;
@@ -41,7 +44,19 @@ pub mod limits {
     pub const MAX_FILES: usize = 64;
     pub const MAX_TASKS: usize = 64;
     pub const MAX_STEPS: usize = 10_000;
+    /// Entries of an input list (`register_files`, `update_files`) and `nr=`.
     pub const MAX_LIST: usize = 1024;
+    /// Entries of an outcome list (`cqes`, a view's `overflow` and `table`): 65 536,
+    /// `IORING_MAX_CQ_ENTRIES`, the largest CQ the kernel makes, and more than any
+    /// trace can produce (an SQE posts at most two CQEs, a trace has at most
+    /// [`MAX_STEPS`] steps).
+    pub const MAX_OUTCOME_LIST: usize = 65_536;
+    /// Entries of all lists of one trace together.
+    pub const MAX_LIST_ENTRIES: usize = 262_144;
+    /// Bytes of a trace.
+    pub const MAX_INPUT_BYTES: usize = 16 << 20;
+    /// Bytes of one line (an outcome list of [`MAX_OUTCOME_LIST`] CQEs fits).
+    pub const MAX_LINE_BYTES: usize = 2 << 20;
 }
 
 /// A parsed trace. Equality ignores source line numbers.
@@ -258,6 +273,49 @@ pub enum Op {
     Observe {
         ring: FdRef,
     },
+    /// `register FD opcode=OP [arg=...] [nr_args=N] [by T]`: `io_uring_register` with
+    /// its operands as given ([`crate::Step::Register`]). `nr_args` is `None` when it is
+    /// the argument's own count (0 for NULL, 1 for an SQE, the list's length).
+    Register {
+        by: String,
+        fd: FdRef,
+        opcode: u32,
+        arg: RegArgSpec,
+        nr_args: Option<u32>,
+    },
+}
+
+/// The `arg=` of a `register` step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum RegArgSpec {
+    /// `arg=null` (the default).
+    Null,
+    /// `arg=SQE`: an `io_uring_sqe`.
+    Sqe(SqeSpec),
+    /// `arg=[r0, r1@3, @5]`: `io_uring_rsrc_update` entries.
+    RingFds(Vec<RingFdSpec>),
+}
+
+impl RegArgSpec {
+    /// The `nr_args` that goes with this argument unless one is given.
+    pub fn count(&self) -> u32 {
+        match self {
+            RegArgSpec::Null => 0,
+            RegArgSpec::Sqe(_) => 1,
+            RegArgSpec::RingFds(v) => v.len() as u32,
+        }
+    }
+}
+
+/// One entry of a ring-fd list: `FD[@N]` (`@alloc`, the default, is `-1U`: any free
+/// index), or `@N` alone for `data = 0` (what unregistering wants).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RingFdSpec {
+    pub fd: Option<FdRef>,
+    /// `None`: `-1U` (alloc).
+    pub offset: Option<u32>,
 }
 
 impl Default for Op {
@@ -289,6 +347,7 @@ impl Op {
             Op::SyncMsg { .. } => "sync_msg",
             Op::Query { .. } => "query",
             Op::Observe { .. } => "observe",
+            Op::Register { .. } => "register",
         }
     }
 
@@ -335,6 +394,10 @@ pub enum Event {
     Bound(Vec<String>),
     /// `cqes [ud=.. res=.. flags=..; ...]`: what a reap read, oldest first.
     Cqes(Vec<Cqe>),
+    /// `cqes [ud=.. res=.. flags=.. extra1=.. extra2=..; ...]`: a reap of a CQE32 ring
+    /// where some CQE has non-zero extra words (`big_cqe`); all-zero ones are
+    /// [`Event::Cqes`].
+    Cqes32(Vec<(Cqe, [u64; 2])>),
     /// `slot f0` / `slot empty`.
     Slot(Option<FileRef>),
     /// `view ...`: an observe checkpoint.

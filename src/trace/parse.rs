@@ -2,8 +2,14 @@
 
 use super::lex::{split_comment, tokenize, Tok, Token};
 use super::limits;
-use super::print::{Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS};
-use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, TraceStep, View};
+use super::print::{
+    Flags, ENTER_FLAGS, MSG_RING_FLAGS, OPCODES, REGISTER_OPCODES, SETUP_FLAGS, SQE_FLAGS, SQ_FLAGS,
+};
+use super::{
+    Dest, Event, FdRef, FileRef, ListItem, Op, RegArgSpec, RingFdSpec, SqeSpec, Trace, TraceStep,
+    View,
+};
+use crate::uapi::register;
 use crate::{Cqe, Errno, Faults, Profile, Sqe};
 use std::collections::HashSet;
 use std::fmt;
@@ -40,12 +46,97 @@ type R<T> = Result<T, ParseError>;
 
 /// Parses a trace read from `file` (used in error messages).
 pub fn parse_file(file: &str, src: &str) -> Result<Trace, ParseError> {
+    check_size(file, src.as_bytes())?;
     let mut p = Parser {
         file,
         declared: HashSet::new(),
         counts: [0; 3],
+        entries: 0,
     };
     p.parse(src)
+}
+
+/// Parses a trace from raw bytes: input that is not UTF-8 is refused at the line and
+/// column of its first invalid byte, input over [`limits::MAX_INPUT_BYTES`] where it
+/// crosses the limit, before anything is parsed.
+pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Trace, ParseError> {
+    check_size(file, bytes)?;
+    match std::str::from_utf8(bytes) {
+        Ok(src) => parse_file(file, src),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let (line, col) = position(bytes, at);
+            Err(ParseError {
+                file: file.to_string(),
+                line,
+                col,
+                message: format!(
+                    "invalid UTF-8 (byte {:#04x}): a trace is UTF-8 text",
+                    bytes[at]
+                ),
+            })
+        }
+    }
+}
+
+/// 1-based line and column (in chars; an invalid byte counts as one) of byte `at`.
+fn position(bytes: &[u8], at: usize) -> (u32, u32) {
+    let before = &bytes[..at.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+fn check_size(file: &str, bytes: &[u8]) -> R<()> {
+    if bytes.len() <= limits::MAX_INPUT_BYTES {
+        return Ok(());
+    }
+    let (line, col) = position(bytes, limits::MAX_INPUT_BYTES);
+    Err(ParseError {
+        file: file.to_string(),
+        line,
+        col,
+        message: format!(
+            "the input is longer than the limit of {} bytes ({} MiB)",
+            limits::MAX_INPUT_BYTES,
+            limits::MAX_INPUT_BYTES >> 20
+        ),
+    })
+}
+
+/// The longest token an error message quotes whole.
+pub(crate) const QUOTE_MAX: usize = 64;
+
+/// Cuts every `` `quoted` `` span of `msg` longer than [`QUOTE_MAX`] chars to its
+/// first `QUOTE_MAX` chars and an ellipsis, so that a hostile token (a 2 MB number)
+/// is not echoed whole.
+fn cut_tokens(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(1024));
+    let mut parts = msg.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        out.push('`');
+        // Every other part lies between backquotes.
+        if i % 2 == 0 && part.chars().count() > QUOTE_MAX {
+            out.extend(part.chars().take(QUOTE_MAX));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 struct Parser<'a> {
@@ -53,30 +144,32 @@ struct Parser<'a> {
     declared: HashSet<String>,
     /// Names declared per kind: rings, files, tasks.
     counts: [usize; 3],
+    /// List entries read so far, all lists together ([`limits::MAX_LIST_ENTRIES`]).
+    entries: usize,
 }
 
 /// A cursor over one line's tokens.
 struct Cur<'a> {
     file: &'a str,
     line: u32,
-    toks: Vec<Token>,
+    toks: Vec<Token<'a>>,
     i: usize,
     end_col: u32,
 }
 
-impl Cur<'_> {
+impl<'a> Cur<'a> {
     fn err<T>(&self, col: u32, msg: impl Into<String>) -> R<T> {
         Err(ParseError {
             file: self.file.to_string(),
             line: self.line,
             col,
-            message: msg.into(),
+            message: cut_tokens(&msg.into()),
         })
     }
     fn col(&self) -> u32 {
         self.toks.get(self.i).map_or(self.end_col, |t| t.col)
     }
-    fn peek(&self) -> Option<&Tok> {
+    fn peek(&self) -> Option<&Tok<'a>> {
         self.toks.get(self.i).map(|t| &t.tok)
     }
     fn found(&self) -> String {
@@ -99,7 +192,7 @@ impl Cur<'_> {
                 tok: Tok::Word(w),
                 col,
             }) => {
-                let r = (w.clone(), *col);
+                let r = (w.to_string(), *col);
                 self.i += 1;
                 Ok(r)
             }
@@ -108,7 +201,7 @@ impl Cur<'_> {
     }
     /// Whether the next token is the word `w`.
     fn peek_word(&self, w: &str) -> bool {
-        matches!(self.peek(), Some(Tok::Word(x)) if x == w)
+        matches!(self.peek(), Some(Tok::Word(x)) if *x == w)
     }
     fn is_punct(&self, c: char) -> bool {
         self.peek() == Some(&Tok::Punct(c))
@@ -144,7 +237,7 @@ impl Cur<'_> {
     }
     /// True at a step's `fault` or `choose` clause.
     fn at_clause(&self) -> bool {
-        matches!(self.peek(), Some(Tok::Word(w)) if w == "fault" || w == "choose")
+        matches!(self.peek(), Some(Tok::Word(w)) if *w == "fault" || *w == "choose")
     }
 
     fn int(&mut self, what: &str, lo: i128, hi: i128) -> R<i128> {
@@ -153,7 +246,10 @@ impl Cur<'_> {
             return self.err(col, format!("expected {what}, found `{w}`"));
         };
         if v < lo || v > hi {
-            return self.err(col, format!("{w} is out of range for {what} ({lo}..={hi})"));
+            return self.err(
+                col,
+                format!("`{w}` is out of range for {what} ({lo}..={hi})"),
+            );
         }
         Ok(v)
     }
@@ -186,7 +282,7 @@ impl Cur<'_> {
             Some(v) if v >= i32::MIN.into() && v <= u32::MAX.into() => {
                 Ok(if v < 0 { v as i32 } else { v as u32 as i32 })
             }
-            Some(_) => self.err(col, format!("{w} is out of range for {what}")),
+            Some(_) => self.err(col, format!("`{w}` is out of range for {what}")),
             None => self.err(
                 col,
                 format!("expected {what} (a number or -ERRNO), found `{w}`"),
@@ -286,6 +382,7 @@ impl Parser<'_> {
         let mut line_no = 0u32;
         for raw in src.lines() {
             line_no = line_no.saturating_add(1);
+            self.check_line(line_no, raw)?;
             let (code, comment) = split_comment(raw);
             let toks = tokenize(code).map_err(|(col, m)| ParseError {
                 file: self.file.into(),
@@ -362,7 +459,7 @@ impl Parser<'_> {
                 if last.expect.is_some() {
                     return cur.err(1, "this step already has an `=>` annotation");
                 }
-                last.expect = Some(event(&mut cur)?);
+                last.expect = Some(event(self, &mut cur)?);
                 cur.end()?;
                 if let Some(n) = note {
                     last.note = Some(match last.note.take() {
@@ -397,6 +494,65 @@ impl Parser<'_> {
         }
         trace.trailer = pending;
         Ok(trace)
+    }
+
+    /// Refuses a line over [`limits::MAX_LINE_BYTES`] and control characters (NUL
+    /// included) anywhere in it, comments too: `fmt` would copy them to the output.
+    fn check_line(&self, line: u32, raw: &str) -> R<()> {
+        let err = |col: usize, message: String| ParseError {
+            file: self.file.to_string(),
+            line,
+            col: u32::try_from(col).unwrap_or(u32::MAX),
+            message,
+        };
+        if raw.len() > limits::MAX_LINE_BYTES {
+            let cut = (0..=limits::MAX_LINE_BYTES)
+                .rev()
+                .find(|&i| raw.is_char_boundary(i))
+                .unwrap_or(0);
+            return Err(err(
+                raw[..cut].chars().count() + 1,
+                format!(
+                    "line longer than the limit of {} bytes ({} MiB)",
+                    limits::MAX_LINE_BYTES,
+                    limits::MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
+        let bad = |c: char| c.is_control() && c != '\t';
+        if raw.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) || !raw.is_ascii() {
+            if let Some((i, c)) = raw.chars().enumerate().find(|&(_, c)| bad(c)) {
+                let name = match c {
+                    '\0' => " (NUL)".to_string(),
+                    '\r' => " (carriage return)".to_string(),
+                    '\x1b' => " (escape)".to_string(),
+                    _ => String::new(),
+                };
+                return Err(err(
+                    i + 1,
+                    format!(
+                        "control character U+{:04X}{name} is not allowed in a trace",
+                        u32::from(c)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more list entries against [`limits::MAX_LIST_ENTRIES`].
+    fn count_entries(&mut self, cur: &Cur, n: usize) -> R<()> {
+        self.entries += n;
+        if self.entries > limits::MAX_LIST_ENTRIES {
+            return cur.err(
+                cur.col(),
+                format!(
+                    "too many list entries in this trace (the limit is {} over all lists)",
+                    limits::MAX_LIST_ENTRIES
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Declares a name created by this step.
@@ -445,10 +601,16 @@ impl Parser<'_> {
     /// A ring or file name, or a virtual fd number.
     fn fd(&self, cur: &mut Cur, what: &str) -> R<FdRef> {
         let (w, col) = cur.word(what)?;
+        self.fd_word(cur, &w, col, what)
+    }
+
+    /// [`Self::fd`] of a word already read (at `col`).
+    fn fd_word(&self, cur: &Cur, w: &str, col: u32, what: &str) -> R<FdRef> {
+        let w = w.to_string();
         if let Some(v) = parse_int(&w) {
             return match i32::try_from(v) {
                 Ok(v) => Ok(FdRef::Vfd(v)),
-                Err(_) => cur.err(col, format!("{w} is out of range for an fd")),
+                Err(_) => cur.err(col, format!("`{w}` is out of range for an fd")),
             };
         }
         match kind_of(&w) {
@@ -680,8 +842,9 @@ impl Parser<'_> {
             "observe" => Op::Observe {
                 ring: self.fd(cur, "a ring")?,
             },
+            "register" => self.register(cur, &mut by, col)?,
             _ => {
-                return cur.err(col, format!("unknown step `{kw}` (expected setup, pipe, eventfd, file, close, spawn, exit, register_files, register_sparse, update_files, unregister_files, alloc_range, enable, push, enter, reap, sync_msg, query, observe)"));
+                return cur.err(col, format!("unknown step `{kw}` (expected setup, pipe, eventfd, file, close, spawn, exit, register_files, register_sparse, update_files, unregister_files, alloc_range, enable, push, enter, reap, sync_msg, register, query, observe)"));
             }
         };
         let mut faults = Faults::default();
@@ -736,7 +899,7 @@ impl Parser<'_> {
         let mut expect = None;
         if cur.peek() == Some(&Tok::Arrow) {
             cur.i += 1;
-            expect = Some(event(cur)?);
+            expect = Some(event(self, cur)?);
         }
         cur.end()?;
         Ok(TraceStep {
@@ -748,8 +911,98 @@ impl Parser<'_> {
         })
     }
 
+    /// `register FD opcode=OP [arg=null|SQE|[entries]] [nr_args=N] [by T]`.
+    fn register(&mut self, cur: &mut Cur, by: &mut String, col: u32) -> R<Op> {
+        let fd = self.fd(cur, "a ring fd (or -1)")?;
+        let (mut opcode, mut arg, mut nr_args) = (None, RegArgSpec::Null, None);
+        while !cur.opts_done() {
+            if self.by(cur, by)? {
+                continue;
+            }
+            let (k, kc) = cur.key("a register option (opcode=, arg=, nr_args=, by)")?;
+            match k.as_str() {
+                "opcode" => opcode = Some(register_opcode(cur)?),
+                "arg" => arg = self.register_arg(cur)?,
+                "nr_args" => nr_args = Some(cur.u32("nr_args")?),
+                _ => {
+                    return cur.err(
+                        kc,
+                        format!(
+                            "unknown register option `{k}` (expected opcode, arg, nr_args, by)"
+                        ),
+                    )
+                }
+            }
+        }
+        let Some(opcode) = opcode else {
+            return cur.err(col, "register needs `opcode=`");
+        };
+        // The canonical form leaves out an nr_args that is the argument's count.
+        let nr_args = nr_args.filter(|&n| n != arg.count());
+        Ok(Op::Register {
+            by: by.clone(),
+            fd,
+            opcode,
+            arg,
+            nr_args,
+        })
+    }
+
+    /// `null`, an SQE, or `[FD[@N], @N, ...]`.
+    fn register_arg(&mut self, cur: &mut Cur) -> R<RegArgSpec> {
+        if cur.peek_word("null") {
+            cur.i += 1;
+            return Ok(RegArgSpec::Null);
+        }
+        if !cur.is_punct('[') {
+            return Ok(RegArgSpec::Sqe(self.sqe(cur)?));
+        }
+        cur.punct('[')?;
+        let mut v = Vec::new();
+        while !cur.eat(']') {
+            if v.len() >= register::RINGFD_REG_MAX as usize {
+                return cur.err(
+                    cur.col(),
+                    format!(
+                        "list too long (the kernel takes at most {} ring fds)",
+                        register::RINGFD_REG_MAX
+                    ),
+                );
+            }
+            self.count_entries(cur, 1)?;
+            let (w, wc) = cur.word("a ring fd entry: FD, FD@N, @N or @alloc")?;
+            let (fd, off) = match w.split_once('@') {
+                Some((fd, off)) => (fd, Some(off)),
+                None => (w.as_str(), None),
+            };
+            let fd = if fd.is_empty() {
+                None
+            } else {
+                Some(self.fd_word(cur, fd, wc, "a ring fd")?)
+            };
+            let offset = match off {
+                None | Some("alloc") => None,
+                Some(o) => match parse_int(o).and_then(|o| u32::try_from(o).ok()) {
+                    Some(o) => Some(o),
+                    None => {
+                        return cur.err(
+                            wc,
+                            format!("expected an index or `alloc` after `@`, found `{o}`"),
+                        )
+                    }
+                },
+            };
+            if fd.is_none() && off.is_none() {
+                return cur.err(wc, "expected a ring fd entry: FD, FD@N, @N or @alloc");
+            }
+            v.push(RingFdSpec { fd, offset });
+            cur.eat(',');
+        }
+        Ok(RegArgSpec::RingFds(v))
+    }
+
     /// `[f0, -1, skip]` (commas optional).
-    fn list(&self, cur: &mut Cur, allow_skip: bool) -> R<Vec<ListItem>> {
+    fn list(&mut self, cur: &mut Cur, allow_skip: bool) -> R<Vec<ListItem>> {
         cur.punct('[')?;
         let mut v = Vec::new();
         while !cur.eat(']') {
@@ -759,6 +1012,7 @@ impl Parser<'_> {
                     format!("list too long (the limit is {})", limits::MAX_LIST),
                 );
             }
+            self.count_entries(cur, 1)?;
             if allow_skip && cur.peek_word("skip") {
                 cur.i += 1;
                 v.push(ListItem::Skip);
@@ -887,7 +1141,7 @@ impl Parser<'_> {
         // Builder tail: `.user_data()` and `.flags()` of the source SQE.
         loop {
             match cur.peek() {
-                Some(Tok::Word(w)) if w == "user_data" || w == "flags" => {
+                Some(Tok::Word(w)) if *w == "user_data" || *w == "flags" => {
                     let (k, _) = cur.key("user_data= or flags=")?;
                     let (ud, fl) = match &mut spec {
                         SqeSpec::Nop { user_data, flags } => (user_data, flags),
@@ -934,18 +1188,22 @@ impl Parser<'_> {
     }
 }
 
-fn cqe(cur: &mut Cur) -> R<Cqe> {
+/// One CQE: `ud=N res=N flags=N [extra1=N extra2=N]`.
+fn cqe(cur: &mut Cur) -> R<(Cqe, [u64; 2])> {
     let mut c = Cqe::default();
+    let mut big = [0u64; 2];
     let start = cur.col();
     let mut any = false;
     while let Some(Tok::Word(w)) = cur.peek() {
-        if !matches!(w.as_str(), "ud" | "res" | "flags") {
+        if !matches!(*w, "ud" | "res" | "flags" | "extra1" | "extra2") {
             break;
         }
-        let (k, _) = cur.key("ud=, res= or flags=")?;
+        let (k, _) = cur.key("ud=, res=, flags=, extra1= or extra2=")?;
         match k.as_str() {
             "ud" => c.user_data = cur.u64("ud")?,
             "res" => c.res = cur.res("res")?,
+            "extra1" => big[0] = cur.u64("extra1")?,
+            "extra2" => big[1] = cur.u64("extra2")?,
             _ => c.flags = cur.u32("flags")?,
         }
         any = true;
@@ -956,25 +1214,46 @@ fn cqe(cur: &mut Cur) -> R<Cqe> {
             format!("expected a CQE `ud=N res=N flags=N`, found {}", cur.found()),
         );
     }
-    Ok(c)
+    Ok((c, big))
 }
 
-fn cqes(cur: &mut Cur) -> R<Vec<Cqe>> {
+/// A CQE list of an outcome: `[ud=.. res=.. flags=..; ...]`.
+fn cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<(Cqe, [u64; 2])>> {
     cur.punct('[')?;
     let mut v = Vec::new();
     while !cur.eat(']') {
-        if v.len() >= limits::MAX_LIST {
+        if v.len() >= limits::MAX_OUTCOME_LIST {
             return cur.err(
                 cur.col(),
-                format!("list too long (the limit is {})", limits::MAX_LIST),
+                format!("list too long (the limit is {})", limits::MAX_OUTCOME_LIST),
             );
         }
+        p.count_entries(cur, 1)?;
         v.push(cqe(cur)?);
         if !cur.eat(';') && !cur.is_punct(']') {
             return cur.expected("`;` or `]`");
         }
     }
     Ok(v)
+}
+
+/// A CQE list without extra words (a view's overflow list: fdinfo does not show them).
+fn plain_cqes(p: &mut Parser, cur: &mut Cur) -> R<Vec<Cqe>> {
+    let col = cur.col();
+    let v = cqes(p, cur)?;
+    if v.iter().any(|(_, big)| *big != [0, 0]) {
+        return cur.err(
+            col,
+            "a view's overflow list has no extra words (extra1=, extra2=)",
+        );
+    }
+    Ok(v.into_iter().map(|(c, _)| c).collect())
+}
+
+/// `NAME` or a number, optionally `|REGISTER_USE_REGISTERED_RING` (names or-ed like
+/// flags: the kernel sees the number).
+fn register_opcode(cur: &mut Cur) -> R<u32> {
+    cur.flags("a register opcode", REGISTER_OPCODES)
 }
 
 fn file_ref(cur: &mut Cur) -> R<FileRef> {
@@ -993,7 +1272,7 @@ fn file_ref(cur: &mut Cur) -> R<FileRef> {
 }
 
 /// An outcome annotation (after `=>`).
-fn event(cur: &mut Cur) -> R<Event> {
+fn event(p: &mut Parser, cur: &mut Cur) -> R<Event> {
     let (w, col) = cur.word(
         "an outcome: ret, bound, cqes, slot, view, refused, unmodelled, unbound, unexpected",
     )?;
@@ -1013,7 +1292,14 @@ fn event(cur: &mut Cur) -> R<Event> {
             }
             Event::Bound(v)
         }
-        "cqes" => Event::Cqes(cqes(cur)?),
+        "cqes" => {
+            let v = cqes(p, cur)?;
+            if v.iter().any(|(_, big)| *big != [0, 0]) {
+                Event::Cqes32(v)
+            } else {
+                Event::Cqes(v.into_iter().map(|(c, _)| c).collect())
+            }
+        }
         "slot" => {
             if cur.peek_word("empty") {
                 cur.i += 1;
@@ -1030,13 +1316,20 @@ fn event(cur: &mut Cur) -> R<Event> {
                     "sq_flags" => v.sq_flags = cur.flags("sq_flags", SQ_FLAGS)?,
                     "cq_overflow" => v.cq_overflow = cur.u32("cq_overflow")?,
                     "ready" => v.ready = cur.u32("ready")?,
-                    "overflow" => v.overflow = cqes(cur)?,
+                    "overflow" => v.overflow = plain_cqes(p, cur)?,
                     "table" => {
                         cur.punct('[')?;
                         while !cur.eat(']') {
-                            if v.table.len() >= limits::MAX_LIST {
-                                return cur.err(cur.col(), "table too long");
+                            if v.table.len() >= limits::MAX_OUTCOME_LIST {
+                                return cur.err(
+                                    cur.col(),
+                                    format!(
+                                        "table too long (the limit is {})",
+                                        limits::MAX_OUTCOME_LIST
+                                    ),
+                                );
                             }
+                            p.count_entries(cur, 1)?;
                             let slot = cur.u32("a slot number")?;
                             cur.punct(':')?;
                             v.table.push((slot, file_ref(cur)?));

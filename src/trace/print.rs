@@ -1,6 +1,9 @@
 //! The canonical text form of traces, steps and events.
 
-use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, TraceStep, View};
+use super::{
+    Dest, Event, FdRef, FileRef, ListItem, Op, RegArgSpec, RingFdSpec, SqeSpec, Trace, TraceStep,
+    View,
+};
 use crate::errno::fmt_res;
 use crate::uapi;
 use crate::{Cqe, Sqe};
@@ -71,6 +74,33 @@ pub const SQ_FLAGS: Flags = &[
     ("CQ_OVERFLOW", uapi::sq::CQ_OVERFLOW),
     ("TASKRUN", uapi::sq::TASKRUN),
 ];
+
+/// `IORING_REGISTER_*` opcodes a `register` step names (others as numbers), and the
+/// `REGISTER_USE_REGISTERED_RING` bit that may be or-ed in.
+pub const REGISTER_OPCODES: Flags = &[
+    ("REGISTER_PERSONALITY", uapi::register::PERSONALITY),
+    (
+        "UNREGISTER_PERSONALITY",
+        uapi::register::UNREGISTER_PERSONALITY,
+    ),
+    ("REGISTER_RING_FDS", uapi::register::RING_FDS),
+    ("UNREGISTER_RING_FDS", uapi::register::UNREGISTER_RING_FDS),
+    ("REGISTER_SEND_MSG_RING", uapi::register::SEND_MSG_RING),
+    (
+        "REGISTER_USE_REGISTERED_RING",
+        uapi::register::USE_REGISTERED_RING,
+    ),
+];
+
+/// A register opcode: its name (or number), then `|REGISTER_USE_REGISTERED_RING`.
+pub(crate) fn fmt_register_opcode(v: u32) -> String {
+    let flag = uapi::register::USE_REGISTERED_RING;
+    let mut s = fmt_flags_exact(v & !flag, &REGISTER_OPCODES[..REGISTER_OPCODES.len() - 1]);
+    if v & flag != 0 {
+        s.push_str("|REGISTER_USE_REGISTERED_RING");
+    }
+    s
+}
 
 /// Opcode names.
 pub const OPCODES: Flags = &[
@@ -345,9 +375,50 @@ impl fmt::Display for Op {
             Op::Observe { ring } => {
                 let _ = write!(s, " {ring}");
             }
+            Op::Register {
+                by: t,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => {
+                let _ = write!(s, " {fd} opcode={}", fmt_register_opcode(*opcode));
+                match arg {
+                    RegArgSpec::Null => {}
+                    RegArgSpec::Sqe(sqe) => {
+                        let _ = write!(s, " arg={sqe}");
+                    }
+                    RegArgSpec::RingFds(v) => {
+                        let _ = write!(s, " arg={}", list(v, ring_fd_entry));
+                    }
+                }
+                if let Some(n) = nr_args {
+                    let _ = write!(s, " nr_args={n}");
+                }
+                by(&mut s, t);
+            }
         }
         f.write_str(&s)
     }
+}
+
+/// `r0`, `r1@3`, `@5`, `@alloc`.
+fn ring_fd_entry(e: &RingFdSpec) -> String {
+    let fd = e.fd.as_ref().map(|f| f.to_string()).unwrap_or_default();
+    match (e.offset, e.fd.is_some()) {
+        (Some(o), _) => format!("{fd}@{o}"),
+        (None, true) => fd,
+        (None, false) => "@alloc".into(),
+    }
+}
+
+/// A CQE of a CQE32 ring with its extra words (printed when not zero).
+pub(crate) fn fmt_cqe32(c: &Cqe, big: &[u64; 2]) -> String {
+    let mut s = fmt_cqe(c);
+    if *big != [0, 0] {
+        let _ = write!(s, " extra1={} extra2={}", hex(big[0]), hex(big[1]));
+    }
+    s
 }
 
 pub(crate) fn fmt_cqe(c: &Cqe) -> String {
@@ -385,6 +456,10 @@ impl fmt::Display for Event {
             Event::Ret(r) => write!(f, "ret {}", fmt_res(*r)),
             Event::Bound(names) => write!(f, "bound {}", names.join(" ")),
             Event::Cqes(c) => write!(f, "cqes {}", cqe_list(c)),
+            Event::Cqes32(c) => {
+                let v: Vec<String> = c.iter().map(|(c, b)| fmt_cqe32(c, b)).collect();
+                write!(f, "cqes [{}]", v.join("; "))
+            }
             Event::Slot(None) => f.write_str("slot empty"),
             Event::Slot(Some(r)) => write!(f, "slot {r}"),
             Event::View(v) => write!(f, "view {v}"),

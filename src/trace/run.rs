@@ -1,9 +1,10 @@
 //! Executing a trace on a [`Backend`] and checking its annotations.
 
-use super::{Dest, Event, FdRef, FileRef, ListItem, Op, SqeSpec, Trace, View};
+use super::{Dest, Event, FdRef, FileRef, ListItem, Op, RegArgSpec, SqeSpec, Trace, View};
 use crate::uapi;
 use crate::{
-    Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, Sqe, Step, StepResult, TaskId, Vfd,
+    Backend, DestSlot, FileId, MsgRingData, MsgRingSendFd, Nop, RegisterArg, RingFdUpdate, Sqe,
+    Step, StepResult, TaskId, Vfd,
 };
 use std::fmt;
 
@@ -98,10 +99,34 @@ pub fn run(trace: &Trace, backend: &mut dyn Backend) -> Outcome {
 pub fn run_with(
     trace: &Trace,
     backend: &mut dyn Backend,
-    mut each: impl FnMut(usize, &Step, &StepResult),
+    each: impl FnMut(usize, &Step, &StepResult),
 ) -> Outcome {
-    let mut r = Resolver::new();
     let mut out = Outcome::default();
+    drive(trace, backend, each, |_, event, note| {
+        out.events.push(event);
+        out.notes.push(note);
+    });
+    out
+}
+
+/// Like [`run`], handing each step's event and note to `sink` as it happens instead
+/// of keeping them: memory stays that of one event, however long the trace (what
+/// `msgring run` uses).
+pub fn run_streaming(
+    trace: &Trace,
+    backend: &mut dyn Backend,
+    sink: impl FnMut(usize, Event, Option<String>),
+) {
+    drive(trace, backend, |_, _, _| {}, sink);
+}
+
+fn drive(
+    trace: &Trace,
+    backend: &mut dyn Backend,
+    mut each: impl FnMut(usize, &Step, &StepResult),
+    mut sink: impl FnMut(usize, Event, Option<String>),
+) {
+    let mut r = Resolver::new();
     for (i, ts) in trace.steps.iter().enumerate() {
         let (event, note) = match r.step(&ts.op) {
             Err(name) => (Event::Unbound(name), None),
@@ -113,10 +138,8 @@ pub fn run_with(
                 Err(misfit) => (Event::Refused, Some(format!("choose clause: {misfit}"))),
             },
         };
-        out.events.push(event);
-        out.notes.push(note);
+        sink(i, event, note);
     }
-    out
 }
 
 impl SqeSpec {
@@ -350,6 +373,32 @@ impl Resolver {
             Op::Observe { ring } => Step::Observe {
                 ring: self.fd(ring)?,
             },
+            Op::Register {
+                by,
+                fd,
+                opcode,
+                arg,
+                nr_args,
+            } => Step::Register {
+                task: self.task(by)?,
+                fd: self.fd(fd)?,
+                opcode: *opcode,
+                arg: match arg {
+                    RegArgSpec::Null => RegisterArg::Null,
+                    RegArgSpec::Sqe(s) => RegisterArg::Sqe(self.sqe(s)?),
+                    RegArgSpec::RingFds(v) => RegisterArg::RingFds(
+                        v.iter()
+                            .map(|e| {
+                                Ok(RingFdUpdate {
+                                    offset: e.offset.unwrap_or(u32::MAX),
+                                    fd: e.fd.as_ref().map(|f| self.fd(f)).transpose()?,
+                                })
+                            })
+                            .collect::<Res<_>>()?,
+                    ),
+                },
+                nr_args: nr_args.unwrap_or_else(|| arg.count()),
+            },
         })
     }
 
@@ -392,6 +441,7 @@ impl Resolver {
             (Op::Pipe { .. } | Op::Spawn { .. }, _) => Event::Unexpected,
             (_, StepResult::Ret(r)) => Event::Ret(r),
             (Op::Reap { .. }, StepResult::Reaped(c)) => Event::Cqes(c),
+            (Op::Reap { .. }, StepResult::Reaped32(c)) => Event::Cqes32(c),
             (Op::Query { .. }, StepResult::Slot(s)) => Event::Slot(s.map(|f| self.file(f))),
             (Op::Observe { .. }, StepResult::Ring(v)) => Event::View(View {
                 sq_flags: v.sq_flags,
