@@ -126,6 +126,12 @@ pub fn main(a: &Args, json: bool, out: &mut Out) -> Code {
     } else {
         out.line(&start);
     }
+    if let Some(w) = info.1.newer_warning() {
+        err(&w);
+        if !json {
+            out.line(&w);
+        }
+    }
     let pb = match budget {
         Budget::Count(n) => ProgressBar::new(n),
         Budget::Time(d) => ProgressBar::new(d.as_millis() as u64),
