@@ -75,14 +75,28 @@ impl World {
     }
 
     fn tctx_task_work(&mut self, task: TaskId) {
-        let mut items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
-        if self.profile.tctx_task_work_lifo() {
-            items.reverse(); // 6.1 ran the llist as it stood: newest first
-        }
         let mut touched = Vec::new();
-        for w in items {
-            touched.extend(work_ring(&w));
-            self.run_work(w, false);
+        if self.profile.mpsc_task_work_queues() {
+            // 7.2+ `tctx_task_work_run`: pops one item at a time, so work queued while
+            // others are still queued runs in this run; it stops after the pop that
+            // emptied the queue (work queued after that adds a new callback).
+            while let Some(w) = self.task_mut(task).tw.pop_front() {
+                let emptied = self.task(task).is_some_and(|t| t.tw.is_empty());
+                touched.extend(work_ring(&w));
+                self.run_work(w, false);
+                if emptied {
+                    break;
+                }
+            }
+        } else {
+            let mut items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
+            if self.profile.tctx_task_work_lifo() {
+                items.reverse(); // before 6.9 the llist ran as it stood: newest first
+            }
+            for w in items {
+                touched.extend(work_ring(&w));
+                self.run_work(w, false);
+            }
         }
         self.io_submit_flush_completions();
         for ring in touched {
@@ -99,12 +113,18 @@ impl World {
     /// leftovers go to the retry list. Passes repeat while fewer than `min_events` ran.
     /// Returns the number of items run in the last pass.
     pub(crate) fn run_local_work(&mut self, ring: RingId, min_events: u32, max_events: u32) -> u32 {
+        if self.profile.local_work_lifo() {
+            return self.run_local_work_llist(ring);
+        }
         if self.ring(ring).has(setup::TASKRUN_FLAG) {
             self.ring_mut(ring).sq_flags &= !sq::TASKRUN;
         }
         let mut min_events = min_events as i64;
         let max_events = max_events as i64;
         let mut ret: i64 = 0;
+        if self.profile.mpsc_task_work_queues() {
+            return self.run_local_queue(ring, min_events, max_events);
+        }
         loop {
             min_events -= ret;
             ret = self.run_local_list(ring, true, max_events);
@@ -123,6 +143,59 @@ impl World {
             }
             return ret as u32;
         }
+    }
+
+    /// `__io_run_local_work` from 7.2 (tw.c, `mpscq`): the local work list is a FIFO
+    /// queue popped one item at a time, at most `max_events` a pass, so work queued
+    /// while local work runs (a self-message's target CQE, the next request of a link)
+    /// runs in the same pass; there is no retry list. A push to the empty queue sets
+    /// IORING_SQ_TASKRUN even if this pass then runs it, so the flag can stay set with
+    /// nothing pending (r16_defer_self_linked on 7.2.13/7.3.4).
+    fn run_local_queue(&mut self, ring: RingId, mut min_events: i64, max_events: i64) -> u32 {
+        let mut ret: i64 = 0;
+        loop {
+            min_events -= ret;
+            ret = 0;
+            while ret < max_events {
+                let Some(w) = self.ring_mut(ring).local_work.pop_front() else {
+                    break;
+                };
+                self.run_work(w, false);
+                ret += 1;
+            }
+            if self.local_work_continue(ring, ret, min_events) {
+                continue;
+            }
+            self.io_submit_flush_completions();
+            if self.local_work_continue(ring, ret, min_events) {
+                continue;
+            }
+            return ret as u32;
+        }
+    }
+
+    /// `__io_run_local_work` before 6.3 (6.1.192's source): takes the whole llist
+    /// (xchg) and runs it as it stands, newest first, then again while more was queued
+    /// meanwhile, with no bound; IORING_SQ_TASKRUN is cleared after running and the
+    /// completions are flushed once at the end (work the flush queues waits).
+    fn run_local_work_llist(&mut self, ring: RingId) -> u32 {
+        let mut ret = 0u32;
+        let mut pending: Vec<Work> = self.ring_mut(ring).retry_work.drain(..).collect();
+        loop {
+            pending.extend(self.ring_mut(ring).local_work.drain(..).rev());
+            if pending.is_empty() {
+                break;
+            }
+            for w in std::mem::take(&mut pending) {
+                self.run_work(w, false);
+                ret += 1;
+            }
+        }
+        if self.ring(ring).has(setup::TASKRUN_FLAG) {
+            self.ring_mut(ring).sq_flags &= !sq::TASKRUN;
+        }
+        self.io_submit_flush_completions();
+        ret
     }
 
     /// `__io_run_local_work_loop` over the retry list: runs items until `events` have
