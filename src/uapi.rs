@@ -62,6 +62,7 @@ pub mod setup {
         | COOP_TASKRUN
         | TASKRUN_FLAG
         | CQE32
+        | CQE_MIXED
         | SINGLE_ISSUER
         | DEFER_TASKRUN
         | NO_SQARRAY;
