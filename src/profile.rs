@@ -171,6 +171,12 @@ pub enum Rule {
     /// work runs runs in the same pass, and IORING_SQ_TASKRUN can stay set with
     /// nothing pending.
     TaskWorkQueues,
+    /// C8: a CQE with IORING_CQE_F_32 is a 32-byte post (`io_get_cqe(.., cqe32)`):
+    /// CQE_MIXED rings, padding at the last slot, two contiguous slots.
+    BigCqePosts,
+    /// C8: `io_cqe_cache_refill` pads only CQE_MIXED rings, and a CQE32 ring needs one
+    /// free entry for a 32-byte post.
+    CqeRefillFix,
     /// M12: `io_uring_register` first runs the caller's task_work and, for the owner of
     /// a DEFER_TASKRUN ring, the ring's local work (`io_run_task_work_ctx`).
     RegisterRunsTaskWork,
@@ -241,8 +247,8 @@ pub const CHANGES: &[Change] = &[
     change(Rule::FlagsPass, v(6, 3), "cbeb47a7b5f0 io_uring/msg_ring: Pass custom flags to the cqe", "run: -EINVAL on 6.1.192 (D1/D2); reference §4: for-6.3"),
     change(Rule::SendFdChecksLen, v(6, 3), "5da28edd7bd5 io_uring/msg_ring: let target know allocated index", "run: missing on 6.1.192 (D3), whose backport has only the slot-index half; source 6.1.192"),
     change(Rule::LocalWorkFifo, v(6, 3), "3af0356c162c io_uring: maintain ordering for DEFER_TASKRUN tw list", "source 6.1.192 runs the llist unreversed; log: between 6.2 and 6.4 commits"),
-    change(Rule::TaskWorkFifo, v(6, 9), "170539bdf109 io_uring: handle traditional task_work in FIFO order", "run: 6.1.192 newest first (G2), 6.12+ oldest first; log"),
-    change(Rule::IowqLocklessCompletionViaTaskWork, v(6, 9), "io_req_complete_post: lockless_cq completions from io-wq go to task_work", "run: direct on 6.1.192, task_work on 6.12.117+; source 6.12.118"),
+    change(Rule::IowqLocklessCompletionViaTaskWork, v(6, 2), "1bec951c3809 io_uring: iopoll protect complete_post (with the 6.2 completion rework)", "run: direct on 6.1.192, task_work on 6.12+; log: beside 973fc83f3a94 (6.2)"),
+    change(Rule::TaskWorkFifo, v(6, 10), "170539bdf109 io_uring: handle traditional task_work in FIFO order", "run: 6.1.192 newest first (G2), 6.12+ oldest first; log: the March 2024 task_work series"),
     change(Rule::SyncMsgRing, v(6, 13), "a377132154ab io_uring/msg_ring: add support for sending a sync message", "run: -EINVAL on 6.12 (D16), present 6.16+; liburing man page: 6.13"),
     change(Rule::LocalWorkCap, v(6, 14), "f46b9cdb22f7 io_uring: limit local tw done", "run: none on 6.12 (D8-D12), 20 on 6.16+; mail: posted for-next on 2024-11-20, during the 6.13 merge window"),
     change(Rule::DrainByAllocation, v(6, 16), "io_uring drain rework (nr_req_allocated, nr_drained; io_get_sequence and cq_extra gone)", "run: by sequence on 6.12, by allocation on 6.16+; source 6.12.118"),
@@ -256,8 +262,10 @@ pub const CHANGES: &[Change] = &[
         ..change(Rule::AllocHintClamp, v(6, 19), "io_uring/filetable: clamp alloc_hint into the alloc range (stable fix)", "source 6.1.192, 6.12.118, 7.2.13; run: 6.18.44 has it, Debian 6.18.15 does not, so 6.18.16 is the lower bound of its first 6.18.y; 6.19 taken as its mainline release")
     },
     change(Rule::Op128NeedsBigSqe, v(6, 19), "io_uring: add support for IORING_SETUP_SQE_MIXED (NOP128, URING_CMD128)", "source 7.2.13 io_init_req; run: SQE_MIXED accepted on 6.19.14, refused on 6.18"),
+    change(Rule::BigCqePosts, v(6, 18), "io_uring: add support for IORING_SETUP_CQE_MIXED (io_fill_nop_cqe, io_get_cqe cqe32)", "run: CQE_MIXED accepted on 6.18.15/6.18.44, -EINVAL on 6.17; source 7.2.13 io_cqe_cache_refill"),
     change(Rule::FlagsPassF32NeedsBigCqe, v(7, 2), "15cd3ccf9b17 io_uring/msg_ring: reject CQE32 flag pass-through to normal rings", "run: 7.2.13, 7.3.4 -EINVAL, 7.1.13 accepts; source 7.2.13"),
     change(Rule::TaskWorkQueues, v(7, 2), "io_uring/mpscq series: switch local and normal task_work to a mpscq", "run: 7.2.13, 7.3.4 (r16_defer_self_linked); 7.1.13 agrees with 6.18; source 7.2.13 tw.c"),
+    change(Rule::CqeRefillFix, v(7, 3), "io_uring: io_cqe_cache_refill pads only CQE_MIXED rings, CQE32 rings need one entry", "source 7.3.4 vs 7.2.13 io_uring.c"),
     change(Rule::DrainEndsWhenDrainCompletes, v(7, 3), "io_uring IO_DRAIN rework: io_drain_req_completed", "run: 7.3.4 only; source 7.3.4 vs 7.2.13 io_uring.c"),
 ];
 
@@ -520,7 +528,7 @@ impl Profile {
     }
 
     /// `tctx_task_work` ran the task_work llist without reversing it, newest first
-    /// (6.1: G2 — link cancellations and successors in reverse order); 6.9+ reverse it
+    /// (6.1: G2 — link cancellations and successors in reverse order); 6.10+ reverse it
     /// into FIFO order.
     pub fn tctx_task_work_lifo(self) -> bool {
         !self.has(Rule::TaskWorkFifo)
@@ -533,7 +541,7 @@ impl Profile {
     }
 
     /// `io_req_complete_post` from io-wq hands a lockless-CQ ring's completion to
-    /// task_work (6.12+); 6.1.192 posted it from the worker (docs/kernels.md: the
+    /// task_work (6.2+); 6.1.192 posted it from the worker (docs/kernels.md: the
     /// liburing own-message trace on an IOPOLL|DEFER_TASKRUN ring).
     pub fn iowq_lockless_completion_via_task_work(self) -> bool {
         self.has(Rule::IowqLocklessCompletionViaTaskWork)
@@ -592,6 +600,19 @@ impl Profile {
     /// stay set after the pass consumed that item.
     pub fn mpsc_task_work_queues(self) -> bool {
         self.has(Rule::TaskWorkQueues)
+    }
+
+    /// C8 (6.18+): IORING_CQE_F_32 in a CQE's flags makes it a 32-byte post
+    /// ([`crate::state::CqLayout`]).
+    pub fn big_cqe_posts(self) -> bool {
+        self.has(Rule::BigCqePosts)
+    }
+
+    /// C8 (7.3+): `io_cqe_cache_refill` pads only CQE_MIXED rings and a CQE32 ring
+    /// needs one free entry for a 32-byte post; before, any ring was padded and two
+    /// entries were needed.
+    pub fn cqe_refill_pads_only_mixed(self) -> bool {
+        self.has(Rule::CqeRefillFix)
     }
 
     /// The profile for a running kernel's `major.minor`, if the model has one (5.18+;

@@ -213,6 +213,12 @@ fn run_one(
     let start = Instant::now();
     let status = match Command::new(&bin)
         .args(&args)
+        // TCG guests are slow to wake threads: allow the kernel 10x longer to catch up
+        // with the model (kernel::Settle); the host run keeps the defaults.
+        .env(
+            "MSGRING_SETTLE_SCALE",
+            if std::process::id() == 1 { "10" } else { "1" },
+        )
         // Not Stdio::null(): that opens /dev/null, which a kernel without devtmpfs lacks.
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
