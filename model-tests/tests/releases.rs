@@ -359,3 +359,32 @@ fn r41_3_on_7_3_the_drain_ends_when_the_drain_request_completes() {
         assert_eq!(s.reap_t(r), vec![c(2, 0, 0)], "{rel}");
     }
 }
+
+#[test]
+fn docs_semantics_lists_every_change_with_its_commit() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/semantics.md"))
+        .expect("docs/semantics.md");
+    let table = &doc[doc
+        .find("## Releases: what changed when")
+        .expect("the section")..];
+    for c in msgring::profile::CHANGES {
+        let id = c.commit.split_whitespace().next().unwrap_or("");
+        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            assert!(
+                table.contains(id),
+                "{id} ({:?}) missing from docs/semantics.md",
+                c.rule
+            );
+        }
+        let release = c.since.to_string();
+        assert!(
+            table.contains(&format!("| {release}"))
+                || table.contains(&format!(
+                    "until {}",
+                    c.until.map_or(String::new(), |u| u.to_string())
+                )),
+            "{:?} {release}",
+            c.rule
+        );
+    }
+}
