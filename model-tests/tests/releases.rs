@@ -388,3 +388,34 @@ fn docs_semantics_lists_every_change_with_its_commit() {
         );
     }
 }
+
+/// The 6.1 line's steady `msgring check` findings (real-backend/qemu/findings/
+/// 2026-11-25-after-r41.2/6.1, kernel 6.1.0-56) that the 6.1 rules now explain: M12
+/// (361, 873), local work newest first and M12 (705), and the drain release at every CQ
+/// commit (R41.2: 1552, 2748, 3150). Each matches the kernel's annotations on the 6.1
+/// model (before this change none did).
+#[test]
+fn the_6_1_check_findings_match_the_kernel_on_the_6_1_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../real-backend/qemu/findings/2026-11-25-after-r41.2/6.1");
+    for n in [361, 705, 873, 1552, 2748, 3150] {
+        let prefix = format!("seed1-trace{n}-");
+        let file = std::fs::read_dir(&dir)
+            .expect("findings directory")
+            .map(|e| e.expect("entry").path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .unwrap_or_else(|| panic!("no finding {n}"));
+        let t = msgring::trace::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let on = |rel: &str| {
+            let out = msgring::trace::run(&t, &mut msgring::World::new(p(rel)));
+            msgring::trace::check_annotations(&t, &out)
+        };
+        let m = on("6.1");
+        assert!(m.is_empty(), "{}: {}", file.display(), m[0]);
+    }
+}

@@ -680,6 +680,7 @@ impl World {
     /// ahead of the batch; the chain goes on (or is cancelled) through task_work.
     pub(crate) fn complete_now(&mut self, req: Req, res: i32) {
         self.fill_req_cqe(&req, res);
+        self.io_commit_cqring_flush(req.ring);
         if let Some(next) = self.io_req_find_next(req, res) {
             let (ring, task) = (next.ring, next.task);
             self.io_req_task_work_add(ring, task, Work::Issue { req: next });
@@ -753,6 +754,7 @@ impl World {
             return;
         }
         self.fill_req_cqe(&req, res);
+        self.io_commit_cqring_flush(req.ring);
         if let Some(next) = self.io_req_find_next(req, res) {
             self.iowq.push_front(Work::Issue { req: next });
         }
