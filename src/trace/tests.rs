@@ -136,3 +136,26 @@ fn comments_and_continuation_lines() {
     assert_eq!(t.steps[0].expect, Some(Event::Bound(vec!["r0".into()])));
     round_trip(&t);
 }
+
+#[test]
+fn kernel_lines_take_every_release_from_5_18() {
+    for (rel, shown) in [
+        ("6.2", "6.2"),
+        ("6.18.15", "6.18.15"),
+        ("7.3", "7.3"),
+        ("7.9", "7.9"),
+    ] {
+        let t = parse(&format!(
+            "msgring-trace 1\nkernel {rel}\nsetup r0 entries=1\n"
+        ))
+        .unwrap();
+        let p = t.profile.expect("a kernel line");
+        assert_eq!(p.to_string(), shown);
+        assert_eq!(p.newer_than_known(), rel == "7.9");
+        round_trip(&t);
+    }
+    for bad in ["5.10", "6", "6.x", "latest"] {
+        let e = parse(&format!("msgring-trace 1\nkernel {bad}\n")).unwrap_err();
+        assert!(e.to_string().contains(":2:8"), "{bad}: {e}");
+    }
+}
