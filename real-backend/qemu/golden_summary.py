@@ -233,7 +233,7 @@ def summarize_check(label, out_file, status, log, trace_dir):
         f"RESULT {label} {word}: {st.get('traces')} traces ({rate}, {secs:.0f} s), "
         f"{st.get('compared')} steps compared, {st.get('mismatches')} mismatches, "
         f"{len(findings)} distinct: {len(steady)} steady, {len(racy)} racy (pending the exact check); "
-        f"model {r.get('profile')} vs kernel {r.get('kernel')}, seed {r.get('seed')}; "
+        f"model {r.get('profile')} vs kernel {str(r.get('kernel')).removeprefix('kernel ')}, seed {r.get('seed')}; "
         f"{len(kept)} minimized traces in {trace_dir}"
     )
     for f in steady + racy:
