@@ -343,8 +343,6 @@ fn iowq_completion_into_a_full_cq_goes_through_task_work_on_6_18() {
 /// rule every one of them mismatches.
 #[test]
 fn r41_2_drain_by_sequence_before_6_16_matches_the_guest_findings() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../real-backend/qemu/findings/2026-11-25");
     let settled = [
         (
             "6.12",
@@ -359,18 +357,7 @@ fn r41_2_drain_by_sequence_before_6_16_matches_the_guest_findings() {
     let mut checked = 0;
     for (label, profile, traces) in settled {
         for n in traces {
-            let prefix = format!("seed1-trace{n}-");
-            let file = std::fs::read_dir(dir.join(label))
-                .expect("findings directory")
-                .map(|e| e.expect("entry").path())
-                .find(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .starts_with(&prefix)
-                })
-                .unwrap_or_else(|| panic!("{label}: no finding {n}"));
-            let src = std::fs::read_to_string(&file).expect("readable");
+            let (file, src) = finding(&format!("2026-11-25/{label}"), u64::from(*n));
             let t = msgring::trace::parse(&src).expect("parses");
             assert!(
                 src.contains("IO_DRAIN"),

@@ -396,21 +396,9 @@ fn docs_semantics_lists_every_change_with_its_commit() {
 /// model (before this change none did).
 #[test]
 fn the_6_1_check_findings_match_the_kernel_on_the_6_1_model() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../real-backend/qemu/findings/2026-11-25-after-r41.2/6.1");
     for n in [361, 705, 873, 1552, 2748, 3150] {
-        let prefix = format!("seed1-trace{n}-");
-        let file = std::fs::read_dir(&dir)
-            .expect("findings directory")
-            .map(|e| e.expect("entry").path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&prefix)
-            })
-            .unwrap_or_else(|| panic!("no finding {n}"));
-        let t = msgring::trace::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let (file, src) = finding("2026-11-25-after-r41.2/6.1", n);
+        let t = msgring::trace::parse(&src).unwrap();
         let on = |rel: &str| {
             let out = msgring::trace::run(&t, &mut msgring::World::new(p(rel)));
             msgring::trace::check_annotations(&t, &out)
