@@ -244,29 +244,30 @@ pub const CHANGES: &[Change] = &[
     change(Rule::SendFdChecksDisabledTarget, v(6, 2), "8579538c89e3 io_uring/msg_ring: fix remote queue to disabled ring", "run: missing on 6.1.192 (D4/D5), present 6.12+; source 6.1.192"),
     change(Rule::RemoteTaskWork, v(6, 2), "6d043ee1164c io_uring: do msg_ring in target task via tw", "run: 6.1.192 posts directly (D6/D7), 6.12+ through task_work"),
     change(Rule::FailuresDeferred, v(6, 2), "973fc83f3a94 io_uring: defer all io_req_complete_failed", "run: 6.1.192 posts at once (G2), 6.12+ with the batch"),
+    change(Rule::IowqLocklessCompletionViaTaskWork, v(6, 2), "1bec951c3809 io_uring: iopoll protect complete_post (with the 6.2 completion rework)", "run: direct on 6.1.192, task_work on 6.12+; log: beside 973fc83f3a94 (6.2)"),
     change(Rule::FlagsPass, v(6, 3), "cbeb47a7b5f0 io_uring/msg_ring: Pass custom flags to the cqe", "run: -EINVAL on 6.1.192 (D1/D2); reference §4: for-6.3"),
     change(Rule::SendFdChecksLen, v(6, 3), "5da28edd7bd5 io_uring/msg_ring: let target know allocated index", "run: missing on 6.1.192 (D3), whose backport has only the slot-index half; source 6.1.192"),
     change(Rule::LocalWorkFifo, v(6, 3), "3af0356c162c io_uring: maintain ordering for DEFER_TASKRUN tw list", "source 6.1.192 runs the llist unreversed; log: between 6.2 and 6.4 commits"),
-    change(Rule::IowqLocklessCompletionViaTaskWork, v(6, 2), "1bec951c3809 io_uring: iopoll protect complete_post (with the 6.2 completion rework)", "run: direct on 6.1.192, task_work on 6.12+; log: beside 973fc83f3a94 (6.2)"),
     change(Rule::TaskWorkFifo, v(6, 10), "170539bdf109 io_uring: handle traditional task_work in FIFO order", "run: 6.1.192 newest first (G2), 6.12+ oldest first; log: the March 2024 task_work series"),
     change(Rule::SyncMsgRing, v(6, 13), "a377132154ab io_uring/msg_ring: add support for sending a sync message", "run: -EINVAL on 6.12 (D16), present 6.16+; liburing man page: 6.13"),
     change(Rule::LocalWorkCap, v(6, 14), "f46b9cdb22f7 io_uring: limit local tw done", "run: none on 6.12 (D8-D12), 20 on 6.16+; mail: posted for-next on 2024-11-20, during the 6.13 merge window"),
     change(Rule::DrainByAllocation, v(6, 16), "io_uring drain rework (nr_req_allocated, nr_drained; io_get_sequence and cq_extra gone)", "run: by sequence on 6.12, by allocation on 6.16+; source 6.12.118"),
     change(Rule::IowqNoRoomCompletionViaTaskWork, v(6, 16), "io_req_complete_post: `goto defer_complete` when the CQE does not fit", "run: overflowed by the worker on 6.12, task_work on 6.16+ (msgring check seed 1 trace 4583)"),
+    change(Rule::BigCqePosts, v(6, 18), "io_uring: add support for IORING_SETUP_CQE_MIXED (io_fill_nop_cqe, io_get_cqe cqe32)", "run: CQE_MIXED accepted on 6.18.15/6.18.44, -EINVAL on 6.17; source 7.2.13 io_cqe_cache_refill"),
     Change {
         backports: &[
             Backport { from: v(6, 1) },
             Backport { from: v(6, 12) },
             Backport { from: KernelVersion::stable(6, 18, 16) },
         ],
-        ..change(Rule::AllocHintClamp, v(6, 19), "io_uring/filetable: clamp alloc_hint into the alloc range (stable fix)", "source 6.1.192, 6.12.118, 7.2.13; run: 6.18.44 has it, Debian 6.18.15 does not, so 6.18.16 is the lower bound of its first 6.18.y; 6.19 taken as its mainline release")
+        ..change(Rule::AllocHintClamp, v(6, 19), "io_uring/filetable: clamp alloc_hint into the alloc range (stable fix)", "source 6.1.192, 6.12.118, 7.2.13; run (r21_5_alloc_hint_clamp_6_18_15): 6.18.44 has it, Debian 6.18.15, 6.16.12 and 6.17.13 do not (6.18.16 is the lower bound of its first 6.18.y); 6.19 taken as its mainline release")
     },
     change(Rule::Op128NeedsBigSqe, v(6, 19), "io_uring: add support for IORING_SETUP_SQE_MIXED (NOP128, URING_CMD128)", "source 7.2.13 io_init_req; run: SQE_MIXED accepted on 6.19.14, refused on 6.18"),
-    change(Rule::BigCqePosts, v(6, 18), "io_uring: add support for IORING_SETUP_CQE_MIXED (io_fill_nop_cqe, io_get_cqe cqe32)", "run: CQE_MIXED accepted on 6.18.15/6.18.44, -EINVAL on 6.17; source 7.2.13 io_cqe_cache_refill"),
     change(Rule::FlagsPassF32NeedsBigCqe, v(7, 2), "15cd3ccf9b17 io_uring/msg_ring: reject CQE32 flag pass-through to normal rings", "run: 7.2.13, 7.3.4 -EINVAL, 7.1.13 accepts; source 7.2.13"),
     change(Rule::TaskWorkQueues, v(7, 2), "io_uring/mpscq series: switch local and normal task_work to a mpscq", "run: 7.2.13, 7.3.4 (r16_defer_self_linked); 7.1.13 agrees with 6.18; source 7.2.13 tw.c"),
     change(Rule::CqeRefillFix, v(7, 3), "io_uring: io_cqe_cache_refill pads only CQE_MIXED rings, CQE32 rings need one entry", "source 7.3.4 vs 7.2.13 io_uring.c"),
     change(Rule::DrainEndsWhenDrainCompletes, v(7, 3), "io_uring IO_DRAIN rework: io_drain_req_completed", "run: 7.3.4 only; source 7.3.4 vs 7.2.13 io_uring.c"),
+
 ];
 
 /// `IORING_OP_LAST` by release (R2): opcodes at or above it are -EINVAL. One row per
