@@ -8,8 +8,11 @@ pub mod op {
     pub const NOP: u8 = 0;
     /// `IORING_OP_MSG_RING` (since 5.18).
     pub const MSG_RING: u8 = 40;
-    /// `IORING_OP_LAST` on 6.18: opcodes at or above it fail `io_init_req` with -EINVAL.
-    pub const LAST_6_18: u8 = 63;
+    /// `IORING_OP_NOP128` (6.19+): a NOP in a 128-byte SQE.
+    pub const NOP128: u8 = 63;
+    /// `IORING_OP_URING_CMD128` (6.19+).
+    pub const URING_CMD128: u8 = 64;
+    // `IORING_OP_LAST` differs by release: `Profile::op_last`.
 }
 
 /// `IOSQE_*` SQE flags (`sqe->flags`).
@@ -47,6 +50,8 @@ pub mod setup {
     pub const HYBRID_IOPOLL: u32 = 1 << 17;
     pub const CQE_MIXED: u32 = 1 << 18;
     pub const SQE_MIXED: u32 = 1 << 19;
+    /// `IORING_SETUP_SQ_REWIND` (7.0+, with NO_SQARRAY).
+    pub const SQ_REWIND: u32 = 1 << 20;
     /// Flags whose effect the model implements. Others are refused as unmodelled.
     pub const MODELLED: u32 = IOPOLL
         | SQPOLL
@@ -57,12 +62,11 @@ pub mod setup {
         | COOP_TASKRUN
         | TASKRUN_FLAG
         | CQE32
+        | CQE_MIXED
         | SINGLE_ISSUER
         | DEFER_TASKRUN
         | NO_SQARRAY;
-    /// Every flag a 6.18.44 kernel accepts (up to NO_SQARRAY and HYBRID_IOPOLL); a real
-    /// 6.18.44 refused CQE_MIXED with -EINVAL (docs/kernel-findings.md, experiment 4).
-    pub const KNOWN_6_18: u32 = (1 << 18) - 1;
+    // The flags a release knows differ by release: `Profile::known_setup_flags`.
 }
 
 /// `IORING_ENTER_*` flags for `io_uring_enter`.
@@ -87,7 +91,10 @@ pub mod sq {
 pub mod cqe {
     pub const BUFFER: u32 = 1 << 0;
     pub const MORE: u32 = 1 << 1;
-    /// `IORING_CQE_F_32`, checked with FLAGS_PASS on the newest kernels (R10.4).
+    /// `IORING_CQE_F_SKIP` (6.18+): a padding CQE on a CQE_MIXED ring; ignore it.
+    pub const SKIP: u32 = 1 << 5;
+    /// `IORING_CQE_F_32`: a 32-byte CQE on a CQE_MIXED ring; checked with FLAGS_PASS
+    /// from 7.2 (R10.4).
     pub const F_32: u32 = 1 << 15;
 }
 

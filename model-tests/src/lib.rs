@@ -231,3 +231,24 @@ pub fn one(s: &mut Sim, src: Vfd, sqe: Sqe) -> i32 {
     assert_eq!(mine.len(), 1, "exactly one source CQE: {cqes:?}");
     mine[0].1
 }
+
+/// A `msgring check` finding kept in `real-backend/qemu/findings/DIR/`: the file whose
+/// name starts with `seed1-trace{n}-`, and its source.
+pub fn finding(dir: &str, n: u64) -> (std::path::PathBuf, String) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../real-backend/qemu/findings")
+        .join(dir);
+    let prefix = format!("seed1-trace{n}-");
+    let file = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .unwrap_or_else(|| panic!("{}: no finding {n}", dir.display()));
+    let src = std::fs::read_to_string(&file).expect("readable");
+    (file, src)
+}

@@ -3,7 +3,10 @@
 //! under QEMU (docs/kernels.md, rows D1–D17); 5.18 comes from the reference alone.
 
 use msgring::uapi::{msg, setup};
-use msgring::Profile::{V5_18, V6_1, V6_12, V6_18};
+const V5_18: Profile = Profile::V5_18;
+const V6_1: Profile = Profile::V6_1;
+const V6_12: Profile = Profile::V6_12;
+const V6_18: Profile = Profile::V6_18;
 use msgring::{DestSlot, MsgRingData, MsgRingSendFd, Profile, Sqe, Step};
 use msgring_model_tests::*;
 
@@ -154,14 +157,22 @@ fn d16_sync_variant_is_6_13_plus() {
 }
 
 #[test]
-fn s_setup_flags_each_line_knows() {
-    let cases: [(u32, [bool; 3]); 3] = [
-        (setup::NO_SQARRAY, [false, true, true]),
-        (setup::HYBRID_IOPOLL | setup::IOPOLL, [false, false, true]),
-        (setup::CQE_MIXED, [false, false, false]),
+fn s_setup_flags_each_release_knows() {
+    // (flags, the first release that accepts them): -EINVAL before, never after (the
+    // model may still refuse a known flag as unmodelled).
+    let cases = [
+        (setup::SUBMIT_ALL, V5_18),
+        (setup::COOP_TASKRUN, Profile::V5_19),
+        (setup::SINGLE_ISSUER, Profile::V6_0),
+        (setup::SINGLE_ISSUER | setup::DEFER_TASKRUN, V6_1),
+        (setup::NO_SQARRAY, Profile::V6_6),
+        (setup::HYBRID_IOPOLL | setup::IOPOLL, Profile::V6_13),
+        (setup::CQE_MIXED, V6_18),
+        (setup::SQE_MIXED, Profile::V6_19),
+        (setup::SQ_REWIND | setup::NO_SQARRAY, Profile::V7_0),
     ];
-    for (flags, ok) in cases {
-        for (p, ok) in [V6_1, V6_12, V6_18].into_iter().zip(ok) {
+    for (flags, first) in cases {
+        for &p in Profile::ALL {
             let mut s = Sim::with_profile(p);
             let r = s.step(Step::Setup {
                 task: T0,
@@ -170,7 +181,7 @@ fn s_setup_flags_each_line_knows() {
                 flags,
             });
             let failed = r == msgring::StepResult::Ret(-22);
-            assert_eq!(!failed, ok, "{p} flags {flags:#x}: {r:?}");
+            assert_eq!(!failed, p >= first, "{p} flags {flags:#x}: {r:?}");
         }
     }
 }
@@ -332,8 +343,6 @@ fn iowq_completion_into_a_full_cq_goes_through_task_work_on_6_18() {
 /// rule every one of them mismatches.
 #[test]
 fn r41_2_drain_by_sequence_before_6_16_matches_the_guest_findings() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../real-backend/qemu/findings/2026-11-25");
     let settled = [
         (
             "6.12",
@@ -348,18 +357,7 @@ fn r41_2_drain_by_sequence_before_6_16_matches_the_guest_findings() {
     let mut checked = 0;
     for (label, profile, traces) in settled {
         for n in traces {
-            let prefix = format!("seed1-trace{n}-");
-            let file = std::fs::read_dir(dir.join(label))
-                .expect("findings directory")
-                .map(|e| e.expect("entry").path())
-                .find(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .starts_with(&prefix)
-                })
-                .unwrap_or_else(|| panic!("{label}: no finding {n}"));
-            let src = std::fs::read_to_string(&file).expect("readable");
+            let (file, src) = finding(&format!("2026-11-25/{label}"), u64::from(*n));
             let t = msgring::trace::parse(&src).expect("parses");
             assert!(
                 src.contains("IO_DRAIN"),

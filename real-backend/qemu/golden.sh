@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Run the golden traces (model-tests/traces/*.trace) through `msgring diff` on Debian's
-# 6.1 and 6.12 kernels (QEMU) and on the host kernel, and print per kernel how many
-# traces agree with the model, diverge, or were skipped, with every divergence.
+# Run the golden traces (model-tests/traces/*.trace) through `msgring diff` on real
+# kernels: any subset of ten Debian kernel lines (QEMU, TCG) and the host kernel, each
+# against the model profile of the kernel it runs on; print per kernel how many traces
+# agree with the model, diverge or were skipped, every divergence, and one table.
 #
-# usage: real-backend/qemu/golden.sh
+# usage: real-backend/qemu/golden.sh [LINE...]
+#        LINE: 6.1 6.12 6.16 6.17 6.18 6.19 7.0 7.1 7.2 7.3 (the newest Debian package of
+#        each, fetched on first use and cached: fetch-kernels.sh) or `host`; default all
+#        ten and the host (also MSGRING_GOLDEN_KERNELS="6.1 7.3 host")
 # env:   MSGRING_KERNEL_CACHE        kernel cache (see fetch-kernels.sh)
 #        MSGRING_QEMU_ACCEL=tcg|kvm  (see boot.sh)
 #        MSGRING_QEMU_TIMEOUT        seconds per boot (default 420)
 #        MSGRING_GOLDEN_TIMEOUT      seconds for msgring inside a guest / on the host (default 360)
-#        MSGRING_GOLDEN_KERNELS      which to run, default "6.1 6.12 host"
+#        MSGRING_GOLDEN_TRACES       trace files or directories to run instead of the
+#                                    golden traces (e.g. check-mode findings)
 #        MSGRING_GOLDEN_MODE=diff|run|check  default diff; `run` only proves the pipeline
 #                                    (model-only `msgring run` inside the guest); `check`
-#                                    runs `msgring check` (random traces, not the golden
-#                                    ones) on each kernel for MSGRING_CHECK_SECONDS (90)
-#                                    with MSGRING_CHECK_SEED (1) and writes the minimized
+#                                    runs `msgring --json check` (random traces, not the
+#                                    golden ones) on each kernel for MSGRING_CHECK_SECONDS
+#                                    (90) with MSGRING_CHECK_SEED (1), MSGRING_CHECK_JOBS
+#                                    (msgring's default) and writes the minimized
 #                                    mismatches to target/golden/check/LABEL/; exploratory:
 #                                    exit 1 when any kernel's check fails
 #        MSGRING_GOLDEN_KNOWN        a list of divergences already reported (e.g.
@@ -22,11 +28,11 @@
 #        MSGRING_GOLDEN_SECONDARY=0  skip the informational no-fdinfo run
 #        MSGRING_GOLDEN_RECHECK      reruns of each trace with a new divergence (default 5,
 #                                    0 = none): the kernel is booted once more and runs
-#                                    those traces that many times; a trace that diverges
-#                                    again (at any line) in at most half of them is a
-#                                    kernel race and prints as RACY (it does not fail)
-# Output: target/golden/{6.1,6.12,host}.{log,out,err} (raw console; msgring's stdout
-#         and stderr), target/golden/summary.txt.
+#                                    those traces that many times, to tell a steady
+#                                    divergence from a race in the summary; either way a
+#                                    divergence not in MSGRING_GOLDEN_KNOWN fails the run
+# Output: target/golden/LABEL.{log,out,err} (raw console; msgring's stdout and stderr),
+#         target/golden/summary.txt, ending with the table (also target/golden/table.txt).
 # Exit:  0 every kernel agrees with the model (known divergences aside); 1 a divergence; 2 something could not be
 #        built, fetched or booted (one line `golden: error: ...` says what).
 # Needs (Debian): qemu-system-x86 cpio (installed with apt-get if missing), cargo, rustc.
@@ -41,7 +47,11 @@ die() { printf 'golden: error: %s\n' "$*" >&2; exit 2; }
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 boot_tmo="${MSGRING_QEMU_TIMEOUT:-420}"
 run_tmo="${MSGRING_GOLDEN_TIMEOUT:-360}"
-kernels_wanted="${MSGRING_GOLDEN_KERNELS:-6.1 6.12 host}"
+all_lines="6.1 6.12 6.16 6.17 6.18 6.19 7.0 7.1 7.2 7.3"
+if [ "$#" -gt 0 ]; then kernels_wanted="$*"; else kernels_wanted="${MSGRING_GOLDEN_KERNELS:-$all_lines host}"; fi
+for label in $kernels_wanted; do
+  [ "$label" = host ] || [[ "$label" =~ ^[0-9]+\.[0-9]+$ ]] || die "$label: want a kernel line such as 6.12, or host"
+done
 mode="${MSGRING_GOLDEN_MODE:-diff}"
 case "$mode" in diff | run | check) ;; *) die "MSGRING_GOLDEN_MODE=$mode: want diff, run or check" ;; esac
 if [ "$mode" = check ]; then
@@ -60,7 +70,7 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null; t
   step "installing qemu-system-x86 cpio"
   command -v apt-get >/dev/null || die "qemu-system-x86_64 or cpio missing and no apt-get to install them"
   timeout 600 apt-get update -qq >&2 || die "apt-get update failed (needed to install qemu-system-x86 cpio)"
-  DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq qemu-system-x86 cpio >/dev/null ||
+  DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends qemu-system-x86 cpio >/dev/null ||
     die "apt-get install qemu-system-x86 cpio failed"
 fi
 
@@ -103,7 +113,16 @@ runs=(full)
 for r in "${runs[@]}"; do mkdir -p "$stage/golden/runs/$r/traces"; done
 excluded=()
 ntr=0
-for f in "$root"/model-tests/traces/*.trace; do
+trace_files=()
+if [ -n "${MSGRING_GOLDEN_TRACES:-}" ]; then
+  for p in $MSGRING_GOLDEN_TRACES; do
+    if [ -d "$p" ]; then trace_files+=("$p"/*.trace); else trace_files+=("$p"); fi
+  done
+else
+  trace_files=("$root"/model-tests/traces/*.trace)
+fi
+for f in "${trace_files[@]}"; do
+  [ -f "$f" ] || die "MSGRING_GOLDEN_TRACES: $f is not a trace file"
   b="$(basename "$f")"
   if grep -Eq '(^|[[:space:]])fault[[:space:]]+(overflow_alloc|nomem)=' "$f"; then
     excluded+=("$b")
@@ -127,8 +146,9 @@ if [ "$mode" = diff ]; then
   "$bin" diff --help 2>/dev/null | grep -q -- '--kernel' && args+=(--kernel @PROFILE@)
   args+=(@TRACES@)
 elif [ "$mode" = check ]; then
-  args=(check --seconds "$check_s" --seed "${MSGRING_CHECK_SEED:-1}" --reports /tmp/reports
+  args=(--json check --seconds "$check_s" --seed "${MSGRING_CHECK_SEED:-1}" --reports /tmp/reports
     --minimize-runs "${MSGRING_CHECK_MINIMIZE_RUNS:-100}" --print-traces)
+  [ -z "${MSGRING_CHECK_JOBS:-}" ] || args+=(--jobs "$MSGRING_CHECK_JOBS")
 else
   args=(--json run --kernel @PROFILE@ @TRACES@)
 fi
@@ -148,10 +168,12 @@ echo "build+initrd: $(since "$t")s ($ntr traces packed, ${#excluded[@]} model-on
 
 # ---- kernels -----------------------------------------------------------------------
 declare -A vmlinuz=()
-if [ "$kernels_wanted" != host ]; then
+guests=()
+for label in $kernels_wanted; do [ "$label" = host ] || guests+=("$label"); done
+if [ "${#guests[@]}" -gt 0 ]; then
   t=$(date +%s.%N)
-  step "fetching kernels"
-  fk="$(timeout 900 "$here/fetch-kernels.sh")" || die "could not fetch the Debian 6.1/6.12 kernels (fetch-kernels.sh failed; see above)"
+  step "fetching kernels ${guests[*]}"
+  fk="$(timeout 1800 "$here/fetch-kernels.sh" "${guests[@]}")" || die "could not fetch the Debian kernels ${guests[*]} (fetch-kernels.sh failed; see above)"
   while read -r label path; do vmlinuz[$label]="$path"; done <<<"$fk"
   timings+=("fetch $(since "$t")s")
   echo "fetch: $(since "$t")s" >&2
@@ -179,14 +201,14 @@ run_on() {
     GOLDEN_ROOT="$2/golden" timeout -k 5 "$((run_tmo + 30))" "$out/init" >"$4" 2>&1 || true
   else
     [ -n "${vmlinuz[$1]:-}" ] || die "fetch-kernels.sh gave no kernel labelled $1"
-    MSGRING_QEMU_TIMEOUT="$boot_tmo" "$here/boot.sh" "${vmlinuz[$1]}" "$3" "$4" || true
+    MSGRING_QEMU_TIMEOUT="$boot_tmo" nice -n 10 "$here/boot.sh" "${vmlinuz[$1]}" "$3" "$4" || true
     # A guest that never reached /init tells nothing about io_uring: under TCG the 6.12
     # kernel was seen to panic at boot once (int3 in sched_clock_cpu during an initcall,
     # 2026-11-25). Boot it once more, and say so.
     if ! grep -q 'GOLDEN-BEGIN' "$4"; then
       cp "$4" "$4.first-boot"
       step "$1: the guest did not reach /init (see $4.first-boot); booting it again"
-      MSGRING_QEMU_TIMEOUT="$boot_tmo" "$here/boot.sh" "${vmlinuz[$1]}" "$3" "$4" || true
+      MSGRING_QEMU_TIMEOUT="$boot_tmo" nice -n 10 "$here/boot.sh" "${vmlinuz[$1]}" "$3" "$4" || true
     fi
   fi
 }
@@ -201,6 +223,7 @@ for label in $kernels_wanted; do
   else
     step "booting $label ($(cat "$(dirname "${vmlinuz[$label]}")/pkg" 2>/dev/null || echo "${vmlinuz[$label]}"))"
   fi
+  pkgname="$(cat "$(dirname "${vmlinuz[$label]:-/nonexistent/x}")/pkg" 2>/dev/null || echo "host")"
   run_on "$label" "$stage" "$out/initrd.cpio.gz" "$out/$label.log"
   rm -f "$out/$label.status"
   split_log "$out/$label.log" "$out/$label"
@@ -208,6 +231,12 @@ for label in $kernels_wanted; do
   status[$label]="${st:-none}"
   timings+=("$label $(since "$t")s")
   echo "$label: $(since "$t")s, msgring exit ${status[$label]}" >&2
+  # For the table: the package, and what /init saw (release, profile).
+  {
+    echo "pkg=$pkgname"
+    sed -n 's/^GOLDEN-INFO release=\([^ ]*\) profile=\([^ ]*\).*/release=\1\nprofile=\2/p' "$out/$label.log" | head -n2
+    echo "seconds=$(since "$t")"
+  } >"$out/$label.info"
 done
 
 # ---- recheck -----------------------------------------------------------------------
@@ -283,8 +312,14 @@ summarize() { # label run [known-file [rerun outputs...]]
 } | tee "$out/summary.txt"
 # One closing line for CI: traces that agree pass, new divergences and errors fail,
 # known divergences, racy ones and traces the kernel cannot run count as skipped.
+# Racy divergences fail too (unless listed in MSGRING_GOLDEN_KNOWN); known ones and
+# traces the kernel cannot run count as skipped.
+{
+  echo
+  python3 "$here/golden_summary.py" table "$out" "$out/summary.txt" "${labels[@]}"
+} | tee "$out/table.txt" | tee -a "$out/summary.txt"
 [ "$mode" = check ] || awk '/^COUNT / { for (i = 3; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
-     END { printf "golden: %d passed, %d failed, %d skipped (%d racy)\n", n["agree"], n["new"], n["known"] + n["skipped"] + n["racy"], n["racy"] }' \
+     END { printf "golden: %d passed, %d failed, %d skipped (%d racy)\n", n["agree"], n["new"] + n["racy"], n["known"] + n["skipped"], n["racy"] }' \
   "$out/summary.txt"
 # tee hides the loop's status: take it from the summary lines.
 if grep -q '^RESULT .* ERROR ' "$out/summary.txt"; then

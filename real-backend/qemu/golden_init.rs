@@ -3,7 +3,7 @@
 //!
 //! As PID 1 it mounts /proc and /sys, writes 0 to `/proc/sys/kernel/io_uring_disabled`
 //! when that sysctl exists, picks the model profile from the running kernel's release
-//! (`5.18`, `6.1`, `6.12`, `6.18`), and for each run directory `/golden/runs/NAME`
+//! (`6.1.192`, `6.18.15`, `7.3.4`: every release from 5.18 on), and for each run directory `/golden/runs/NAME`
 //! (sorted) runs `/golden/msgring` with the arguments in `NAME/args` (one per line;
 //! `@PROFILE@` is replaced by the profile, `@TRACES@` by every `NAME/traces/*.trace`,
 //! sorted). The child's stdout lines are printed as `O|line`, its stderr lines as
@@ -81,19 +81,37 @@ fn power_off() -> ! {
     std::process::exit(0)
 }
 
-/// The model profile for a kernel release `MAJOR.MINOR...`.
-fn profile_for(release: &str) -> Option<&'static str> {
-    let mut it = release.split(|c: char| !c.is_ascii_digit());
-    let major: u32 = it.next()?.parse().ok()?;
-    let minor: u32 = it.next()?.parse().ok()?;
-    // Same table as msgring::Profile::for_kernel.
-    match (major, minor) {
-        (5, 18..) | (6, 0) => Some("5.18"),
-        (6, 1..=11) => Some("6.1"),
-        (6, 12..=17) => Some("6.12"),
-        (6, 18..) | (7.., _) => Some("6.18"),
-        _ => None,
+/// The model profile (`msgring --kernel` value) for the running kernel: its release
+/// `MAJOR.MINOR.PATCH`, so that stable backports count. Debian's 6.1 release string is
+/// an ABI name (`6.1.0-57-amd64`) without the stable patch level; `/proc/version` ends
+/// with the package version (`... Debian 6.1.192-3 (2026-...)`), which has it. `None`
+/// below 5.18 (no MSG_RING). Same reading as `msgring::KernelVersion::from_release`.
+fn profile_for(release: &str, proc_version: &str) -> Option<String> {
+    let numbers = |s: &str| -> Vec<u32> {
+        s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()
+            .unwrap_or("")
+            .split('.')
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let mut v = numbers(release);
+    if v.len() < 2 || (v[0], v[1]) < (5, 18) {
+        return None;
     }
+    if v.get(2).is_none_or(|&p| p == 0) {
+        // The Debian package version, if it is the same line.
+        if let Some(i) = proc_version.find(" Debian ") {
+            let d = numbers(&proc_version[i + 8..]);
+            if d.len() >= 3 && d[0] == v[0] && d[1] == v[1] {
+                v = d;
+            }
+        }
+    }
+    Some(match v.get(2) {
+        Some(&p) if p != 0 => format!("{}.{}.{p}", v[0], v[1]),
+        _ => format!("{}.{}", v[0], v[1]),
+    })
 }
 
 fn main() {
@@ -122,10 +140,11 @@ fn main() {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
-    let profile = profile_for(&release);
+    let proc_version = std::fs::read_to_string("/proc/version").unwrap_or_default();
+    let profile = profile_for(&release, &proc_version);
     say(&format!(
         "GOLDEN-INFO release={release} profile={} io_uring_disabled={disabled}",
-        profile.unwrap_or("none")
+        profile.as_deref().unwrap_or("none")
     ));
 
     let root = std::env::var("GOLDEN_ROOT").unwrap_or_else(|_| "/golden".into());
@@ -140,7 +159,7 @@ fn main() {
     for dir in &runs {
         let name = dir.rsplit('/').next().unwrap_or(dir);
         say(&format!("GOLDEN-RUN {name}"));
-        let status = run_one(&root, dir, profile, &release, deadline);
+        let status = run_one(&root, dir, profile.as_deref(), &release, deadline);
         say(&format!("GOLDEN-EXIT {name} {status}"));
     }
     say(&format!("GOLDEN-TIME ms={}", start.elapsed().as_millis()));
@@ -194,6 +213,12 @@ fn run_one(
     let start = Instant::now();
     let status = match Command::new(&bin)
         .args(&args)
+        // TCG guests are slow to wake threads: allow the kernel 10x longer to catch up
+        // with the model (kernel::Settle); the host run keeps the defaults.
+        .env(
+            "MSGRING_SETTLE_SCALE",
+            if std::process::id() == 1 { "10" } else { "1" },
+        )
         // Not Stdio::null(): that opens /dev/null, which a kernel without devtmpfs lacks.
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())

@@ -2,6 +2,7 @@
 """Summarise one kernel's `msgring --json diff` (or `run`) output for golden.sh.
 
 usage: golden_summary.py MODE LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG [KNOWN_FILE [RERUN_OUT...]]
+       golden_summary.py table OUT_DIR SUMMARY LABEL...
        golden_summary.py new LABEL OUT_FILE [KNOWN_FILE]
        golden_summary.py check LABEL OUT_FILE EXIT_STATUS CONSOLE_LOG TRACE_DIR
 
@@ -14,17 +15,22 @@ KNOWN_FILE lists divergences already reported: `LABEL TRACE:LINE  # why` per lin
 make the result DIVERGES; a listed one that no longer happens is printed as `fixed?`.
 
 RERUN_OUT files are `msgring --json diff` outputs of the same kernel re-running the traces
-that diverged in OUT_FILE (golden.sh's recheck). A new divergence that the reruns reproduce
-in at most half of them is a kernel race, not a model bug: it is
-printed as `RACY` with the counts and does not make the result DIVERGES (the same policy as
-`msgring check`'s `Finding::fails`). A rerun that diverges at another line counts as a
-reproduction: a racy step must not hide a steady divergence behind it. Without reruns
-every new divergence fails.
+that diverged in OUT_FILE (golden.sh's recheck). They only describe a new divergence: one
+the reruns reproduce in at most half of them is printed as `RACY` with the counts (a kernel
+race the trace must not depend on), others with how often they came back. A rerun that
+diverges at another line counts as a reproduction: a racy step must not hide a steady
+divergence behind it. Either way a divergence that KNOWN_FILE does not name makes the
+result DIVERGES: a verdict is never a vote (issue 12).
 
-`check` reads `msgring check --print-traces` output (golden.sh's check mode): it writes
-each minimized trace between `--- BEGIN NAME` and `--- END NAME` to TRACE_DIR/NAME and
-prints one `RESULT` line (`check-ok` / `CHECK-FAILS` / `ERROR`) with msgring's summary
-lines and the MISMATCH headers.
+`check` reads `msgring --json check --print-traces` output (golden.sh's check mode): the
+JSON report on stdout, and on stderr each minimized trace between `--- BEGIN NAME` and
+`--- END NAME`, which it writes to TRACE_DIR/NAME. It prints one `RESULT` line
+(`check-ok` / `CHECK-FAILS` / `ERROR`) with the figures, each finding as STEADY or RACY
+(a verdict in the report wins; else reproduced in at least 3 of 5 re-runs), and a
+`CHECKCOUNT` line. Without JSON it falls back to the text summary.
+
+`table OUT_DIR SUMMARY LABEL...` prints one row per kernel from OUT_DIR/LABEL.info and
+the COUNT/CHECKCOUNT lines of SUMMARY.
 
 `new` prints the new (not known) divergences of OUT_FILE as `TRACE LINE` lines: the traces
 golden.sh re-runs.
@@ -128,6 +134,8 @@ def rerun_counts(paths):
 
 
 def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "table":
+        return table(sys.argv[2], sys.argv[3], sys.argv[4:])
     if len(sys.argv) >= 4 and sys.argv[1] == "new":
         return print_new(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
     mode, label, out_file, status, log = sys.argv[1:6]
@@ -165,14 +173,10 @@ def main():
     return summarize_diff(label, reports, status, log, known, reruns)
 
 
-def summarize_check(label, out_file, status, log, trace_dir):
-    """`msgring check` ran in the guest: save its minimized traces, echo its findings."""
-    try:
-        lines = open(out_file, encoding="utf-8", errors="replace").read().splitlines()
-    except OSError:
-        lines = []
+def save_traces(lines, trace_dir):
+    """Writes each `--- BEGIN NAME` .. `--- END NAME` block to TRACE_DIR/NAME."""
     os.makedirs(trace_dir, exist_ok=True)
-    kept, headers, body, name = [], [], None, None
+    kept, body, name = [], None, None
     for line in lines:
         if name is not None:
             if line == f"--- END {name}":
@@ -184,23 +188,130 @@ def summarize_check(label, out_file, status, log, trace_dir):
                 body.append(line)
         elif line.startswith("--- BEGIN "):
             name, body = os.path.basename(line[len("--- BEGIN "):]), []
-        elif line.startswith("MISMATCH "):
-            headers.append(line)
-        elif line.startswith(("  line ", "  model:", "  kernel:")) and headers:
-            headers.append(line)
-    summary = [ln for ln in lines if " traces, " in ln and " steps compared" in ln]
-    if status not in ("0", "1") or not summary:
-        print(f"RESULT {label} ERROR msgring check exited {status} without its summary; see {log}")
+    return kept
+
+
+# A finding of `msgring check` that reproduced in at least this many re-runs is steady
+# (kernel::REPRODUCIBLE); used only when the JSON has no verdict of its own.
+REPRODUCIBLE = 3
+
+
+def finding_class(f):
+    """'steady' or 'racy' for one finding of `msgring --json check`. Prefers a verdict
+    the report gives itself (the exact check of issue 11 will), else the re-run counts."""
+    verdict = str(f.get("verdict") or f.get("class") or "").lower()
+    if verdict:
+        return "racy" if verdict in ("unknown", "racy", "flaky", "agree", "allowed") else "steady"
+    try:
+        return "steady" if int(f.get("reproduced", 0)) >= REPRODUCIBLE else "racy"
+    except (TypeError, ValueError):
+        return "steady"
+
+
+def summarize_check(label, out_file, status, log, trace_dir):
+    """`msgring --json check` ran in the guest: its JSON report on stdout (OUT_FILE), the
+    MISMATCH texts and minimized traces on stderr (OUT_FILE with .err). Save the traces,
+    print the figures and every finding, steady or racy. Falls back to the text summary
+    of a `check` run without --json."""
+    err_file = out_file[:-4] + ".err" if out_file.endswith(".out") else out_file + ".err"
+    lines = []
+    for p in (out_file, err_file):
+        try:
+            lines += open(p, encoding="utf-8", errors="replace").read().splitlines()
+        except OSError:
+            pass
+    kept = save_traces(lines, trace_dir)
+    try:
+        text = open(out_file, encoding="utf-8", errors="replace").read()
+    except OSError:
+        text = ""
+    reports = [d for d in objects(text) if isinstance(d, dict) and isinstance(d.get("stats"), dict)]
+    if status not in ("0", "1") or not reports:
+        summary = [ln for ln in lines if " traces, " in ln and " steps compared" in ln]
+        if status in ("0", "1") and summary:
+            word = "check-ok" if status == "0" else "CHECK-FAILS"
+            print(f"RESULT {label} {word}: {summary[-1].strip()}; {len(kept)} minimized traces in {trace_dir}")
+            for ln in lines[lines.index(summary[-1]) + 1:]:
+                print(f"  {ln}")
+            for ln in lines:
+                if ln.startswith(("MISMATCH ", "  line ", "  model:", "  kernel:")):
+                    print(f"  {ln}")
+            return 0 if status == "0" else 1
+        print(f"RESULT {label} ERROR msgring check exited {status} without its report; see {log}")
         print(f"golden: error: kernel {label}: check did not finish")
         return 2
+    r = reports[-1]
+    st = r["stats"]
+    findings = [f for f in r.get("findings") or [] if isinstance(f, dict)]
+    steady = [f for f in findings if finding_class(f) == "steady"]
+    racy = [f for f in findings if finding_class(f) == "racy"]
+    secs = float(st.get("seconds") or 0)
+    rate = f"{int(st.get('traces', 0)) / secs:.0f}/s" if secs > 0 else "?/s"
     word = "check-ok" if status == "0" else "CHECK-FAILS"
-    print(f"RESULT {label} {word}: {summary[-1].strip()}; {len(kept)} minimized traces in {trace_dir}")
-    tail = lines[lines.index(summary[-1]) + 1:]
-    for ln in tail:
-        print(f"  {ln}")
-    for ln in headers:
-        print(f"  {ln}")
+    print(
+        f"RESULT {label} {word}: {st.get('traces')} traces ({rate}, {secs:.0f} s), "
+        f"{st.get('compared')} steps compared, {st.get('mismatches')} mismatches, "
+        f"{len(findings)} distinct: {len(steady)} steady, {len(racy)} racy (pending the exact check); "
+        f"model {r.get('profile')} vs kernel {str(r.get('kernel')).removeprefix('kernel ')}, seed {r.get('seed')}; "
+        f"{len(kept)} minimized traces in {trace_dir}"
+    )
+    for f in steady + racy:
+        extra = " after io-wq work" if f.get("iowq_before") else ""
+        print(
+            f"  {finding_class(f).upper():<6} trace {f.get('index')} ({f.get('count', 1)} traces), "
+            f"reproduced {f.get('reproduced', '?')}/5{extra}: {f.get('signature')}"
+        )
+        print(f"    line {f.get('line')}: {f.get('step')}")
+        print(f"    model:  {f.get('model')}")
+        print(f"    kernel: {f.get('kernel')}")
+    print(
+        f"CHECKCOUNT {label} traces={st.get('traces', 0)} mismatches={st.get('mismatches', 0)} "
+        f"distinct={len(findings)} steady={len(steady)} racy={len(racy)} seconds={secs:.0f}"
+    )
     return 0 if status == "0" else 1
+
+
+def table(out_dir, summary_file, labels):
+    """One row per kernel: the package, what the guest's /init saw, and the figures of
+    the COUNT (diff) or CHECKCOUNT (check) lines of SUMMARY_FILE."""
+    counts = {}
+    try:
+        for ln in open(summary_file, encoding="utf-8", errors="replace"):
+            w = ln.split()
+            if len(w) > 2 and w[0] in ("COUNT", "CHECKCOUNT"):
+                counts[w[1]] = (w[0], dict(kv.split("=", 1) for kv in w[2:] if "=" in kv))
+    except OSError:
+        pass
+    rows = []
+    for label in labels:
+        info = {}
+        try:
+            for ln in open(os.path.join(out_dir, f"{label}.info"), encoding="utf-8"):
+                k, _, v = ln.strip().partition("=")
+                info[k] = v
+        except OSError:
+            pass
+        kind, c = counts.get(label, ("", {}))
+        if kind == "CHECKCOUNT":
+            figures = [c.get("traces", "?"), c.get("mismatches", "?"), c.get("distinct", "?"),
+                       c.get("steady", "?"), c.get("racy", "?")]
+        elif kind == "COUNT":
+            n = {k: int(v) for k, v in c.items() if v.isdigit()}
+            total = n.get("agree", 0) + n.get("new", 0) + n.get("known", 0) + n.get("skipped", 0) + n.get("racy", 0)
+            figures = [f"{n.get('agree', 0)}/{total}", str(n.get("new", 0) + n.get("racy", 0)),
+                       str(n.get("known", 0)), str(n.get("racy", 0)), str(n.get("skipped", 0))]
+        else:
+            figures = ["ERROR", "-", "-", "-", "-"]
+        rows.append([label, info.get("pkg", "?"), info.get("release", "?"), info.get("profile", "?")]
+                    + figures + [info.get("seconds", "?")])
+    check = any(counts.get(lb, ("",))[0] == "CHECKCOUNT" for lb in labels)
+    head = ["line", "package", "uname -r", "model"] + (
+        ["traces", "mismatches", "distinct", "steady", "racy"] if check
+        else ["agree/total", "diverge", "known", "racy", "skipped"]) + ["seconds"]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    for row in [head] + rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    return 0
 
 
 def load_known(path, label):
@@ -251,10 +362,12 @@ def summarize_diff(label, reports, status, log, known, reruns=()):
         again = sum(lines.values())
         if reruns and ran == len(reruns) and 2 * again <= ran:
             racy[key(r)] = (lines.get(key(r)[1], 0), again, ran)
+    # A race the reruns saw is named (RACY) but still fails: only a divergence listed in
+    # KNOWN_FILE, with its reason, is let through (issue 12: at most one per kernel).
     new = [r for r in unknown if key(r) not in racy]
-    word = "DIVERGES" if new else "agree"
-    if not new and (n_known or racy):
-        word = "agree-except-known" if not racy else "agree-except-racy"
+    word = "DIVERGES" if unknown else "agree"
+    if not unknown and n_known:
+        word = "agree-except-known"
     print(
         f"RESULT {label} {word}: {len(agree)} agree, {len(diverge)} diverge"
         + (f" ({n_known} known)" if n_known else "")
@@ -287,7 +400,8 @@ def summarize_diff(label, reports, status, log, known, reruns=()):
             tag += (
                 f"  [RACY: diverged here again in {here} of {ran} reruns"
                 + (f" (elsewhere in {again - here})" if again > here else "")
-                + "; a kernel race the trace must not depend on: make it deterministic]"
+                + "; a kernel race the trace must not depend on: make it deterministic,"
+                + " or name it in the known list with its reason]"
             )
         elif reruns:
             ran, lines = counts.get(key(r)[0], (0, {}))
@@ -319,7 +433,7 @@ def summarize_diff(label, reports, status, log, known, reruns=()):
     for (trace, ln), why in sorted(known.items()):
         if (trace, ln) not in seen:
             print(f"  known    {trace}:{ln} did not diverge this time ({why})")
-    return 1 if new else 0
+    return 1 if unknown else 0
 
 
 if __name__ == "__main__":

@@ -67,6 +67,9 @@ const REG_FILES2: u32 = uring::IoringRegisterOp::RegisterFiles2 as u32;
 const REG_FILE_ALLOC_RANGE: u32 = uring::IoringRegisterOp::RegisterFileAllocRange as u32;
 const REG_SEND_MSG_RING: u32 = uring::IoringRegisterOp::RegisterSendMsgRing as u32;
 const RSRC_REGISTER_SPARSE: u32 = uring::IoringRsrcFlags::REGISTER_SPARSE.bits();
+/// `IORING_CQE_F_32` and `IORING_CQE_F_SKIP` (CQE_MIXED rings).
+const CQE_F_32: u32 = 1 << 15;
+const CQE_F_SKIP: u32 = 1 << 5;
 // The public constants (`crate::consts`, `crate::sqe`) are the kernel's numbers, kept
 // as plain integers so that the crate builds on every target; here they are checked
 // against rustix's at compile time (a parity check: a typo fails the build).
@@ -106,14 +109,11 @@ const _: () = {
 const UNOPENED_FD: i32 = i32::MAX;
 
 /// Setup flags the host refuses: they need extra fds/memory the host does not
-/// model (ATTACH_WQ, NO_MMAP, REGISTERED_FD_ONLY) or a CQ/SQ layout `reap`/
-/// `push_sqe` do not implement (CQE_MIXED, SQE_MIXED), plus every unknown bit.
-const REFUSED_SETUP_FLAGS: u32 = SETUP_ATTACH_WQ
-    | SETUP_NO_MMAP
-    | SETUP_REGISTERED_FD_ONLY
-    | SETUP_CQE_MIXED
-    | SETUP_SQE_MIXED
-    | !((1 << 20) - 1);
+/// model (ATTACH_WQ, NO_MMAP, REGISTERED_FD_ONLY) or an SQ layout `push_sqe` does
+/// not implement (SQE_MIXED), plus every unknown bit. CQE_MIXED rings are read
+/// by `reap` (a 32-byte CQE takes two slots).
+const REFUSED_SETUP_FLAGS: u32 =
+    SETUP_ATTACH_WQ | SETUP_NO_MMAP | SETUP_REGISTERED_FD_ONLY | SETUP_SQE_MIXED | !((1 << 20) - 1);
 
 // `struct io_uring_params` and its SQ / CQ offsets, as plain integers: the host keeps
 // a copy per ring and moves it between threads, which rustix's `io_uring_params` (its
@@ -1483,36 +1483,49 @@ impl Host {
 
     /// Read up to `max` CQEs straight from the CQ ring (tail with Acquire) and
     /// release them (head with Release). No syscall, so no overflow flush and
-    /// no task_work run.
+    /// no task_work run. On a CQE_MIXED ring a CQE with IORING_CQE_F_32 takes two
+    /// 16-byte slots (its second half is `big`), and padding CQEs
+    /// (IORING_CQE_F_SKIP) are returned like any other: each is one slot.
     pub fn reap(&mut self, ring: Vfd, max: u32) -> Vec<Cqe> {
         let Some(r) = self.ring(ring) else {
             return Vec::new();
         };
+        let mixed = r.asked_flags & SETUP_CQE_MIXED != 0;
         let head_a = r.rings.atomic_u32(r.p.cq_off.head);
         let head = head_a.load(Ordering::Relaxed);
         let tail = r.rings.atomic_u32(r.p.cq_off.tail).load(Ordering::Acquire);
-        let n = tail.wrapping_sub(head).min(max).min(r.p.cq_entries);
-        let mut out = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let idx = head.wrapping_add(i) & (r.p.cq_entries - 1);
+        let ready = tail.wrapping_sub(head).min(r.p.cq_entries);
+        let read = |slot: u32, len: usize, b: &mut [u8; 32]| {
+            let idx = head.wrapping_add(slot) & (r.p.cq_entries - 1);
             let at = r.p.cq_off.cqes as usize + idx as usize * r.cqe_size;
-            assert!(at + r.cqe_size <= r.rings.len);
-            let mut b = [0u8; 32];
+            assert!(at + len <= r.rings.len);
             // SAFETY: in bounds (asserted); the entry is between head and the
             // Acquire-loaded tail, so the kernel finished writing it and will
             // not touch it until we advance head.
-            unsafe {
-                std::ptr::copy_nonoverlapping(r.rings.ptr.add(at), b.as_mut_ptr(), r.cqe_size)
-            };
+            unsafe { std::ptr::copy_nonoverlapping(r.rings.ptr.add(at), b.as_mut_ptr(), len) };
+        };
+        let mut out = Vec::new();
+        let mut used = 0u32;
+        while used < ready && (out.len() as u32) < max {
+            let mut b = [0u8; 32];
+            read(used, r.cqe_size, &mut b);
+            let flags = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+            used += 1;
+            if mixed && flags & CQE_F_32 != 0 && flags & CQE_F_SKIP == 0 && used < ready {
+                let mut second = [0u8; 32];
+                read(used, 16, &mut second);
+                b[16..32].copy_from_slice(&second[..16]);
+                used += 1;
+            }
             let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
             out.push(Cqe {
                 user_data: u64_at(0),
                 res: i32::from_le_bytes([b[8], b[9], b[10], b[11]]),
-                flags: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+                flags,
                 big: [u64_at(16), u64_at(24)],
             });
         }
-        head_a.store(head.wrapping_add(n), Ordering::Release);
+        head_a.store(head.wrapping_add(used), Ordering::Release);
         out
     }
 

@@ -266,6 +266,12 @@ pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
     }
     let kernel_name = format!("kernel {}", info.0.release);
     let mut htmls: Vec<(u64, Option<String>)> = Vec::new();
+    if let Some(w) = info.1.newer_warning() {
+        err(&w);
+        if !json {
+            out.line(&w);
+        }
+    }
     let pb = match budget {
         Budget::Count(n) => ProgressBar::new(n),
         Budget::Time(d) => ProgressBar::new(d.as_millis() as u64),

@@ -15,8 +15,8 @@ pub struct Args {
     #[arg(required = true)]
     files: Vec<String>,
     /// Model profile: `auto` (the running kernel's profile, whatever the trace's
-    /// `kernel` line says) or a profile (6.1, 6.12, 6.18). Default: the trace's
-    /// `kernel` line, else the running kernel's profile.
+    /// `kernel` line says) or a release from 5.18 on (6.1, 6.12, 6.18.15, 7.3, ...).
+    /// Default: the trace's `kernel` line, else the running kernel's profile.
     #[arg(long, value_name = "auto|PROFILE", value_parser = parse_kernel)]
     kernel: Option<KernelArg>,
     /// Seconds each trace may run on the kernel (0: no limit). A trace that runs out
@@ -304,6 +304,9 @@ pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
             Ok(p) => p,
             Err(u) => return unavailable(&u, json_out, out),
         };
+        if let Some(w) = profile.newer_warning() {
+            err(&format!("{path}: {w}"));
+        }
         let mut kb = match kernel::KernelBackend::new() {
             Ok(k) => k,
             Err(u) => return unavailable(&u, json_out, out),
@@ -312,7 +315,7 @@ pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
         let kname = msgring::Backend::name(&kb);
         let d = kernel::diff_trace_on(&t, profile, &mut kb);
         drop(kb);
-        let r = report(path, &t, &d, format!("model {profile}"), kname);
+        let r = report(path, &t, &d, format!("model {}", profile.label()), kname);
         if json_out {
             out.json(&file_json(&r, &d));
         } else {

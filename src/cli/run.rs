@@ -10,7 +10,8 @@ pub struct Args {
     /// Trace files.
     #[arg(required = true)]
     files: Vec<String>,
-    /// Kernel profile of the model (default: the trace's `kernel` line, else 6.18).
+    /// Kernel release of the model, 5.18 or later (6.1, 6.18.15, 7.3, ...; default: the
+    /// trace's `kernel` line, else 6.18).
     #[arg(long, value_parser = |s: &str| s.parse::<Profile>())]
     kernel: Option<Profile>,
     /// Print only mismatches and the summary.
@@ -146,6 +147,9 @@ pub fn main(a: &Args, json_out: bool, out: &mut Out) -> Code {
             continue;
         };
         let profile = a.kernel.or(t.profile).unwrap_or_default();
+        if let Some(w) = profile.newer_warning() {
+            super::err(&format!("{path}: {w}"));
+        }
         let mut world = World::new(profile);
         let (c, counts) = run_one(path, &t, &mut world, a, json_out, out);
         code = code.max(c);

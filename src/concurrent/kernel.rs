@@ -359,6 +359,7 @@ impl Kernel {
             file,
             is_ring,
             m.dst_fd,
+            true,
             &mut || false,
         ) {
             Ok((ret, old)) => {

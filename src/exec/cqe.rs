@@ -64,7 +64,21 @@ impl World {
     pub(crate) fn post_aux_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
         let r = self.ring_mut(ring);
         r.cq_extra = r.cq_extra.wrapping_add(1);
-        self.fill_cqe(ring, cqe, None) || self.cqring_event_overflow(ring, cqe, [0, 0])
+        let kept = self.fill_cqe(ring, cqe, None) || self.cqring_event_overflow(ring, cqe, [0, 0]);
+        self.io_commit_cqring_flush(ring);
+        kept
+    }
+
+    /// R41.2 `io_commit_cqring_flush` after a CQE commit outside the batch flush
+    /// (`io_post_aux_cqe`, an at-once failure, an io-wq worker's post, an overflow
+    /// flush): before 6.16 a drain's release is checked at every commit
+    /// (`seq + cq_extra == cached_cq_tail` holds only for that exact tail), so a
+    /// commit between two others can release it (6.1 check finding 2748).
+    pub(crate) fn io_commit_cqring_flush(&mut self, ring: RingId) {
+        let r = self.ring(ring);
+        if self.profile.drain_by_sequence() && r.drain_active && !r.defer_list.is_empty() {
+            self.io_queue_deferred(ring);
+        }
     }
 
     /// `io_fill_cqe_req`, else `io_req_cqe_overflow`: a request's own CQE (unlike
@@ -111,5 +125,6 @@ impl World {
         if r.overflow.is_empty() {
             r.sq_flags &= !sq::CQ_OVERFLOW;
         }
+        self.io_commit_cqring_flush(ring);
     }
 }

@@ -105,15 +105,19 @@ pub(crate) fn msg_send_fd_fields(
 /// (-EBADF), the target needs a table (-ENXIO), the slot must exist (-EINVAL), and the
 /// node allocation may fail (-ENOMEM). An occupied slot is replaced silently; the
 /// replaced file is returned for the caller to put (`alloc_hint` does not move).
+///
+/// `clamp_hint`: whether `io_file_bitmap_get` has the R21.5 clamp (the profile's
+/// `alloc_hint_clamp`).
 pub(crate) fn io_fixed_fd_install(
     table: &mut FileTable,
     file: FileId,
     file_is_ring: bool,
     dst_fd: u32,
+    clamp_hint: bool,
     node_alloc_fails: &mut dyn FnMut() -> bool,
 ) -> Result<(i32, Option<FileId>), Errno> {
     let (slot, ret) = if dst_fd == uapi::FILE_INDEX_ALLOC {
-        let slot = table.bitmap_get().ok_or(Errno::ENFILE)?;
+        let slot = table.bitmap_get(clamp_hint).ok_or(Errno::ENFILE)?;
         (slot, slot as i32)
     } else {
         (dst_fd.wrapping_sub(1), 0)
@@ -232,6 +236,9 @@ impl World {
         if self.profile.data_checks_disabled() {
             self.msg_target_enabled(target)?;
         }
+        if self.profile.flags_pass_f32_needs_big_cqe() {
+            self.io_msg_ring_cqe_flags(target, m)?;
+        }
         let cqe = m.data_cqe();
         if self.msg_need_remote(target) {
             self.io_msg_data_remote(target, cqe)
@@ -247,6 +254,18 @@ impl World {
     /// path at all).
     fn msg_need_remote(&self, target: RingId) -> bool {
         self.profile.remote_task_work() && self.ring(target).task_complete()
+    }
+
+    /// R10.4 `io_msg_ring_cqe_flags` (7.2+, 15cd3ccf9b17): a FLAGS_PASS value with
+    /// IORING_CQE_F_32 needs a target that can hold a 32-byte CQE (CQE32 or CQE_MIXED),
+    /// else -EINVAL and nothing is posted; checked on the local, remote and sync paths,
+    /// before the remote request is allocated.
+    fn io_msg_ring_cqe_flags(&self, target: RingId, m: &IoMsg) -> Result<(), Errno> {
+        use crate::uapi::setup::{CQE32, CQE_MIXED};
+        if m.data_cqe_flags() & uapi::cqe::F_32 != 0 && !self.ring(target).has(CQE32 | CQE_MIXED) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
     }
 
     /// R10.3 / R20.3 (B4): a target still R_DISABLED is -EBADFD.
@@ -417,11 +436,13 @@ impl World {
             faults.nomem = faults.nomem.saturating_sub(1);
             hit
         };
+        let clamp = self.profile.alloc_hint_clamp();
         let res = io_fixed_fd_install(
             &mut self.ring_mut(target).table,
             file,
             is_ring,
             dst_fd,
+            clamp,
             &mut nomem,
         );
         self.faults = faults;

@@ -17,9 +17,24 @@ impl World {
     /// The common part of `io_uring_register(fd, ..)`: the fd must be a ring (-EBADF,
     /// -EOPNOTSUPP) and, if the ring has a submitter task, the caller must be it
     /// (-EEXIST, every opcode, C6).
-    pub(crate) fn register_prelude(&self, task: TaskId, fd: i32) -> Result<RingId, Errno> {
-        self.io_uring_get_ring(task, fd, false)
-            .and_then(|ring| self.register_owner_check(task, ring))
+    pub(crate) fn register_prelude(&mut self, task: TaskId, fd: i32) -> Result<RingId, Errno> {
+        let ring = self.io_uring_get_ring(task, fd, false)?;
+        if self.profile.register_runs_task_work() {
+            self.io_run_task_work_ctx(task, ring);
+        }
+        self.register_owner_check(task, ring)
+    }
+
+    /// M12 `io_run_task_work_ctx` (before 6.2, at the start of `io_uring_register`):
+    /// the local work of a DEFER_TASKRUN ring the caller owns (`io_run_local_work`,
+    /// which is -EEXIST, ignored, for anyone else), then the caller's task_work.
+    fn io_run_task_work_ctx(&mut self, task: TaskId, ring: RingId) {
+        let r = self.ring(ring);
+        if r.has(setup::DEFER_TASKRUN) && r.submitter == Some(task) && self.local_work_pending(ring)
+        {
+            self.run_local_work(ring, 0, u32::MAX);
+        }
+        self.run_task_work(task);
     }
 
     /// `io_sqe_files_register`: a table of `fds.len()` slots (`None` = sparse). Any

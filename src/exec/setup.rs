@@ -91,6 +91,12 @@ impl World {
         let id = RingId(self.rings.len() as u32);
         let file = self.new_file(FileKind::Ring(id));
         let mut ring = Ring::new(file, flags, sq, cq);
+        ring.cq = ring.cq.clone().with_layout(crate::state::CqLayout {
+            big_posts: self.profile.big_cqe_posts(),
+            mixed: flags & setup::CQE_MIXED != 0,
+            cqe32_ring: flags & setup::CQE32 != 0,
+            pad_any_ring: !self.profile.cqe_refill_pads_only_mixed(),
+        });
         if flags & setup::SINGLE_ISSUER != 0 && flags & setup::R_DISABLED == 0 {
             ring.submitter = Some(task);
         }

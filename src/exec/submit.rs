@@ -162,7 +162,7 @@ impl World {
     /// The part of an SQE the model does not implement, if any. Checked before a submit
     /// changes anything, so an unmodelled step leaves the world as it was.
     pub(crate) fn unmodelled_sqe(&self, sqe: &Sqe) -> Option<String> {
-        if sqe.opcode >= self.profile.op_last() {
+        if sqe.opcode >= self.profile.op_last() || self.op128_without_big_sqe(sqe) {
             return None; // -EINVAL, modelled
         }
         match sqe.opcode {
@@ -460,7 +460,7 @@ impl World {
     /// active).
     pub(crate) fn io_init_req(&mut self, ring: RingId, sqe: &Sqe) -> Result<bool, Errno> {
         let mut force_async = false;
-        if sqe.opcode >= self.profile.op_last() {
+        if sqe.opcode >= self.profile.op_last() || self.op128_without_big_sqe(sqe) {
             return Err(Errno::EINVAL);
         }
         let common =
@@ -499,6 +499,13 @@ impl World {
             _ => io_nop_prep(sqe, self.ring(ring).flags)?,
         }
         Ok(force_async)
+    }
+
+    /// R2 (6.19+) `io_init_req`: IORING_OP_NOP128 and IORING_OP_URING_CMD128
+    /// (`def->is_128`) need a 128-byte SQE: -EINVAL unless the ring is SQE128 or
+    /// SQE_MIXED (neither is modelled, so always -EINVAL here).
+    fn op128_without_big_sqe(&self, sqe: &Sqe) -> bool {
+        self.profile.op128_needs_big_sqe() && matches!(sqe.opcode, op::NOP128 | op::URING_CMD128)
     }
 
     /// `io_init_drain` and `drain_next` (R41.1): IO_DRAIN on a link member drains the
@@ -583,10 +590,22 @@ impl World {
     /// on, waits until no other request of the ring is in flight
     /// (`nr_req_allocated == nr_drained`). Returns whether any was released.
     pub(crate) fn io_queue_deferred(&mut self, ring: RingId) -> bool {
+        self.io_queue_deferred_drains(ring).0
+    }
+
+    /// [`Self::io_queue_deferred`], also returning whether a drain request was released
+    /// (7.3's return value). From 7.3 it tracks the released drain request without
+    /// links (`ctx->drain_req`), forgotten once nothing outside the list is alive.
+    fn io_queue_deferred_drains(&mut self, ring: RingId) -> (bool, bool) {
         let by_sequence = self.profile.drain_by_sequence();
+        let track = self.profile.drain_ends_when_drain_completes();
+        if track && !self.ring_has_requests_in_flight(ring) {
+            self.ring_mut(ring).drain_req = false;
+        }
         let mut drain_seen = false;
         let mut first = true;
         let mut released = false;
+        let mut drain_queued = false;
         while let Some(front) = self.ring(ring).defer_list.front() {
             if by_sequence {
                 if self.req_need_defer(front) {
@@ -599,12 +618,20 @@ impl World {
                 }
             }
             let req = self.ring_mut(ring).defer_list.pop_front().expect("checked");
+            if req.sqe.flags & sqe_flags::IO_DRAIN != 0 {
+                drain_queued = true;
+                if track && req.link.is_empty() {
+                    let r = self.ring_mut(ring);
+                    r.drain_req = true;
+                    r.drain_req_completed = false;
+                }
+            }
             let task = req.task;
             self.io_req_task_work_add(ring, task, Work::Issue { req });
             first = false;
             released = true;
         }
-        released
+        (released, drain_queued)
     }
 
     /// R41.2 `req_need_defer` (before 6.16): a drain request waits until every SQE
@@ -683,6 +710,7 @@ impl World {
     /// ahead of the batch; the chain goes on (or is cancelled) through task_work.
     pub(crate) fn complete_now(&mut self, req: Req, res: i32) {
         self.fill_req_cqe(&req, res);
+        self.io_commit_cqring_flush(req.ring);
         if let Some(next) = self.io_req_find_next(req, res) {
             let (ring, task) = (next.ring, next.task);
             self.io_req_task_work_add(ring, task, Work::Issue { req: next });
@@ -693,6 +721,11 @@ impl World {
     /// A request without a link successor is kept as the CQE it will write: nothing
     /// else of it is needed at the flush.
     pub(crate) fn complete_batched(&mut self, req: Req, res: i32) {
+        let r = self.ring_mut(req.ring);
+        if r.drain_req && req.sqe.flags & sqe_flags::IO_DRAIN != 0 {
+            // R41.3: the drain request runs alone, so this is it.
+            r.drain_req_completed = true;
+        }
         // A CQE with extra words goes through the general entry, which keeps the
         // request (its flush writes them; the chain after it is empty).
         let entry = if req.link.is_empty() && req_big(&req) == [0, 0] {
@@ -743,13 +776,17 @@ impl World {
         let no_room = self.profile.iowq_completion_without_room_via_task_work()
             && req_cqe(&req.sqe, res).is_some()
             && !self.cq_takes_a_cqe(req.ring);
-        if lockless || no_room {
+        // 7.3: "a drain request ends the drain under uring_lock as its CQE is posted".
+        let drain = self.profile.drain_ends_when_drain_completes()
+            && req.sqe.flags & sqe_flags::IO_DRAIN != 0;
+        if lockless || no_room || drain {
             // defer_complete: io_req_task_complete from task_work
             let (ring, task) = (req.ring, req.task);
             self.io_req_task_work_add(ring, task, Work::Complete { req, res });
             return;
         }
         self.fill_req_cqe(&req, res);
+        self.io_commit_cqring_flush(req.ring);
         if let Some(next) = self.io_req_find_next(req, res) {
             self.iowq.push_front(Work::Issue { req: next });
         }
@@ -815,9 +852,34 @@ impl World {
         }
         // The flushed requests are freed: a drain waiting on them may go on.
         for i in 0..self.rings.len() {
-            if !self.rings[i].defer_list.is_empty() {
-                self.io_queue_deferred(RingId(i as u32));
+            let ring = RingId(i as u32);
+            if self.profile.drain_ends_when_drain_completes() {
+                if self.rings[i].drain_active {
+                    self.io_drain_flush(ring);
+                }
+            } else if !self.rings[i].defer_list.is_empty() {
+                self.io_queue_deferred(ring);
             }
+        }
+    }
+
+    /// R41.3 (7.3) the drain part of `__io_submit_flush_completions`: if the drain
+    /// request completed in this batch (`io_drain_req_completed`) and releasing the
+    /// defer list started no new drain request and left it empty, the drain ends, so
+    /// later requests run inline again (7.2 kept it active until a later non-drain
+    /// request found the list empty in `io_drain_req`).
+    fn io_drain_flush(&mut self, ring: RingId) {
+        let r = self.ring_mut(ring);
+        let mut done = r.drain_req && std::mem::take(&mut r.drain_req_completed);
+        if done {
+            r.drain_req = false;
+        }
+        if self.io_queue_deferred_drains(ring).1 {
+            done = false; // a drain request started from the list keeps the drain going
+        }
+        let r = self.ring_mut(ring);
+        if done && r.defer_list.is_empty() {
+            r.drain_active = false;
         }
     }
 

@@ -76,23 +76,29 @@ impl World {
     }
 
     fn tctx_task_work(&mut self, task: TaskId) {
-        let mut items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
-        if self.profile.tctx_task_work_lifo() {
-            items.reverse(); // 6.1 ran the llist as it stood: newest first
-        }
         let mut touched = Vec::new();
         let mut cur: Option<RingId> = None;
-        for (k, w) in items.into_iter().enumerate() {
-            let ring = work_ring(&w);
-            if k > 0 && (ring != cur || self.task_work_resched()) {
-                // `ctx_flush_and_put`: at a switch to another ring's item, or when
-                // the run yields the CPU, the batch so far is flushed first.
-                self.io_submit_flush_completions();
-                self.iowq_may_run();
+        if self.profile.mpsc_task_work_queues() {
+            // 7.2+ `tctx_task_work_run`: pops one item at a time, so work queued while
+            // others are still queued runs in this run; it stops after the pop that
+            // emptied the queue (work queued after that adds a new callback).
+            let mut first = true;
+            while let Some(w) = self.task_mut(task).tw.pop_front() {
+                let emptied = self.task(task).is_some_and(|t| t.tw.is_empty());
+                self.tctx_run_item(first, w, &mut cur, &mut touched);
+                first = false;
+                if emptied {
+                    break;
+                }
             }
-            cur = ring;
-            touched.extend(ring);
-            self.run_work(w, false);
+        } else {
+            let mut items: Vec<Work> = self.task_mut(task).tw.drain(..).collect();
+            if self.profile.tctx_task_work_lifo() {
+                items.reverse(); // before 6.9 the llist ran as it stood: newest first
+            }
+            for (k, w) in items.into_iter().enumerate() {
+                self.tctx_run_item(k == 0, w, &mut cur, &mut touched);
+            }
         }
         // What this run punted to io-wq may finish before the run's batch is flushed.
         self.iowq_may_run();
@@ -103,6 +109,26 @@ impl World {
                 r.sq_flags &= !sq::TASKRUN;
             }
         }
+    }
+
+    /// One item of a task_work run (`io_handle_tw_list`). Before it, `ctx_flush_and_put`
+    /// flushes the batch so far at a switch to another ring's item, or when the run
+    /// yields the CPU ([`Self::task_work_resched`]); io-wq may post then.
+    fn tctx_run_item(
+        &mut self,
+        first: bool,
+        w: Work,
+        cur: &mut Option<RingId>,
+        touched: &mut Vec<RingId>,
+    ) {
+        let ring = work_ring(&w);
+        if !first && (ring != *cur || self.task_work_resched()) {
+            self.io_submit_flush_completions();
+            self.iowq_may_run();
+        }
+        *cur = ring;
+        touched.extend(ring);
+        self.run_work(w, false);
     }
 
     /// M9 `io_handle_tw_list`: between two items of a task_work run, `need_resched()`
@@ -119,12 +145,18 @@ impl World {
     /// leftovers go to the retry list. Passes repeat while fewer than `min_events` ran.
     /// Returns the number of items run in the last pass.
     pub(crate) fn run_local_work(&mut self, ring: RingId, min_events: u32, max_events: u32) -> u32 {
+        if self.profile.local_work_lifo() {
+            return self.run_local_work_llist(ring);
+        }
         if self.ring(ring).has(setup::TASKRUN_FLAG) {
             self.ring_mut(ring).sq_flags &= !sq::TASKRUN;
         }
         let mut min_events = min_events as i64;
         let max_events = max_events as i64;
         let mut ret: i64 = 0;
+        if self.profile.mpsc_task_work_queues() {
+            return self.run_local_queue(ring, min_events, max_events);
+        }
         loop {
             min_events -= ret;
             ret = self.run_local_list(ring, true, max_events);
@@ -144,6 +176,61 @@ impl World {
             }
             return ret as u32;
         }
+    }
+
+    /// `__io_run_local_work` from 7.2 (tw.c, `mpscq`): the local work list is a FIFO
+    /// queue popped one item at a time, at most `max_events` a pass, so work queued
+    /// while local work runs (a self-message's target CQE, the next request of a link)
+    /// runs in the same pass; there is no retry list. A push to the empty queue sets
+    /// IORING_SQ_TASKRUN even if this pass then runs it, so the flag can stay set with
+    /// nothing pending (r16_defer_self_linked on 7.2.13/7.3.4).
+    fn run_local_queue(&mut self, ring: RingId, mut min_events: i64, max_events: i64) -> u32 {
+        let mut ret: i64 = 0;
+        loop {
+            min_events -= ret;
+            ret = 0;
+            while ret < max_events {
+                let Some(w) = self.ring_mut(ring).local_work.pop_front() else {
+                    break;
+                };
+                self.run_work(w, false);
+                ret += 1;
+            }
+            if self.local_work_continue(ring, ret, min_events) {
+                continue;
+            }
+            self.iowq_may_run();
+            self.io_submit_flush_completions();
+            if self.local_work_continue(ring, ret, min_events) {
+                continue;
+            }
+            return ret as u32;
+        }
+    }
+
+    /// `__io_run_local_work` before 6.3 (6.1.192's source): takes the whole llist
+    /// (xchg) and runs it as it stands, newest first, then again while more was queued
+    /// meanwhile, with no bound; IORING_SQ_TASKRUN is cleared after running and the
+    /// completions are flushed once at the end (work the flush queues waits).
+    fn run_local_work_llist(&mut self, ring: RingId) -> u32 {
+        let mut ret = 0u32;
+        let mut pending: Vec<Work> = self.ring_mut(ring).retry_work.drain(..).collect();
+        loop {
+            pending.extend(self.ring_mut(ring).local_work.drain(..).rev());
+            if pending.is_empty() {
+                break;
+            }
+            for w in std::mem::take(&mut pending) {
+                self.run_work(w, false);
+                ret += 1;
+            }
+        }
+        if self.ring(ring).has(setup::TASKRUN_FLAG) {
+            self.ring_mut(ring).sq_flags &= !sq::TASKRUN;
+        }
+        self.iowq_may_run();
+        self.io_submit_flush_completions();
+        ret
     }
 
     /// `__io_run_local_work_loop` over the retry list: runs items until `events` have

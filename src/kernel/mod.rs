@@ -84,10 +84,12 @@ pub fn probe() -> Result<KernelInfo, Unavailable> {
         .clone()
 }
 
-/// The model profile for the running kernel, or why there is none.
+/// The model profile for the running kernel (its release with the stable patch
+/// level, so stable backports count), or why there is none. A kernel newer than the
+/// newest the model knows gets a profile that runs as the newest
+/// ([`Profile::newer_warning`]: callers print it).
 pub fn kernel_profile(info: &KernelInfo) -> Result<Profile, Unavailable> {
-    let (major, minor, _) = info.version;
-    Profile::for_kernel(major, minor).ok_or_else(|| Unavailable {
-        reason: format!("no model profile for kernel {}", info.release),
+    Profile::for_release(&info.release).map_err(|e| Unavailable {
+        reason: format!("no model profile for kernel {}: {e}", info.release),
     })
 }

@@ -42,14 +42,22 @@ pub struct Settle {
 }
 
 impl Default for Settle {
+    /// The waits for a kernel on real hardware. `MSGRING_SETTLE_SCALE=N` (1..=100)
+    /// multiplies the two that allow for a slow kernel (`hinted_max`, `wake_timeout`):
+    /// golden.sh sets it in its TCG guests, where a task_work wake-up of another
+    /// thread was seen to take longer than 150 ms (r24_send_fd_defer_target on 7.1.13).
     fn default() -> Settle {
+        let scale = std::env::var("MSGRING_SETTLE_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(1, |n| n.clamp(1, 100));
         Settle {
             quiet: Duration::from_micros(300),
             max: Duration::from_millis(20),
-            hinted_max: Duration::from_millis(150),
+            hinted_max: Duration::from_millis(150) * scale,
             hinted_quiet: Duration::from_millis(2),
             block_timeout: Duration::from_millis(20),
-            wake_timeout: Duration::from_millis(200),
+            wake_timeout: Duration::from_millis(200) * scale,
             give_up: Duration::from_secs(10),
         }
     }

@@ -31,11 +31,50 @@ pub struct Cq {
     /// The extra words of each slot of a CQE32 ring, allocated (`entries` long) when
     /// a non-zero one is first written; empty means all zero.
     big: Vec<[u64; 2]>,
+    layout: CqLayout,
 }
+
+/// How the CQ takes a 32-byte CQE (a CQE whose flags have IORING_CQE_F_32), which
+/// kernels post from 6.18 on (`io_fill_cqe_aux`, `io_cqe_cache_refill`; checked in
+/// the 7.2.13 and 7.3.4 sources). Counted in 16-byte slots, as the kernel counts the
+/// tail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CqLayout {
+    /// IORING_CQE_F_32 means a 32-byte post (6.18+); before, it is only a flag bit.
+    pub big_posts: bool,
+    /// IORING_SETUP_CQE_MIXED: a 32-byte CQE takes two slots.
+    pub mixed: bool,
+    /// IORING_SETUP_CQE32: every slot is 32 bytes.
+    pub cqe32_ring: bool,
+    /// `io_cqe_cache_refill` before 7.3: a 32-byte post at the last slot first fills it
+    /// with a padding CQE (`io_fill_nop_cqe`: ud 0, res 0, IORING_CQE_F_SKIP) on any
+    /// ring (on 6.18-7.1 a plain ring takes FLAGS_PASS IORING_CQE_F_32 too); 7.3 pads
+    /// only CQE_MIXED rings.
+    pub pad_any_ring: bool,
+}
+
+impl CqLayout {
+    /// Whether `cqe` is posted as a 32-byte CQE by these rules. On a CQE32 ring it is
+    /// not: every entry is 32 bytes, and a 32-byte post there needs one free entry
+    /// like any other, as long as the kernel's CQE cache still holds an entry (the
+    /// only case this model covers; see docs/semantics.md C9 for the CQE32 refill
+    /// corner it leaves out).
+    fn is_big(&self, cqe: &Cqe) -> bool {
+        self.big_posts && !self.cqe32_ring && cqe.flags & crate::uapi::cqe::F_32 != 0
+    }
+}
+
+/// `io_fill_nop_cqe`'s padding CQE.
+pub const PADDING_CQE: Cqe = Cqe {
+    user_data: 0,
+    res: 0,
+    flags: crate::uapi::cqe::SKIP,
+};
 
 impl PartialEq for Cq {
     fn eq(&self, other: &Cq) -> bool {
         (self.entries, self.head, self.tail) == (other.entries, other.head, other.tail)
+            && self.layout == other.layout
             && (0..self.ready()).all(|i| {
                 let pos = self.head.wrapping_add(i);
                 self.at(pos) == other.at(pos)
@@ -74,6 +113,7 @@ impl Cq {
             tail: start,
             slots: Vec::new(),
             big: Vec::new(),
+            layout: CqLayout::default(),
         }
     }
 
@@ -112,6 +152,16 @@ impl Cq {
             .collect()
     }
 
+    /// The same CQ taking 32-byte CQEs as `layout` says.
+    pub fn with_layout(mut self, layout: CqLayout) -> Cq {
+        self.layout = layout;
+        self
+    }
+
+    pub fn layout(&self) -> CqLayout {
+        self.layout
+    }
+
     pub fn entries(&self) -> u32 {
         self.entries
     }
@@ -136,9 +186,16 @@ impl Cq {
         self.space() == 0
     }
 
-    /// Writes `cqe` at the tail and publishes it. Returns false if the ring is full.
+    /// Writes `cqe` at the tail and publishes it. Returns false if the ring is full
+    /// (for a 32-byte CQE: see [`CqLayout`]; a padding CQE it wrote stays published).
     #[inline]
     pub fn push(&mut self, cqe: Cqe) -> bool {
+        if self.layout.is_big(&cqe) {
+            let mut w = self.writer();
+            let ok = w.push(cqe);
+            w.finish();
+            return ok;
+        }
         if self.is_full() {
             return false;
         }
@@ -168,7 +225,10 @@ impl Cq {
     fn writer_with(&mut self, clear_big: bool) -> CqWriter<'_> {
         let room = self.space();
         let mask = self.entries - 1;
-        let reach = ((self.tail & mask) as usize + room as usize).min(self.entries as usize);
+        let mut reach = ((self.tail & mask) as usize + room as usize).min(self.entries as usize);
+        if self.layout.big_posts && room > 0 {
+            reach = self.entries as usize; // a padded post wraps to slot 0
+        }
         if self.slots.len() < reach {
             self.slots.resize(reach, Cqe::default());
         }
@@ -181,6 +241,7 @@ impl Cq {
             tail,
             room,
             mask,
+            layout: self.layout,
         }
     }
 
@@ -191,8 +252,24 @@ impl Cq {
         out
     }
 
-    /// [`Cq::reap`] appending to `out`. Returns how many were reaped.
+    /// [`Cq::reap`] appending to `out`. Returns how many were reaped. On a CQE_MIXED
+    /// ring a 32-byte CQE is one CQE of two slots.
     pub fn reap_into(&mut self, max: u32, out: &mut Vec<Cqe>) -> u32 {
+        if self.layout.mixed {
+            let (mut n, mut used, ready) = (0, 0, self.ready());
+            while used < ready && n < max {
+                let c = self.at(self.head.wrapping_add(used));
+                used += if self.layout.is_big(&c) && used + 1 < ready {
+                    2
+                } else {
+                    1
+                };
+                out.push(c);
+                n += 1;
+            }
+            self.head = self.head.wrapping_add(used);
+            return n;
+        }
         let n = self.ready().min(max);
         if n == 0 {
             return 0;
@@ -208,6 +285,9 @@ impl Cq {
 
     /// The CQEs between head and tail, oldest first, without reaping them.
     pub fn peek(&self) -> Vec<Cqe> {
+        if self.layout.mixed {
+            return self.clone().reap(u32::MAX);
+        }
         (0..self.ready())
             .map(|i| self.at(self.head.wrapping_add(i)))
             .collect()
@@ -229,12 +309,16 @@ pub struct CqWriter<'a> {
     tail: u32,
     room: u32,
     mask: u32,
+    layout: CqLayout,
 }
 
 impl CqWriter<'_> {
     /// Writes `cqe` at the next free slot; false (and nothing written) when full.
     #[inline]
     pub fn push(&mut self, cqe: Cqe) -> bool {
+        if self.layout.is_big(&cqe) {
+            return self.push_big(cqe);
+        }
         if self.room == 0 {
             return false;
         }
@@ -248,10 +332,47 @@ impl CqWriter<'_> {
         true
     }
 
+    /// `io_get_cqe_overflow` + `io_cqe_cache_refill` for a 32-byte CQE (see
+    /// [`CqLayout`]): a padding CQE if it would start at the last slot (when the CQ is
+    /// not full; it stays even if the CQE then does not fit), then two contiguous free
+    /// slots; on a CQE_MIXED ring it takes both, elsewhere one. (The kernel refills its
+    /// CQE cache only when fewer than two entries are left in it, and a cached range
+    /// never extends past the end of the ring or the free slots, so deciding as if it
+    /// refilled at every 32-byte post gives the same result.)
+    fn push_big(&mut self, cqe: Cqe) -> bool {
+        let entries = self.mask + 1;
+        let mut off = self.tail & self.mask;
+        if (self.layout.pad_any_ring || self.layout.mixed) && off + 1 == entries {
+            if self.room == 0 {
+                return false;
+            }
+            self.slots[off as usize] = PADDING_CQE;
+            self.tail = self.tail.wrapping_add(1);
+            self.room -= 1;
+            off = 0;
+        }
+        let len = self.room.min(entries - off);
+        if len < 2 {
+            return false;
+        }
+        self.slots[off as usize] = cqe;
+        self.tail = self.tail.wrapping_add(1);
+        self.room -= 1;
+        if self.layout.mixed {
+            self.slots[off as usize + 1] = Cqe::default(); // the second half: big_cqe
+            self.tail = self.tail.wrapping_add(1);
+            self.room -= 1;
+        }
+        true
+    }
+
     /// Writes `cqe(x)` for the items of `items`, in order, while there is room.
     /// Returns how many were written (a prefix of `items`).
     #[inline]
     pub fn write_each<T>(&mut self, items: &[T], cqe: impl Fn(&T) -> Cqe) -> usize {
+        if self.layout.big_posts {
+            return items.iter().take_while(|x| self.push(cqe(x))).count();
+        }
         let n = items.len().min(self.room as usize);
         let mut tail = self.tail;
         for x in &items[..n] {

@@ -86,17 +86,19 @@ impl FileTable {
         old
     }
 
-    /// `io_file_bitmap_get`: the hint is first clamped into the range, then the first
-    /// zero bit in `[alloc_hint, alloc_end)`, then in `[alloc_start, old hint)` after
-    /// moving the hint to `alloc_start`. `None` means
-    /// -ENFILE (also when no table is registered).
-    pub fn bitmap_get(&mut self) -> Option<u32> {
+    /// `io_file_bitmap_get`: with `clamp` (R21.5) the hint is first clamped into the
+    /// range; then the first zero bit in `[alloc_hint, alloc_end)`, then in
+    /// `[alloc_start, old hint)` after moving the hint to `alloc_start`. Without the
+    /// clamp (Debian's 6.18.15) a hint above the range makes the second search run up
+    /// to the old hint, past `alloc_end`, and one below it makes the first search start
+    /// below `alloc_start`. `None` means -ENFILE (also when no table is registered).
+    pub fn bitmap_get(&mut self, clamp: bool) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
         // Stable fix "clamp alloc_hint to [file_alloc_start, file_alloc_end)" (in
         // 6.18.44: an ALLOC never returns a slot outside the range).
-        if self.alloc_hint < self.alloc_start || self.alloc_hint >= self.alloc_end {
+        if clamp && (self.alloc_hint < self.alloc_start || self.alloc_hint >= self.alloc_end) {
             self.alloc_hint = self.alloc_start;
         }
         let mut nr = self.alloc_end.min(self.nr());
@@ -129,13 +131,13 @@ mod tests {
         let mut t = table(4);
         t.set(1, FileId(7));
         assert_eq!(
-            t.bitmap_get(),
+            t.bitmap_get(true),
             Some(2),
             "finding 8: hint is bit+1 after a set"
         );
         t.clear(1);
         assert_eq!(
-            t.bitmap_get(),
+            t.bitmap_get(true),
             Some(1),
             "finding 8: hint is the bit after a clear"
         );
@@ -145,12 +147,12 @@ mod tests {
     fn r21_alloc_wraps_within_the_range_then_reports_full() {
         let mut t = table(8);
         t.set_alloc_range(2, 2);
-        let a = t.bitmap_get().unwrap();
+        let a = t.bitmap_get(true).unwrap();
         t.set(a, FileId(0));
-        let b = t.bitmap_get().unwrap();
+        let b = t.bitmap_get(true).unwrap();
         t.set(b, FileId(1));
         assert_eq!((a, b), (2, 3));
-        assert_eq!(t.bitmap_get(), None, "-ENFILE when the range is full");
+        assert_eq!(t.bitmap_get(true), None, "-ENFILE when the range is full");
         assert_eq!(
             t.alloc_hint, 2,
             "the failed search left the hint at alloc_start"

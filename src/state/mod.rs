@@ -11,7 +11,7 @@ mod filetable;
 mod ring;
 mod task;
 
-pub use cq::{Cq, CqWriter, Cqe};
+pub use cq::{Cq, CqLayout, CqWriter, Cqe, PADDING_CQE};
 pub use file::{File, FileId, FileKind};
 pub use filetable::FileTable;
 pub use ring::{Completed, Req, Ring, RingId, Work};

@@ -133,6 +133,12 @@ pub struct Ring {
     /// through the defer list and io-wq until one that is not a drain finds the list
     /// empty (R41.1).
     pub drain_active: bool,
+    /// `ctx->drain_req` (7.3+): a drain request released from the defer list without
+    /// links, running alone; its completion may end the drain (R41.3).
+    pub drain_req: bool,
+    /// The drain request of `drain_req` completed into the current completion batch
+    /// (`io_drain_req_completed` finds it in `compl_reqs`).
+    pub drain_req_completed: bool,
     /// `ctx->drain_next`: the request after the current chain is drained.
     pub drain_next: bool,
     /// `ctx->defer_list`: requests waiting for everything before them to complete.
@@ -178,6 +184,8 @@ impl Ring {
             table: FileTable::default(),
             drain_disabled: false,
             drain_active: false,
+            drain_req: false,
+            drain_req_completed: false,
             drain_next: false,
             defer_list: VecDeque::new(),
             sq_consumed: 0,

@@ -65,7 +65,8 @@ pub mod limits {
 pub struct Trace {
     /// Comment lines (`#...`, or `""` for a blank line) before the version header.
     pub preamble: Vec<String>,
-    /// `kernel <profile>`: the kernel line the trace was written for.
+    /// `kernel <release>`: the kernel release the trace was written for (5.18 or later,
+    /// `X.Y` or `X.Y.Z`).
     pub profile: Option<crate::Profile>,
     pub steps: Vec<TraceStep>,
     /// Comment lines after the last step.

@@ -443,7 +443,7 @@ impl Parser<'_> {
                 if trace.profile.is_some() {
                     return cur.err(1, "duplicate `kernel` line");
                 }
-                let (w, col) = cur.word("a kernel profile such as 6.18")?;
+                let (w, col) = cur.word("a kernel release such as 6.18 or 7.3.4")?;
                 match w.parse::<Profile>() {
                     Ok(p) => trace.profile = Some(p),
                     Err(e) => return cur.err(col, e),

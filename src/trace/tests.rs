@@ -181,3 +181,26 @@ fn choose_clauses_parse_print_and_replay() {
     assert!(e.line == 5 && e.col > 30, "{e}");
     assert!(e.message.contains("iowq_order"), "{e}");
 }
+
+#[test]
+fn kernel_lines_take_every_release_from_5_18() {
+    for (rel, shown) in [
+        ("6.2", "6.2"),
+        ("6.18.15", "6.18.15"),
+        ("7.3", "7.3"),
+        ("7.9", "7.9"),
+    ] {
+        let t = parse(&format!(
+            "msgring-trace 1\nkernel {rel}\nsetup r0 entries=1\n"
+        ))
+        .unwrap();
+        let p = t.profile.expect("a kernel line");
+        assert_eq!(p.to_string(), shown);
+        assert_eq!(p.newer_than_known(), rel == "7.9");
+        round_trip(&t);
+    }
+    for bad in ["5.10", "6", "6.x", "latest"] {
+        let e = parse(&format!("msgring-trace 1\nkernel {bad}\n")).unwrap_err();
+        assert!(e.to_string().contains(":2:8"), "{bad}: {e}");
+    }
+}
