@@ -177,7 +177,7 @@ pub enum Rule {
     /// C9: `io_cqe_cache_refill` pads only CQE_MIXED rings, and a CQE32 ring needs one
     /// free entry for a 32-byte post.
     CqeRefillFix,
-    /// M12: `io_uring_register` first runs the caller's task_work and, for the owner of
+    /// M13: `io_uring_register` first runs the caller's task_work and, for the owner of
     /// a DEFER_TASKRUN ring, the ring's local work (`io_run_task_work_ctx`).
     RegisterRunsTaskWork,
     /// R41.3: an active drain ends as soon as the drain request completed and nothing
@@ -569,7 +569,7 @@ impl Profile {
         !self.has(Rule::DrainByAllocation)
     }
 
-    /// M12 (before 6.2): `io_uring_register` runs `io_run_task_work_ctx` before the
+    /// M13 (before 6.2): `io_uring_register` runs `io_run_task_work_ctx` before the
     /// opcode: the ring's local work when the caller owns the DEFER_TASKRUN ring, then
     /// the caller's task_work.
     pub fn register_runs_task_work(self) -> bool {

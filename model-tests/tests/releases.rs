@@ -390,8 +390,8 @@ fn docs_semantics_lists_every_change_with_its_commit() {
 }
 
 /// The 6.1 line's steady `msgring check` findings (real-backend/qemu/findings/
-/// 2026-11-25-after-r41.2/6.1, kernel 6.1.0-56) that the 6.1 rules now explain: M12
-/// (361, 873), local work newest first and M12 (705), and the drain release at every CQ
+/// 2026-11-25-after-r41.2/6.1, kernel 6.1.0-56) that the 6.1 rules now explain: M13
+/// (361, 873), local work newest first and M13 (705), and the drain release at every CQ
 /// commit (R41.2: 1552, 2748, 3150). Each matches the kernel's annotations on the 6.1
 /// model (before this change none did).
 #[test]

@@ -25,7 +25,7 @@ impl World {
         self.register_owner_check(task, ring)
     }
 
-    /// M12 `io_run_task_work_ctx` (before 6.2, at the start of `io_uring_register`):
+    /// M13 `io_run_task_work_ctx` (before 6.2, at the start of `io_uring_register`):
     /// the local work of a DEFER_TASKRUN ring the caller owns (`io_run_local_work`,
     /// which is -EEXIST, ignored, for anyone else), then the caller's task_work.
     fn io_run_task_work_ctx(&mut self, task: TaskId, ring: RingId) {
