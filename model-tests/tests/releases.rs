@@ -201,7 +201,7 @@ fn m3_from_7_2_io_sq_taskrun_can_stay_set_with_nothing_pending() {
 }
 
 #[test]
-fn m12_before_6_2_io_uring_register_runs_the_owners_local_work() {
+fn m13_before_6_2_io_uring_register_runs_the_owners_local_work() {
     for (rel, posted_by_register) in [("6.1", true), ("6.2", false), ("6.12", false)] {
         let mut s = Sim::with_profile(p(rel));
         let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
