@@ -85,14 +85,7 @@ pub type Explanation = Found<Event>;
 impl<O> Found<O> {
     /// The choice points at which `path` took a non-default option, each once.
     pub fn non_default_points(&self) -> Vec<ChoicePoint> {
-        let mut v: Vec<ChoicePoint> = self
-            .path
-            .iter()
-            .flat_map(|p| crate::choice::non_default(p))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+        non_default_points(&self.path)
     }
 
     /// Whether `path` leaves the default anywhere.
@@ -103,14 +96,31 @@ impl<O> Found<O> {
     /// The path with trailing default choices of each step dropped: what a trace's
     /// `choose` clauses need.
     pub fn trimmed_path(&self) -> Vec<StepPath> {
-        self.path
-            .iter()
-            .map(|p| {
-                let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
-                p[..end].to_vec()
-            })
-            .collect()
+        trimmed(&self.path)
     }
+}
+
+/// The choice points at which a path took a non-default option, each once, in
+/// [`ChoicePoint::ALL`] order.
+pub fn non_default_points(path: &[StepPath]) -> Vec<ChoicePoint> {
+    let mut v: Vec<ChoicePoint> = path
+        .iter()
+        .flat_map(|p| crate::choice::non_default(p))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A path with each step's trailing default choices dropped (a step that takes only
+/// defaults has none): what a trace's `choose` clauses need.
+pub fn trimmed(path: &[StepPath]) -> Vec<StepPath> {
+    path.iter()
+        .map(|p| {
+            let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
+            p[..end].to_vec()
+        })
+        .collect()
 }
 
 /// How one step's outcome on a path compares with what was observed.

@@ -252,3 +252,26 @@ pub fn finding(dir: &str, n: u64) -> (std::path::PathBuf, String) {
     let src = std::fs::read_to_string(&file).expect("readable");
     (file, src)
 }
+
+/// Every `model-tests/traces/<dir>/*.trace` (`dir` "" for the golden traces
+/// themselves), parsed, sorted by file name, each named `model-tests/traces/<dir>/<file>`.
+pub fn traces_in(dir: &str) -> Vec<(String, msgring::trace::Trace)> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces");
+    let path = root.join(dir);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "trace"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+            let name = format!("model-tests/traces/{rel}");
+            let src = std::fs::read_to_string(&p).expect("readable trace");
+            let t = msgring::trace::parse_file(&name, &src).unwrap_or_else(|e| panic!("{e}"));
+            (name, t)
+        })
+        .collect()
+}

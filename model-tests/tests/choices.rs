@@ -15,22 +15,25 @@
 use msgring::explain::{explain_from, Budget, Verdict};
 use msgring::trace::{self, Event, Trace};
 use msgring::{ChoicePoint, World};
-use std::path::PathBuf;
 
 /// What each evidence file shows: switching off *all* of `needs` (and nothing else)
 /// leaves the kernel's history unexplained; with `alone`, switching off any *one* of
 /// them does. Every point must appear here.
 const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
-    ("choices/iowq_early.trace", &[ChoicePoint::IowqEarly], true),
     (
-        "choices/task_work_resched.trace",
+        "model-tests/traces/choices/iowq_early.trace",
+        &[ChoicePoint::IowqEarly],
+        true,
+    ),
+    (
+        "model-tests/traces/choices/task_work_resched.trace",
         &[ChoicePoint::TaskWorkResched, ChoicePoint::IowqEarly],
         true,
     ),
     // Either of the two explains it; no recorded history needs one of them alone yet
     // (docs/semantics.md, "Choice points").
     (
-        "choices/settle_order_or_iowq_order.trace",
+        "model-tests/traces/choices/settle_order_or_iowq_order.trace",
         &[ChoicePoint::SettleOrder, ChoicePoint::IowqOrder],
         false,
     ),
@@ -45,22 +48,7 @@ fn entry(name: &str) -> (&'static [ChoicePoint], bool) {
 }
 
 fn evidence() -> Vec<(String, Trace)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces/choices");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("model-tests/traces/choices exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "trace"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = format!("choices/{}", p.file_name().unwrap().to_string_lossy());
-            let src = std::fs::read_to_string(&p).expect("readable trace");
-            let t = trace::parse_file(&name, &src).unwrap_or_else(|e| panic!("{e}"));
-            (name, t)
-        })
-        .collect()
+    msgring_model_tests::traces_in("choices")
 }
 
 fn annotations(t: &Trace) -> Vec<Option<Event>> {

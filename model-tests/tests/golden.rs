@@ -9,28 +9,9 @@
 
 use msgring::trace::{self, Trace};
 use msgring::{Backend, World};
-use std::path::PathBuf;
 
 fn traces() -> Vec<(String, Trace)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("model-tests/traces exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "trace"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = format!(
-                "model-tests/traces/{}",
-                p.file_name().unwrap().to_string_lossy()
-            );
-            let src = std::fs::read_to_string(&p).expect("readable trace");
-            let t = trace::parse_file(&name, &src).unwrap_or_else(|e| panic!("{e}"));
-            (name, t)
-        })
-        .collect()
+    msgring_model_tests::traces_in("")
 }
 
 /// Runs every trace on a fresh backend; returns one message per mismatch.

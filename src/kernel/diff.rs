@@ -388,25 +388,12 @@ impl TraceDiff {
     /// The path with each step's trailing default choices dropped: what a trace's
     /// `choose` clauses need.
     pub fn trimmed_path(&self) -> Vec<StepPath> {
-        self.path
-            .iter()
-            .map(|p| {
-                let end = p.iter().rposition(|c| c.option != 0).map_or(0, |i| i + 1);
-                p[..end].to_vec()
-            })
-            .collect()
+        crate::explain::trimmed(&self.path)
     }
 
     /// The choice points at which the path took a non-default option, each once.
     pub fn non_default_points(&self) -> Vec<crate::ChoicePoint> {
-        let mut v: Vec<_> = self
-            .path
-            .iter()
-            .flat_map(|p| crate::choice::non_default(p))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+        crate::explain::non_default_points(&self.path)
     }
 }
 
