@@ -8,9 +8,13 @@
 //! - [`check`]: invariant checkers;
 //! - [`backend`]: the [`Backend`] trait shared with the kernel backend;
 //! - [`errno`], [`uapi`], [`profile`]: kernel names and numbers;
-//! - [`sync`]: the std/loom facade used by the concurrent layer.
+//! - [`sync`]: the std/loom/shuttle facade used by the concurrent layer and `uring`;
+//! - [`uring`]: the io-uring crate's API on the model, and protocol checks
+//!   ([`uring::sim::Check`]).
 
-#![forbid(unsafe_code)]
+// No unsafe code, except the one feature-gated transmute of a real io-uring SQE into
+// its bytes (`uring/real.rs`, feature `io-uring`).
+#![deny(unsafe_code)]
 
 pub mod backend;
 pub mod check;
@@ -29,6 +33,7 @@ pub mod step;
 pub mod sync;
 pub mod trace;
 pub mod uapi;
+pub mod uring;
 mod world;
 
 pub use backend::Backend;
