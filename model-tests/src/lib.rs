@@ -231,3 +231,5 @@ pub fn one(s: &mut Sim, src: Vfd, sqe: Sqe) -> i32 {
     assert_eq!(mine.len(), 1, "exactly one source CQE: {cqes:?}");
     mine[0].1
 }
+
+pub mod protocols;

@@ -67,7 +67,7 @@ pub mod squeue;
 mod submit;
 pub mod types;
 
-pub use submit::Submitter;
+pub use submit::{register_sync_msg, Submitter};
 
 use crate::sqe::{Sqe, Vfd};
 use crate::state::Cqe;
@@ -296,8 +296,9 @@ impl IoUring {
 
     // ---- what the queues ask of the kernel --------------------------------------------
 
+    /// Userspace reads the shared ring memory: a switch point, no system call.
     fn with_ring<R>(&self, f: impl FnOnce(&crate::state::Ring) -> R, or: R) -> R {
-        let st = self.kernel.lock();
+        let (st, _) = self.kernel.lock_at_switch();
         match st.ring_id(self.fd) {
             Some(r) => f(st.world.ring(r)),
             None => or,

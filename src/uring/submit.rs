@@ -4,7 +4,7 @@
 use super::squeue;
 use super::types::SubmitArgs;
 use super::IoUring;
-use crate::step::{Step, StepResult};
+use crate::step::Step;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -46,9 +46,28 @@ impl Submitter<'_> {
         )
     }
 
+    /// The raw `io_uring_enter(fd, to_submit, min_complete, flag)`: unlike
+    /// [`Submitter::submit_and_wait`] it submits only what it is told (a wait like
+    /// liburing's `io_uring_wait_cqe` passes 0) and adds no flags. With
+    /// `IORING_ENTER_GETEVENTS` it sleeps until `min_complete` CQEs are visible. `arg`
+    /// is ignored. (`unsafe` in io-uring, where `arg` is a raw pointer.)
+    pub fn enter<T: Sized>(
+        &self,
+        to_submit: u32,
+        min_complete: u32,
+        flag: u32,
+        _arg: Option<&T>,
+    ) -> io::Result<usize> {
+        self.ring.kernel.enter_and_wait(
+            self.ring.fd,
+            Some((to_submit, flag)),
+            min_complete,
+            None,
+            "enter",
+        )
+    }
+
     fn register(&self, what: &str, step: impl FnOnce(crate::TaskId) -> Step) -> io::Result<i32> {
-        let fd = self.ring.fd;
-        let _ = fd;
         self.ring.kernel.syscall(|st, me, task| {
             let r = st.apply(me, step(task));
             super::sim::kernel::step_ret(what, r)
@@ -132,15 +151,23 @@ impl Submitter<'_> {
     }
 }
 
+/// The ringless `io_uring_register(-1, IORING_REGISTER_SEND_MSG_RING, &sqe, 1)` (6.13+,
+/// R30) on the current simulated kernel, from a thread that needs no ring of its own
+/// (liburing's `io_uring_register_sync_msg`). -EINVAL before 6.13.
+pub fn register_sync_msg(entry: &squeue::Entry) -> io::Result<()> {
+    sync_msg_on(&super::sim::current(), entry)
+}
+
 fn sync_msg(ring: &IoUring, entry: &squeue::Entry) -> io::Result<()> {
+    sync_msg_on(&ring.kernel, entry)
+}
+
+fn sync_msg_on(kernel: &super::sim::SimKernel, entry: &squeue::Entry) -> io::Result<()> {
     let sqe = entry.0;
-    ring.kernel
+    kernel
         .syscall(|st, me, task| {
             let r = st.apply(me, Step::SyncMsg { task, sqe });
-            match r {
-                StepResult::Ret(_) => super::sim::kernel::step_ret("register_sync_msg", r),
-                other => super::sim::kernel::step_ret("register_sync_msg", other),
-            }
+            super::sim::kernel::step_ret("register_sync_msg", r)
         })
         .map(drop)
 }

@@ -144,13 +144,14 @@ impl Check {
         self
     }
 
-    fn config(&self, run_label: String) -> Config {
+    fn config(&self, run_label: String, baton: Option<u64>) -> Config {
         Config {
             name: self.name.clone(),
             profile: self.profile,
             wait_timeout: self.wait_timeout,
             external: self.external.clone(),
             run_label,
+            baton,
         }
     }
 
@@ -192,9 +193,13 @@ impl Check {
     {
         for i in 0..self.runs {
             let seed = self.seed.wrapping_add(i as u64);
-            let label = format!("std run {} of {}, choice seed {seed}", i + 1, self.runs);
+            let label = format!(
+                "std run {} of {}, seed {seed} (thread schedule and kernel choices)",
+                i + 1,
+                self.runs
+            );
             let mode = Mode::Random(crate::choice::RandomChooser::new(seed));
-            execute(self.config(label), mode, &**body, collect, true);
+            execute(self.config(label, Some(seed)), mode, &**body, collect, true);
         }
         (0, 0)
     }
@@ -222,7 +227,7 @@ impl Check {
                 let n = c.lock().unwrap_or_else(|e| e.into_inner()).executions + 1;
                 let label = format!("loom execution {n}, choice script {s:?}");
                 execute(
-                    check.config(label),
+                    check.config(label, None),
                     Mode::Script(s.clone()),
                     &*body,
                     &c,
@@ -254,7 +259,7 @@ impl Check {
         let f = move || {
             let n = c.lock().unwrap_or_else(|e| e.into_inner()).executions + 1;
             let label = format!("shuttle iteration {n} ({sched} scheduler, seed {seed})");
-            execute(check.config(label), Mode::Shuttle, &*body, &c, false);
+            execute(check.config(label, None), Mode::Shuttle, &*body, &c, false);
         };
         let config = shuttle::Config::default();
         match self.pct_depth {

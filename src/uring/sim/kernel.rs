@@ -35,10 +35,14 @@ pub(crate) struct Config {
     pub profile: Profile,
     /// std threads only: how long a wait may sleep without any progress in the kernel
     /// before it fails with a report naming it.
+    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
     pub wait_timeout: Duration,
     pub external: Option<StdArc<ExternalFn>>,
     /// What the report says about the run ("std run 3, seed 0x..", "loom iteration").
     pub run_label: String,
+    /// std threads: schedule the `sim::thread`s one at a time from this seed (see
+    /// [`super::baton`]); `None`: they run freely.
+    pub baton: Option<u64>,
 }
 
 /// Where a thread is, as far as the kernel can tell.
@@ -92,6 +96,7 @@ pub(crate) struct State {
     pub log: Vec<Event>,
     pub chooser: ChooserState,
     pub rings: HashMap<Vfd, RingMeta>,
+    pub sched: Option<super::baton::Sched>,
 }
 
 /// A simulated kernel: one world, its threads and its schedule.
@@ -162,6 +167,7 @@ impl SimKernel {
                 log: Vec::new(),
                 chooser,
                 rings: HashMap::new(),
+                sched: config.baton.map(super::baton::Sched::new),
             }),
             config,
             cv: Condvar::new(),
@@ -172,14 +178,22 @@ impl SimKernel {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Locks the state and fails if the run already has a violation.
+    /// Locks the state at a switch point (see [`super::baton`]) and fails if the run
+    /// already has a violation.
     pub(crate) fn enter(&self) -> io::Result<(MutexGuard<'_, State>, usize)> {
-        let mut st = self.lock();
+        let (st, me) = self.lock_at_switch();
         if let Some(v) = &st.violation {
             return Err(violation_error(v));
         }
-        let me = st.me(None);
         Ok((st, me))
+    }
+
+    /// Locks the state at a switch point of the calling thread.
+    pub(crate) fn lock_at_switch(&self) -> (MutexGuard<'_, State>, usize) {
+        let mut st = self.lock();
+        let me = st.me(None);
+        let st = self.switch_point(st, me);
+        (st, me)
     }
 
     /// Registers the calling thread (spawned through `sim::thread`, or a scope's own).
@@ -188,6 +202,11 @@ impl SimKernel {
         let me = st.me(Some(name));
         st.threads[me].registered = true;
         st.threads[me].state = TState::Running;
+        if let Some(sched) = st.sched.as_mut() {
+            if sched.running.is_none() {
+                sched.running = Some(me);
+            }
+        }
         me
     }
 
@@ -208,12 +227,13 @@ impl SimKernel {
         st.threads.len() - 1
     }
 
-    /// The spawned thread claims its preregistered record.
+    /// The spawned thread claims its preregistered record (and waits for the baton).
     pub(crate) fn claim(&self, idx: usize) {
         let mut st = self.lock();
         let id = thread::current().id();
         st.threads[idx].id = Some(id);
         st.by_id.insert(id, idx);
+        drop(self.acquire(st, idx));
     }
 
     /// A registered thread ends: its task exits (M10, R24), joiners may go on.
@@ -228,15 +248,33 @@ impl SimKernel {
         st.threads[idx].state = TState::Done;
         st.bump();
         self.cv.notify_all();
-        self.detect(&mut st);
+        self.blocks(&mut st, idx);
     }
 
-    pub(crate) fn set_state(&self, idx: usize, s: TState) {
-        let mut st = self.lock();
-        st.threads[idx].state = s;
-        if matches!(st.threads[idx].state, TState::Joining(_)) {
-            self.detect(&mut st);
+    /// Thread `me` stops running (it sleeps, joins or ended): hand the baton on, or
+    /// (free threads) run the deadlock check.
+    fn blocks(&self, st: &mut State, me: usize) {
+        if st.controlled() {
+            if st.sched.as_ref().and_then(|s| s.running) == Some(me) {
+                self.pass(st);
+            }
+        } else {
+            self.detect(st);
         }
+    }
+
+    /// Thread `idx` joins thread `target`.
+    pub(crate) fn start_join(&self, idx: usize, target: usize) {
+        let mut st = self.lock();
+        st.threads[idx].state = TState::Joining(target);
+        self.blocks(&mut st, idx);
+    }
+
+    /// Thread `idx` returns from a join (and waits for the baton).
+    pub(crate) fn end_join(&self, idx: usize) {
+        let mut st = self.lock();
+        st.threads[idx].state = TState::Running;
+        drop(self.acquire(st, idx));
     }
 
     /// The calling thread's index (from the thread id).
@@ -269,7 +307,12 @@ impl SimKernel {
         violation_error(&r)
     }
 
-    fn fail_locked(&self, st: &mut State, kind: ViolationKind, message: String) -> StdArc<Report> {
+    pub(crate) fn fail_locked(
+        &self,
+        st: &mut State,
+        kind: ViolationKind,
+        message: String,
+    ) -> StdArc<Report> {
         if let Some(v) = &st.violation {
             return StdArc::clone(v);
         }
@@ -353,30 +396,50 @@ impl SimKernel {
         timeout: Option<Duration>,
         call: &'static str,
     ) -> io::Result<usize> {
+        self.enter_and_wait(ring, None, want, timeout, call)
+    }
+
+    /// `io_uring_enter`; `explicit`: `Some((to_submit, flags))` as given (the raw
+    /// `Submitter::enter`), `None`: the io-uring crate's `submit_and_wait` logic.
+    pub(crate) fn enter_and_wait(
+        &self,
+        ring: Vfd,
+        explicit: Option<(u32, u32)>,
+        want: u32,
+        timeout: Option<Duration>,
+        call: &'static str,
+    ) -> io::Result<usize> {
         use crate::uapi::{setup, sq};
         let (mut st, me) = self.enter()?;
         if let Some(why) = st.rings.get_mut(&ring).and_then(|m| m.refused.take()) {
             return Err(io::Error::new(io::ErrorKind::Unsupported, why));
         }
-        let Some(rid) = st.ring_id(ring) else {
-            return Err(io::Error::from_raw_os_error(Errno::EBADF.0));
-        };
-        let r = st.world.ring(rid);
-        let len = r.sq.len() as u32;
-        let (sq_flags, iopoll, sqpoll) = (r.sq_flags, r.has(setup::IOPOLL), r.has(setup::SQPOLL));
-        let overflow = sq_flags & sq::CQ_OVERFLOW != 0;
-        let taskrun = sq_flags & sq::TASKRUN != 0;
-        let mut flags = 0;
-        if want > 0 || iopoll || overflow || taskrun {
-            flags |= enter::GETEVENTS;
-        }
-        if sqpoll {
-            if sq_flags & sq::NEED_WAKEUP != 0 {
-                flags |= enter::SQ_WAKEUP;
-            } else if want == 0 && !overflow && !taskrun {
-                return Ok(len as usize);
+        let (len, flags) = match explicit {
+            Some(e) => e,
+            None => {
+                let Some(rid) = st.ring_id(ring) else {
+                    return Err(io::Error::from_raw_os_error(Errno::EBADF.0));
+                };
+                let r = st.world.ring(rid);
+                let len = r.sq.len() as u32;
+                let (sq_flags, iopoll, sqpoll) =
+                    (r.sq_flags, r.has(setup::IOPOLL), r.has(setup::SQPOLL));
+                let overflow = sq_flags & sq::CQ_OVERFLOW != 0;
+                let taskrun = sq_flags & sq::TASKRUN != 0;
+                let mut flags = 0;
+                if want > 0 || iopoll || overflow || taskrun {
+                    flags |= enter::GETEVENTS;
+                }
+                if sqpoll {
+                    if sq_flags & sq::NEED_WAKEUP != 0 {
+                        flags |= enter::SQ_WAKEUP;
+                    } else if want == 0 && !overflow && !taskrun {
+                        return Ok(len as usize);
+                    }
+                }
+                (len, flags)
             }
-        }
+        };
         let task = st.task_of(me);
         let step = Step::Enter {
             task,
@@ -433,6 +496,9 @@ impl SimKernel {
                 };
             }
             let seen = st.gen;
+            if !matches!(st.threads[me].state, TState::Waiting { .. }) {
+                st.note(me, format!("sleeps until {want} CQE(s) are visible"));
+            }
             st.threads[me].state = TState::Waiting {
                 ring,
                 want,
@@ -441,11 +507,19 @@ impl SimKernel {
                 timed,
                 timed_out: false,
             };
-            self.detect(&mut st);
-            if let Some(v) = &st.violation {
-                return Err(violation_error(v));
+            if st.controlled() {
+                self.blocks(&mut st, me);
+                st = self.acquire(st, me);
+                if let Some(v) = &st.violation {
+                    return Err(violation_error(v));
+                }
+            } else {
+                self.detect(&mut st);
+                if let Some(v) = &st.violation {
+                    return Err(violation_error(v));
+                }
+                st = self.sleep(st, me, seen)?;
             }
-            st = self.sleep(st, me, seen)?;
             // Woken: the kernel's wait loop runs local work, task_work and the
             // overflow flush again before it re-checks.
             let before = st.world.clone();

@@ -10,6 +10,7 @@
 //!   threads, loom with `--cfg loom`, shuttle with `--cfg shuttle`) and returns a
 //!   [`Verdict`]; a violation is a [`Report`], never a process abort.
 
+mod baton;
 mod check;
 mod choose;
 pub(crate) mod kernel;
@@ -31,7 +32,7 @@ use std::sync::Arc as StdArc;
 use std::time::Duration;
 
 crate::sync::thread_local! {
-    static CURRENT: RefCell<Vec<Arc<SimKernel>>> = const { RefCell::new(Vec::new()) };
+    static CURRENT: RefCell<Vec<Arc<SimKernel>>> = RefCell::new(Vec::new());
 }
 
 /// The default real-time bound on a wait with no progress (std threads only).
@@ -111,6 +112,7 @@ impl SimBuilder {
                 wait_timeout: self.wait_timeout,
                 external: self.external,
                 run_label: run,
+                baton: None,
             },
             ChooserState::new(mode),
         )
@@ -258,6 +260,24 @@ pub fn close(fd: RawFd) -> io::Result<()> {
     step_ret("close", file_step(Step::Close { fd })?).map(|_| ())
 }
 
+/// A switch point: on std threads in a [`Check`], hands the scheduler to another
+/// thread (see the `baton` docs); under loom and shuttle, `thread::yield_now`. Spin on
+/// it when waiting for another thread outside msgring (a flag, a barrier).
+pub fn yield_now() {
+    #[cfg(not(any(loom, shuttle)))]
+    {
+        let k = current();
+        let (st, _) = k.lock_at_switch();
+        let free = !st.controlled();
+        drop(st);
+        if free {
+            std::thread::yield_now();
+        }
+    }
+    #[cfg(any(loom, shuttle))]
+    crate::sync::thread::yield_now();
+}
+
 /// A copy of the current kernel's modelled state.
 pub fn world() -> World {
     current().lock().world.clone()
@@ -267,8 +287,7 @@ pub fn world() -> World {
 /// "not polling: no wake sent"), so that a report reads as the protocol's story.
 pub fn note(text: impl Into<String>) {
     let k = current();
-    let mut st = k.lock();
-    let me = st.me(None);
+    let (mut st, me) = k.lock_at_switch();
     st.note(me, text.into());
 }
 

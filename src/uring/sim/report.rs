@@ -144,13 +144,18 @@ fn cqes(c: &[Cqe]) -> String {
     v.join(" ")
 }
 
-/// An SQE in a line.
+/// An SQE in a line (ring fds by number).
 pub(crate) fn describe_sqe(s: &Sqe) -> String {
+    describe_sqe_with(s, &|fd| format!("fd {fd}"))
+}
+
+/// An SQE in a line, naming target rings with `ring`.
+pub(crate) fn describe_sqe_with(s: &Sqe, ring: &dyn Fn(Vfd) -> String) -> String {
     let mut out = match s.opcode {
         uapi::op::NOP => "NOP".to_string(),
         uapi::op::MSG_RING if s.addr as u32 == uapi::msg::DATA as u32 => format!(
-            "MSG_RING DATA to fd {} (ud {:#x}, res {}{}{})",
-            s.fd,
+            "MSG_RING DATA to {} (ud {:#x}, res {}{}{})",
+            ring(s.fd),
             s.off,
             s.len as i32,
             if s.msg_ring_flags & uapi::msg::FLAGS_PASS != 0 {
@@ -165,9 +170,9 @@ pub(crate) fn describe_sqe(s: &Sqe) -> String {
             }
         ),
         uapi::op::MSG_RING if s.addr as u32 == uapi::msg::SEND_FD as u32 => format!(
-            "MSG_RING SEND_FD slot {} to fd {} slot {} (ud {:#x})",
+            "MSG_RING SEND_FD slot {} to {} slot {} (ud {:#x})",
             s.addr3,
-            s.fd,
+            ring(s.fd),
             if s.file_index == uapi::FILE_INDEX_ALLOC {
                 "ALLOC".to_string()
             } else {
@@ -234,7 +239,11 @@ fn describe_step(step: &Step, st: &State) -> String {
             ring: r, off, len, ..
         } => format!("register_file_alloc_range({}, {off}, {len})", ring(r)),
         Step::EnableRings { ring: r, .. } => format!("register_enable_rings({})", ring(r)),
-        Step::Push { ring: r, sqe } => format!("push on {}: {}", ring(r), describe_sqe(sqe)),
+        Step::Push { ring: r, sqe } => format!(
+            "push on {}: {}",
+            ring(r),
+            describe_sqe_with(sqe, &|fd| st.ring_label(fd))
+        ),
         Step::Enter {
             ring: r,
             to_submit,
@@ -249,7 +258,7 @@ fn describe_step(step: &Step, st: &State) -> String {
         Step::Reap { ring: r, max } => format!("reap {} CQE(s) of {}", max, ring(r)),
         Step::SyncMsg { sqe, .. } => format!(
             "io_uring_register(-1, SEND_MSG_RING): {}",
-            describe_sqe(sqe)
+            describe_sqe_with(sqe, &|fd| st.ring_label(fd))
         ),
         Step::QuerySlot { ring: r, slot } => format!("query slot {slot} of {}", ring(r)),
         Step::Observe { ring: r } => format!("observe {}", ring(r)),
@@ -318,7 +327,11 @@ impl fmt::Display for Report {
                 "  '{}' fd {} [{}]{}:",
                 r.name,
                 r.fd,
-                fmt_flags(r.flags, SETUP_FLAGS),
+                if r.flags == 0 {
+                    "no setup flags".to_string()
+                } else {
+                    fmt_flags(r.flags, SETUP_FLAGS)
+                },
                 r.owner
                     .as_ref()
                     .map_or_else(String::new, |o| format!(", owned by '{o}'"))

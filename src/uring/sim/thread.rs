@@ -6,7 +6,7 @@
 //!
 //! Under `--cfg loom` / `--cfg shuttle` these are loom / shuttle threads.
 
-use super::kernel::{SimKernel, TState};
+use super::kernel::SimKernel;
 use crate::sync::{thread as sys, Arc};
 
 /// Spawns a thread named `name` on the current simulated kernel.
@@ -54,9 +54,9 @@ impl<T> JoinHandle<T> {
     /// blocked on the joined one for the lost-wake-up check.
     pub fn join(self) -> std::thread::Result<T> {
         let me = self.kernel.current_index();
-        self.kernel.set_state(me, TState::Joining(self.idx));
+        self.kernel.start_join(me, self.idx);
         let r = self.inner.join();
-        self.kernel.set_state(me, TState::Running);
+        self.kernel.end_join(me);
         r
     }
 }
