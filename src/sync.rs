@@ -15,7 +15,7 @@
 #[cfg(loom)]
 pub use loom::{
     lazy_static,
-    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread, thread_local,
 };
@@ -23,14 +23,14 @@ pub use loom::{
 #[cfg(all(shuttle, not(loom)))]
 pub use shuttle::{
     lazy_static,
-    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread, thread_local,
 };
 
 #[cfg(not(any(loom, shuttle)))]
 pub use std::{
-    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread, thread_local,
 };

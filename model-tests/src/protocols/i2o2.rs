@@ -9,14 +9,26 @@
 //! stops it sets `closed`, so later wakes send nothing.
 //!
 //! Variants:
-//! * [`Variant::Fixed`].
+//! * [`Variant::Fixed`]: as published, with a `fence(SeqCst)` between each side's
+//!   write and read (the scheduler's `wants_wake` store and counter load, the client's
+//!   counter increment and `wants_wake` swap), which closes the store-buffering window
+//!   below. (Making all four accesses `SeqCst` closes it too, but loom regards `SeqCst`
+//!   accesses as `AcqRel` and would still report it; it models `SeqCst` fences.)
+//! * [`Variant::Published`]: i2o2's orderings (`work_counter`: `fetch_add(Release)`,
+//!   `load(Acquire)`; `wants_wake`: `SeqCst`). Under the Rust (C++20) memory model this
+//!   is the store-buffering pattern: the scheduler's store of `wants_wake` and its
+//!   acquire load of the counter do not synchronize with the client's increment and
+//!   swap, so both may miss the other: the client sees no request for a wake and the
+//!   scheduler sees no new work, and sleeps. loom finds it; std threads and shuttle
+//!   (sequentially consistent) cannot, and neither can x86-64 or ARMv8 hardware (a
+//!   load-acquire is not reordered before an earlier store-release there).
 //! * [`Variant::SingleCheck`]: no second check after `ask_for_wake`: work added
 //!   between the first check and the flag swaps the flag to false without a wake only
 //!   if the flag was not yet set, so the scheduler sleeps with work queued (the race
 //!   every ask-then-sleep protocol has to close).
 
 use super::drain;
-use msgring::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering};
+use msgring::sync::{fence, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
 use msgring::uring::{opcode, sim, types, IoUring};
 use std::collections::VecDeque;
 use std::io;
@@ -28,6 +40,7 @@ const WAKE: u64 = 1 << 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     Fixed,
+    Published,
     SingleCheck,
 }
 
@@ -39,6 +52,7 @@ pub struct Config {
 }
 
 struct WakerInner {
+    variant: Variant,
     ring_fd: i32,
     closed: AtomicBool,
     wants_wake: AtomicBool,
@@ -66,6 +80,9 @@ impl WakerInner {
     /// `Waker::signal_work_added`.
     fn signal_work_added(&self) -> bool {
         self.work_counter.fetch_add(1, Ordering::Release);
+        if self.variant != Variant::Published {
+            fence(Ordering::SeqCst);
+        }
         if self.wants_wake.swap(false, Ordering::SeqCst) {
             self.ring_wake()
         } else {
@@ -88,7 +105,9 @@ impl Scheduler {
     fn has_outstanding_work(&mut self) -> bool {
         let c = self.waker.work_counter.load(Ordering::Acquire);
         let prev = std::mem::replace(&mut self.last_read_work_counter, c);
-        c != prev || self.ring.completion_shared().len() > 0
+        let r = c != prev || self.ring.completion_shared().len() > 0;
+        sim::note(format!("work counter {prev} -> {c}: outstanding work {r}"));
+        r
     }
 
     /// `maybe_wait_for_events`.
@@ -97,7 +116,11 @@ impl Scheduler {
             return Ok(());
         }
         self.waker.wants_wake.store(true, Ordering::SeqCst);
-        if self.variant == Variant::Fixed && self.has_outstanding_work() {
+        sim::note("asks for a wake");
+        if self.variant != Variant::Published {
+            fence(Ordering::SeqCst);
+        }
+        if self.variant != Variant::SingleCheck && self.has_outstanding_work() {
             return Ok(());
         }
         // io_uring_wait_cqe: wait for one CQE, submit nothing.
@@ -119,6 +142,7 @@ pub fn run(cfg: Config) -> io::Result<()> {
         .setup_defer_taskrun()
         .build(4)?;
     let waker = Arc::new(WakerInner {
+        variant: cfg.variant,
         ring_fd: ring.as_raw_fd(),
         closed: AtomicBool::new(false),
         wants_wake: AtomicBool::new(false),
@@ -130,6 +154,7 @@ pub fn run(cfg: Config) -> io::Result<()> {
     let client = sim::thread::spawn("client", move || -> io::Result<()> {
         for op in 0..ops {
             w.queue.lock().unwrap().push_back(op);
+            sim::note(format!("queued {op}"));
             w.signal_work_added();
         }
         Ok(())
@@ -144,6 +169,7 @@ pub fn run(cfg: Config) -> io::Result<()> {
     while done < ops {
         let got: Vec<u64> = s.waker.queue.lock().unwrap().drain(..).collect();
         done += got.len() as u64;
+        sim::note(format!("ran {got:?}"));
         if done < ops {
             s.maybe_wait_for_events()?;
         }
