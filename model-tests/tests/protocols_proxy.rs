@@ -50,3 +50,25 @@ fn without_external_completion_the_accept_is_refused() {
     eprintln!("{r}");
     assert!(r.message.contains("not implement"), "{r}");
 }
+
+/// Item 4 of issue 13: a bug only the kernel's choices show. With both requests
+/// punted to io-wq in one submit, io-wq may run STOP first (choice point iowq_order).
+#[test]
+fn stop_and_hand_off_punted_together_may_run_in_either_order() {
+    let v = Check::new("proxy, hand-off and stop punted together")
+        .external(accept_completion)
+        .run(|| {
+            run(Config {
+                variant: Variant::AsyncBatch,
+                connections: 1,
+                defer: false,
+            })
+        });
+    assert!(
+        v.choice_paths > 1,
+        "the checker took the kernel's choices: {v}"
+    );
+    let r = v.expect_violation_of(ViolationKind::Property);
+    eprintln!("{r}");
+    assert!(r.to_string().contains("iowq_order=1"), "{r}");
+}

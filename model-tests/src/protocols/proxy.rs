@@ -21,6 +21,11 @@
 //!   and registers the table after; a SEND_FD that comes first fails with -ENXIO (no
 //!   table, R21), the acceptor does not look at its `__NOP` CQE, and the connection is
 //!   never handed over.
+//! * [`Variant::AsyncBatch`]: the acceptor hands the connection over and, shutting down
+//!   at once, queues the STOP in the same submit, both with IOSQE_ASYNC. io-wq may run
+//!   the two requests in either order (choice point `iowq_order`, R42): when STOP runs
+//!   first the thread stops before it is handed the connection. Thread interleavings
+//!   alone never show this; the kernel's choices do.
 
 use super::drain;
 use msgring::sync::{Arc, Mutex};
@@ -49,6 +54,7 @@ pub fn accept_completion(e: &squeue::Entry) -> Option<i32> {
 pub enum Variant {
     Fixed,
     EarlyBarrier,
+    AsyncBatch,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +100,7 @@ fn conn_thread(cfg: Config, tid: u64, startup: &Startup) -> io::Result<u32> {
         startup.publish(ring.as_raw_fd());
     }
     ring.submitter().register_files_sparse(4)?;
-    if cfg.variant == Variant::Fixed {
+    if cfg.variant != Variant::EarlyBarrier {
         startup.publish(ring.as_raw_fd());
     }
     let mut passed = 0;
@@ -158,6 +164,20 @@ pub fn run(cfg: Config) -> io::Result<()> {
         )
         .build()
         .user_data(encode(tid, NOP));
+        if cfg.variant == Variant::AsyncBatch {
+            let stop = opcode::MsgRingData::new(types::Fd(target), 0, encode(tid, STOP), None)
+                .build()
+                .user_data(encode(tid, NOP))
+                .flags(squeue::Flags::ASYNC);
+            let pass = pass.flags(squeue::Flags::ASYNC);
+            ring.submission()
+                .push_multiple(&[pass, stop])
+                .expect("room");
+            ring.submit_and_wait(2)?;
+            drain(&ring);
+            ring.submitter().register_files_update(slot as u32, &[-1])?;
+            continue;
+        }
         ring.submission().push(&pass).expect("room");
         ring.submit_and_wait(1)?;
         // The __NOP CQE is not looked at (example code); the acceptor's copy goes.

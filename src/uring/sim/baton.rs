@@ -26,7 +26,14 @@ pub(crate) struct Sched {
     rng: SplitMix,
     /// Switches made (in reports).
     pub switches: u64,
+    /// `sim::yield_now` calls in a row by a thread that was the only runnable one,
+    /// with nothing changing in the kernel, and the generation they saw.
+    spins: u32,
+    spin_gen: u64,
 }
+
+/// How many fruitless `yield_now` calls in a row make a livelock.
+const MAX_SPINS: u32 = 100_000;
 
 impl Sched {
     pub(crate) fn new(seed: u64) -> Sched {
@@ -34,6 +41,8 @@ impl Sched {
             running: None,
             rng: SplitMix(seed ^ 0x5eed_ba70_0000_0000),
             switches: 0,
+            spins: 0,
+            spin_gen: u64::MAX,
         }
     }
 }
@@ -107,6 +116,43 @@ impl SimKernel {
             self.pass(&mut st);
         }
         self.acquire(st, me)
+    }
+
+    /// `sim::yield_now` by thread `me`: a switch point that also notices a thread
+    /// spinning alone, waiting for something no other thread can do.
+    pub(crate) fn yield_point<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        me: usize,
+    ) -> MutexGuard<'a, State> {
+        if !st.controlled() || !st.threads[me].registered {
+            return st;
+        }
+        let alone = (0..st.threads.len()).all(|i| i == me || !st.runnable(i));
+        let gen = st.gen;
+        let spins = match st.sched.as_mut() {
+            Some(s) if alone && s.spin_gen == gen => {
+                s.spins += 1;
+                s.spins
+            }
+            Some(s) => {
+                s.spins = 0;
+                s.spin_gen = gen;
+                0
+            }
+            None => 0,
+        };
+        if spins >= MAX_SPINS {
+            let msg = format!(
+                "thread '{}' spins in sim::yield_now and no other thread can run: it waits \
+                 for something that cannot happen",
+                st.threads[me].name
+            );
+            self.fail_locked(&mut st, super::ViolationKind::LostWakeup, msg);
+            self.cv.notify_all();
+            return st;
+        }
+        self.switch_point(st, me)
     }
 
     /// Waits until thread `me` holds the baton (or the baton ended).

@@ -267,7 +267,9 @@ pub fn yield_now() {
     #[cfg(not(any(loom, shuttle)))]
     {
         let k = current();
-        let (st, _) = k.lock_at_switch();
+        let mut st = k.lock();
+        let me = st.me(None);
+        let st = k.yield_point(st, me);
         let free = !st.controlled();
         drop(st);
         if free {
