@@ -36,6 +36,15 @@ pub mod uapi;
 pub mod uring;
 mod world;
 
+/// The code blocks of docs/loom.md and docs/protocols.md, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/loom.md")]
+pub struct LoomDocs;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/protocols.md")]
+pub struct ProtocolDocs;
+
 pub use backend::Backend;
 pub use choice::{Choice, ChoicePoint, Chooser};
 pub use errno::Errno;

@@ -28,8 +28,18 @@ macro_rules! conformance_body {
         let mut a = IoUring::new(8)?;
         let mut b = IoUring::new(8)?;
         let bfd = types::Fd(b.as_raw_fd());
-        push(&mut a, &opcode::MsgRingData::new(bfd, 42, 0xb0b, None).build().user_data(1));
-        push(&mut a, &opcode::MsgRingData::new(bfd, -7, 0xf1a, Some(0x100)).build().user_data(2));
+        push(
+            &mut a,
+            &opcode::MsgRingData::new(bfd, 42, 0xb0b, None)
+                .build()
+                .user_data(1),
+        );
+        push(
+            &mut a,
+            &opcode::MsgRingData::new(bfd, -7, 0xf1a, Some(0x100))
+                .build()
+                .user_data(2),
+        );
         out.push(format!("submit: {}", a.submit_and_wait(2)?));
         out.push(format!("source: {:?}", reap(&mut a)));
         out.push(format!("target: {:?}", reap(&mut b)));
@@ -38,15 +48,26 @@ macro_rules! conformance_body {
         let mut small = IoUring::builder().setup_cqsize(2).build(1)?;
         let sfd = types::Fd(small.as_raw_fd());
         for i in 0..4u64 {
-            push(&mut a, &opcode::MsgRingData::new(sfd, i as i32, 0x10 + i, None).build().user_data(0x20 + i));
+            push(
+                &mut a,
+                &opcode::MsgRingData::new(sfd, i as i32, 0x10 + i, None)
+                    .build()
+                    .user_data(0x20 + i),
+            );
             a.submit()?;
         }
         out.push(format!("sources: {:?}", reap(&mut a)));
-        out.push(format!("cq_overflow flag: {}", small.submission().cq_overflow()));
+        out.push(format!(
+            "cq_overflow flag: {}",
+            small.submission().cq_overflow()
+        ));
         out.push(format!("first reap: {:?}", reap(&mut small)));
         small.submit()?; // GETEVENTS (the overflow flag is set): flush
         out.push(format!("after flush: {:?}", reap(&mut small)));
-        out.push(format!("cq_overflow flag: {}", small.submission().cq_overflow()));
+        out.push(format!(
+            "cq_overflow flag: {}",
+            small.submission().cq_overflow()
+        ));
         out.push(format!("dropped: {}", small.completion().overflow()));
 
         // A cross-thread wake of a DEFER_TASKRUN owner, and a non-owner's wait on it.
@@ -63,7 +84,12 @@ macro_rules! conformance_body {
             Ok(reap(&mut ring))
         });
         let target = rx.recv().unwrap();
-        push(&mut a, &opcode::MsgRingData::new(types::Fd(target), 5, 0xd3f, None).build().user_data(3));
+        push(
+            &mut a,
+            &opcode::MsgRingData::new(types::Fd(target), 5, 0xd3f, None)
+                .build()
+                .user_data(3),
+        );
         out.push(format!("wake submit: {}", a.submit_and_wait(1)?));
         out.push(format!("wake source: {:?}", reap(&mut a)));
         go_tx.send(()).unwrap();
@@ -75,21 +101,46 @@ macro_rules! conformance_body {
             .setup_defer_taskrun()
             .build(4)?;
         let other = std::thread::scope(|s| {
-            s.spawn(|| defer.submitter().submit_and_wait(1).map_err(|e| e.raw_os_error()))
-                .join()
-                .unwrap()
+            s.spawn(|| {
+                defer
+                    .submitter()
+                    .submit_and_wait(1)
+                    .map_err(|e| e.raw_os_error())
+            })
+            .join()
+            .unwrap()
         });
         out.push(format!("non-owner wait: {other:?}"));
 
         // Error CQEs: not a ring, not an fd, an empty source slot, a target with no table.
         let file = $other_file;
-        push(&mut a, &opcode::MsgRingData::new(types::Fd(file), 0, 1, None).build().user_data(4));
-        push(&mut a, &opcode::MsgRingData::new(types::Fd(9999), 0, 1, None).build().user_data(5));
+        push(
+            &mut a,
+            &opcode::MsgRingData::new(types::Fd(file), 0, 1, None)
+                .build()
+                .user_data(4),
+        );
+        push(
+            &mut a,
+            &opcode::MsgRingData::new(types::Fd(9999), 0, 1, None)
+                .build()
+                .user_data(5),
+        );
         a.submitter().register_files_sparse(2)?;
         let slot0 = types::DestinationSlot::try_from_slot_target(0).unwrap();
-        push(&mut a, &opcode::MsgRingSendFd::new(bfd, types::Fixed(1), slot0, 6).build().user_data(6));
+        push(
+            &mut a,
+            &opcode::MsgRingSendFd::new(bfd, types::Fixed(1), slot0, 6)
+                .build()
+                .user_data(6),
+        );
         a.submitter().register_files_update(0, &[file])?;
-        push(&mut a, &opcode::MsgRingSendFd::new(bfd, types::Fixed(0), slot0, 7).build().user_data(7));
+        push(
+            &mut a,
+            &opcode::MsgRingSendFd::new(bfd, types::Fixed(0), slot0, 7)
+                .build()
+                .user_data(7),
+        );
         out.push(format!("errors submit: {}", a.submit_and_wait(4)?));
         out.push(format!("errors: {:?}", reap(&mut a)));
         out.push(format!("target after errors: {:?}", reap(&mut b)));

@@ -2,14 +2,14 @@
 //! list of fn-pointer coercions (parity/signatures.rs) must compile against both
 //! crates; a signature that drifts is a compile error here.
 
-#[allow(dead_code, clippy::type_complexity)]
-fn real_signatures() {
+#[allow(dead_code, clippy::type_complexity, clippy::extra_unused_lifetimes)]
+fn real_signatures<'s>() {
     use io_uring::{cqueue, opcode, squeue, types, Builder, IoUring, Parameters, Submitter};
     include!("parity/signatures.rs");
 }
 
-#[allow(dead_code, clippy::type_complexity)]
-fn facade_signatures() {
+#[allow(dead_code, clippy::type_complexity, clippy::extra_unused_lifetimes)]
+fn facade_signatures<'s>() {
     use msgring::uring::{cqueue, opcode, squeue, types, Builder, IoUring, Parameters, Submitter};
     include!("parity/signatures.rs");
 }
@@ -17,6 +17,6 @@ fn facade_signatures() {
 #[test]
 fn the_facade_and_io_uring_have_the_same_signatures() {
     // The check is that this file compiles; calling the functions is not needed.
-    real_signatures as fn();
-    facade_signatures as fn();
+    let _ = real_signatures as fn();
+    let _ = facade_signatures as fn();
 }

@@ -105,7 +105,7 @@ impl Scheduler {
     fn has_outstanding_work(&mut self) -> bool {
         let c = self.waker.work_counter.load(Ordering::Acquire);
         let prev = std::mem::replace(&mut self.last_read_work_counter, c);
-        let r = c != prev || self.ring.completion_shared().len() > 0;
+        let r = c != prev || !self.ring.completion_shared().is_empty();
         sim::note(format!("work counter {prev} -> {c}: outstanding work {r}"));
         r
     }

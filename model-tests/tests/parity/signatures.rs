@@ -2,7 +2,8 @@
 // is included twice by uring_parity.rs: once with `io_uring::*` in scope, once with
 // `msgring::uring::*`. Both must compile, so every listed function exists in both with
 // the same argument and return types (the facade's safe `push` and `enter` coerce to
-// io-uring's `unsafe fn` pointer types).
+// io-uring's `unsafe fn` pointer types). `'s` is the borrowed ring's lifetime, a
+// parameter of the including function.
 {
     use std::io;
     use std::os::fd::{AsRawFd, RawFd};
@@ -52,33 +53,33 @@
     let _: fn(&Parameters) -> u32 = Parameters::cq_entries;
 
     // Submitter
-    let _: fn(&Submitter<'_>) -> io::Result<usize> = Submitter::submit;
-    let _: fn(&Submitter<'_>, usize) -> io::Result<usize> = Submitter::submit_and_wait;
-    let _: fn(&Submitter<'_>, usize, &types::SubmitArgs<'_, '_>) -> io::Result<usize> =
+    let _: fn(&Submitter<'s>) -> io::Result<usize> = Submitter::submit;
+    let _: fn(&Submitter<'s>, usize) -> io::Result<usize> = Submitter::submit_and_wait;
+    let _: fn(&Submitter<'s>, usize, &types::SubmitArgs<'_, '_>) -> io::Result<usize> =
         Submitter::submit_with_args;
-    let _: unsafe fn(&Submitter<'_>, u32, u32, u32, Option<&()>) -> io::Result<usize> =
+    let _: unsafe fn(&Submitter<'s>, u32, u32, u32, Option<&()>) -> io::Result<usize> =
         Submitter::enter::<()>;
-    let _: fn(&Submitter<'_>, &[RawFd]) -> io::Result<()> = Submitter::register_files;
-    let _: fn(&Submitter<'_>, u32) -> io::Result<()> = Submitter::register_files_sparse;
-    let _: fn(&Submitter<'_>, u32, &[RawFd]) -> io::Result<usize> =
+    let _: fn(&Submitter<'s>, &[RawFd]) -> io::Result<()> = Submitter::register_files;
+    let _: fn(&Submitter<'s>, u32) -> io::Result<()> = Submitter::register_files_sparse;
+    let _: fn(&Submitter<'s>, u32, &[RawFd]) -> io::Result<usize> =
         Submitter::register_files_update;
-    let _: fn(&Submitter<'_>) -> io::Result<()> = Submitter::unregister_files;
-    let _: fn(&Submitter<'_>) -> io::Result<()> = Submitter::register_enable_rings;
+    let _: fn(&Submitter<'s>) -> io::Result<()> = Submitter::unregister_files;
+    let _: fn(&Submitter<'s>) -> io::Result<()> = Submitter::register_enable_rings;
 
     // squeue
-    let _: unsafe fn(&mut squeue::SubmissionQueue<'_>, &squeue::Entry) -> Result<(), squeue::PushError> =
+    let _: unsafe fn(&mut squeue::SubmissionQueue<'s>, &squeue::Entry) -> Result<(), squeue::PushError> =
         squeue::SubmissionQueue::push;
-    let _: unsafe fn(&mut squeue::SubmissionQueue<'_>, &[squeue::Entry]) -> Result<(), squeue::PushError> =
+    let _: unsafe fn(&mut squeue::SubmissionQueue<'s>, &[squeue::Entry]) -> Result<(), squeue::PushError> =
         squeue::SubmissionQueue::push_multiple;
-    let _: fn(&mut squeue::SubmissionQueue<'_>) = squeue::SubmissionQueue::sync;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> bool = squeue::SubmissionQueue::need_wakeup;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> u32 = squeue::SubmissionQueue::dropped;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> bool = squeue::SubmissionQueue::cq_overflow;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> bool = squeue::SubmissionQueue::taskrun;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> usize = squeue::SubmissionQueue::capacity;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> usize = squeue::SubmissionQueue::len;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> bool = squeue::SubmissionQueue::is_empty;
-    let _: fn(&squeue::SubmissionQueue<'_>) -> bool = squeue::SubmissionQueue::is_full;
+    let _: fn(&mut squeue::SubmissionQueue<'s>) = squeue::SubmissionQueue::sync;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> bool = squeue::SubmissionQueue::need_wakeup;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> u32 = squeue::SubmissionQueue::dropped;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> bool = squeue::SubmissionQueue::cq_overflow;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> bool = squeue::SubmissionQueue::taskrun;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> usize = squeue::SubmissionQueue::capacity;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> usize = squeue::SubmissionQueue::len;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> bool = squeue::SubmissionQueue::is_empty;
+    let _: fn(&squeue::SubmissionQueue<'s>) -> bool = squeue::SubmissionQueue::is_full;
     let _: fn(squeue::Entry, squeue::Flags) -> squeue::Entry = squeue::Entry::flags;
     let _: fn(squeue::Entry) -> squeue::Entry = squeue::Entry::clear_flags;
     let _: fn(squeue::Entry, u64) -> squeue::Entry = squeue::Entry::user_data;
@@ -93,13 +94,13 @@
     let _: fn(&cqueue::Entry) -> i32 = cqueue::Entry::result;
     let _: fn(&cqueue::Entry) -> u64 = cqueue::Entry::user_data;
     let _: fn(&cqueue::Entry) -> u32 = cqueue::Entry::flags;
-    let _: fn(&mut cqueue::CompletionQueue<'_>) = cqueue::CompletionQueue::sync;
-    let _: fn(&cqueue::CompletionQueue<'_>) -> u32 = cqueue::CompletionQueue::overflow;
-    let _: fn(&cqueue::CompletionQueue<'_>) -> usize = cqueue::CompletionQueue::capacity;
-    let _: fn(&cqueue::CompletionQueue<'_>) -> bool = cqueue::CompletionQueue::is_empty;
-    let _: fn(&cqueue::CompletionQueue<'_>) -> bool = cqueue::CompletionQueue::is_full;
-    let _: fn(&mut cqueue::CompletionQueue<'_>) -> Option<cqueue::Entry> =
-        <cqueue::CompletionQueue<'_> as Iterator>::next;
+    let _: fn(&mut cqueue::CompletionQueue<'s>) = cqueue::CompletionQueue::sync;
+    let _: fn(&cqueue::CompletionQueue<'s>) -> u32 = cqueue::CompletionQueue::overflow;
+    let _: fn(&cqueue::CompletionQueue<'s>) -> usize = cqueue::CompletionQueue::capacity;
+    let _: fn(&cqueue::CompletionQueue<'s>) -> bool = cqueue::CompletionQueue::is_empty;
+    let _: fn(&cqueue::CompletionQueue<'s>) -> bool = cqueue::CompletionQueue::is_full;
+    let _: fn(&mut cqueue::CompletionQueue<'s>) -> Option<cqueue::Entry> =
+        <cqueue::CompletionQueue<'s> as Iterator>::next;
     let _: fn(u32) -> bool = cqueue::more;
 
     // opcode

@@ -28,11 +28,14 @@ pub(crate) struct Sched {
     pub switches: u64,
     /// `sim::yield_now` calls in a row by a thread that was the only runnable one,
     /// with nothing changing in the kernel, and the generation they saw.
+    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
     spins: u32,
+    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
     spin_gen: u64,
 }
 
 /// How many fruitless `yield_now` calls in a row make a livelock.
+#[cfg_attr(any(loom, shuttle), allow(dead_code))]
 const MAX_SPINS: u32 = 100_000;
 
 impl Sched {
@@ -118,8 +121,9 @@ impl SimKernel {
         self.acquire(st, me)
     }
 
-    /// `sim::yield_now` by thread `me`: a switch point that also notices a thread
+    /// `sim::yield_now` by thread `me` (std threads): a switch point that also notices a thread
     /// spinning alone, waiting for something no other thread can do.
+    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
     pub(crate) fn yield_point<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,

@@ -31,7 +31,9 @@ use std::os::fd::RawFd;
 use std::sync::Arc as StdArc;
 use std::time::Duration;
 
+// Not `const {}`: loom's thread_local! does not take it.
 crate::sync::thread_local! {
+    #[allow(clippy::missing_const_for_thread_local)]
     static CURRENT: RefCell<Vec<Arc<SimKernel>>> = RefCell::new(Vec::new());
 }
 
