@@ -23,17 +23,25 @@ fn a_defer_taskrun_owner_is_woken_from_another_thread() {
     Check::new("cross-thread wake of a DEFER_TASKRUN owner")
         .runs(20)
         .run(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
+            // In a Check, threads block only in msgring calls: the owner's fd is
+            // handed over through a slot the main thread spins on with yield_now.
+            let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let tx = std::sync::Arc::clone(&slot);
             let owner = sim::thread::spawn("owner", move || -> io::Result<Vec<(u64, i32, u32)>> {
                 let mut ring = IoUring::builder()
                     .setup_single_issuer()
                     .setup_defer_taskrun()
                     .build(4)?;
-                tx.send(ring.as_raw_fd()).unwrap();
+                *tx.lock().unwrap() = Some(ring.as_raw_fd());
                 ring.submit_and_wait(1)?;
                 Ok(reap(&mut ring))
             });
-            let target = rx.recv().unwrap();
+            let target = loop {
+                if let Some(fd) = *slot.lock().unwrap() {
+                    break fd;
+                }
+                sim::yield_now();
+            };
             let mut mine = IoUring::new(4)?;
             push(
                 &mut mine,

@@ -17,9 +17,11 @@ impl Nop {
         Nop {}
     }
 
+    /// A NOP SQE; `fd` is -1, as io-uring builds it.
     pub fn build(self) -> Entry {
         Entry(Sqe {
             opcode: Self::CODE,
+            fd: -1,
             ..Sqe::default()
         })
     }
