@@ -9,7 +9,9 @@
 //! - [`backend`]: the [`Backend`] trait shared with the kernel backend;
 //! - [`report`]: a trace drawn as an HTML page, the first divergence marked;
 //! - [`errno`], [`uapi`], [`profile`]: kernel names and numbers;
-//! - [`sync`]: the std/loom facade used by the concurrent layer.
+//! - [`sync`]: the std/loom/shuttle facade used by the concurrent layer and `uring`;
+//! - [`uring`]: the io-uring crate's API on the model, and protocol checks
+//!   ([`uring::sim::Check`]).
 
 #![forbid(unsafe_code)]
 // docs.rs: a badge on every item a feature gates (`real-backend`, `serde`, ...).
@@ -33,7 +35,17 @@ pub mod step;
 pub mod sync;
 pub mod trace;
 pub mod uapi;
+pub mod uring;
 mod world;
+
+/// The code blocks of docs/loom.md and docs/protocols.md, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/loom.md")]
+pub struct LoomDocs;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/protocols.md")]
+pub struct ProtocolDocs;
 
 pub use backend::Backend;
 pub use choice::{Choice, ChoicePoint, Chooser};

@@ -275,3 +275,5 @@ pub fn traces_in(dir: &str) -> Vec<(String, msgring::trace::Trace)> {
         })
         .collect()
 }
+
+pub mod protocols;

@@ -24,6 +24,8 @@
 
 use std::fmt;
 
+#[cfg(target_os = "linux")]
+pub mod entries;
 pub mod fdinfo;
 #[cfg(target_os = "linux")]
 mod linux;
