@@ -1,11 +1,11 @@
-//! Replays many small scenarios through [`KernelBackend`] and checks that the process's
-//! open-fd count (`/proc/self/fd`) is the same afterwards: every ring, file and mapping
+//! Replays many small scenarios through [`KernelBackend`] and checks that the open-fd
+//! count of the test's fd table (`/proc/thread-self/fd`: a backend gives its thread a
+//! table of its own, which its host's task threads share) is the same afterwards: every ring, file and mapping
 //! a scenario creates is released when its backend is dropped, or when one reused
 //! backend is reset between scenarios (as `msgring check` runs them).
 //!
 //! 10 000 scenarios in release builds; 2 000 in debug builds (CI) unless
-//! `MSGRING_FD_LEAK_CASES` says otherwise. The tests count the whole process's fds, so
-//! they take turns.
+//! `MSGRING_FD_LEAK_CASES` says otherwise. The tests take turns.
 #![cfg(feature = "real-backend")]
 
 use msgring::kernel::{self, KernelBackend};
@@ -15,7 +15,7 @@ use msgring::{DestSlot, MsgRingData, MsgRingSendFd, Profile, Step, TaskId, World
 const T0: TaskId = TaskId(0);
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
+    std::fs::read_dir("/proc/thread-self/fd")
         .map(|d| d.count())
         .unwrap_or(0)
 }

@@ -48,6 +48,9 @@ pub struct KernelBackend {
     pub(super) time_budget: Option<Duration>,
     /// When the current trace's budget runs out (set at its first step).
     pub(super) deadline: Option<Instant>,
+    /// The thread that made the backend: its fd table is the host's (see
+    /// [`own_fd_table`]), so steps from another thread are refused.
+    pub(super) thread: std::thread::ThreadId,
 }
 
 impl fmt::Debug for KernelBackend {
@@ -97,9 +100,33 @@ fn not_a_ring(fd: i32) -> StepResult {
     StepResult::Refused(format!("fd {fd} is not an open ring"))
 }
 
+thread_local! {
+    static OWN_FD_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Gives the calling thread an fd table of its own, once per thread
+/// ([`rb::isolate_fd_table`]), before it makes a host: the host's task threads share
+/// it. No other thread of the process (another backend in a parallel test, a test
+/// reading a file) can then be handed a number this thread's host closed while an SQE
+/// still names it (an SQPOLL ring's SQ, a request parked on io-wq), so a closed fd is
+/// observed closed (-EBADF, R3), never as a newer file. Fds the thread had before are
+/// closed in its new table only; the commands write their files whole, so nothing
+/// already opened is lost.
+pub fn own_fd_table() -> Result<(), Unavailable> {
+    if OWN_FD_TABLE.with(|o| o.get()) {
+        return Ok(());
+    }
+    rb::isolate_fd_table().map_err(|e| Unavailable {
+        reason: format!("an fd table of its own for a kernel backend: errno {}", -e),
+    })?;
+    OWN_FD_TABLE.with(|o| o.set(true));
+    Ok(())
+}
+
 impl KernelBackend {
     /// A backend with a fresh host (task 0 running on a thread of its own, nothing
-    /// open). It may be used from any thread.
+    /// open). The calling thread gets an fd table of its own ([`own_fd_table`]) and
+    /// drives the backend; steps from other threads are refused (`Unmodelled`).
     pub fn new() -> Result<KernelBackend, Unavailable> {
         KernelBackend::with_task0(rb::Task0::Thread)
     }
@@ -121,6 +148,7 @@ impl KernelBackend {
 
     fn with_task0(task0: rb::Task0) -> Result<KernelBackend, Unavailable> {
         let info = probe()?;
+        own_fd_table()?;
         let mut host = rb::Host::new_with(task0)?;
         // A caller whose io-wq is warm (see `reset`) cannot be task 0.
         let task0 = if task0 == rb::Task0::Caller && host.task0_iowq_started() {
@@ -150,6 +178,7 @@ impl KernelBackend {
             unsettled: None,
             time_budget: None,
             deadline: None,
+            thread: std::thread::current().id(),
         })
     }
 
@@ -271,6 +300,11 @@ impl KernelBackend {
     ) -> StepResult {
         if !faults.is_empty() {
             return StepResult::Unmodelled("the kernel backend cannot inject faults".into());
+        }
+        if std::thread::current().id() != self.thread {
+            return StepResult::Unmodelled(
+                "a kernel backend is driven from the thread that made it (its fd table)".into(),
+            );
         }
         if self.fresh {
             self.deadline = self.time_budget.map(|b| Instant::now() + b);

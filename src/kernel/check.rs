@@ -224,9 +224,8 @@ pub fn check(
             scope.spawn(move || {
                 // Jobs must not share a fd table: a number one job closes could be
                 // handed out to another's new file while an SQE still names it.
-                if let Err(e) = super::driver::isolate_fd_table() {
-                    let why = format!("a fd table of its own for a check job: errno {}", -e);
-                    let _ = tx.send((0, Err(Unavailable { reason: why })));
+                if let Err(u) = super::backend::own_fd_table() {
+                    let _ = tx.send((0, Err(u)));
                     return;
                 }
                 let mut kb: Option<KernelBackend> = None;

@@ -32,7 +32,7 @@ mod minimize;
 mod settle;
 mod signature;
 
-pub use backend::KernelBackend;
+pub use backend::{own_fd_table, KernelBackend};
 pub use check::*;
 pub use diff::*;
 pub use minimize::{annotate_with_kernel, minimize_trace};
