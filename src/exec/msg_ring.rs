@@ -489,3 +489,33 @@ pub(crate) fn msg_data_field_checks(m: &IoMsg) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg_with_addr(addr: u64) -> IoMsg {
+        IoMsg::from_sqe(&Sqe {
+            addr,
+            ..Sqe::default()
+        })
+    }
+
+    /// R5 and finding 1: the command is the low 32 bits of `sqe->addr`; DATA and
+    /// SEND_FD are told apart by it alone, anything else is neither.
+    #[test]
+    fn io_msg_command_is_the_low_32_bits_of_addr() {
+        for (addr, data, send_fd) in [
+            (msg::DATA, true, false),
+            (msg::SEND_FD, false, true),
+            (2, false, false),
+            (u64::from(u32::MAX), false, false),
+            (1 << 32, true, false),
+            ((1 << 32) | msg::SEND_FD, false, true),
+        ] {
+            let m = msg_with_addr(addr);
+            assert_eq!(m.is_data(), data, "addr {addr:#x}");
+            assert_eq!(m.is_send_fd(), send_fd, "addr {addr:#x}");
+        }
+    }
+}
