@@ -231,3 +231,12 @@ pub fn one(s: &mut Sim, src: Vfd, sqe: Sqe) -> i32 {
     assert_eq!(mine.len(), 1, "exactly one source CQE: {cqes:?}");
     mine[0].1
 }
+
+/// The number of cases a property test runs: `PROPTEST_CASES` from the environment if
+/// set (e.g. low for mutation testing, docs/testing.md), else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
