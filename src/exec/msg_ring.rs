@@ -365,12 +365,15 @@ impl World {
 
     /// R24 `io_msg_tw_fd_complete`, run by the target's owner: install, then complete
     /// the source request through task_work (its CQE follows the target's).
-    pub(crate) fn io_msg_tw_fd_complete(&mut self, target: RingId, req: Req, exiting: bool) {
-        let (req, res) = if exiting {
-            (self.io_msg_ring_cleanup(req), Errno::EOWNERDEAD.neg())
-        } else {
-            self.io_msg_install_complete(target, req)
-        };
+    ///
+    /// M12: the kernel skips the install (-EOWNERDEAD, the file put) when the owner runs
+    /// this with PF_EXITING set, i.e. from `exit_task_work` in `do_exit`. Only another
+    /// task's `task_work_add` landing between the owner's `io_uring_files_cancel` and
+    /// its `exit_task_work` gets there; a step never runs inside another task's exit,
+    /// so here an exited owner's `task_work_add` fails instead (R24.1, the same source
+    /// result). docs/semantics.md M12 has the kernel evidence.
+    pub(crate) fn io_msg_tw_fd_complete(&mut self, target: RingId, req: Req) {
+        let (req, res) = self.io_msg_install_complete(target, req);
         let (ring, task) = (req.ring, req.task);
         self.io_req_task_work_add(ring, task, Work::Complete { req, res });
     }

@@ -67,7 +67,7 @@ impl World {
             }
             for cb in batch.into_iter().rev() {
                 match cb {
-                    Callback::Plain(w) => self.run_work(w, false),
+                    Callback::Plain(w) => self.run_work(w),
                     Callback::Tctx => self.tctx_task_work(task),
                 }
             }
@@ -82,7 +82,7 @@ impl World {
         let mut touched = Vec::new();
         for w in items {
             touched.extend(work_ring(&w));
-            self.run_work(w, false);
+            self.run_work(w);
         }
         self.io_submit_flush_completions();
         for ring in touched {
@@ -130,7 +130,7 @@ impl World {
     fn run_local_list(&mut self, ring: RingId, _retry: bool, events: i64) -> i64 {
         let mut ran = 0;
         while let Some(w) = self.ring_mut(ring).retry_work.pop_front() {
-            self.run_work(w, false);
+            self.run_work(w);
             ran += 1;
             if ran >= events {
                 break;
@@ -156,10 +156,10 @@ impl World {
     }
 
     /// Runs one work item in the current task context.
-    pub(crate) fn run_work(&mut self, w: Work, exiting: bool) {
+    pub(crate) fn run_work(&mut self, w: Work) {
         match w {
             Work::PostAux { ring, cqe } => self.add_aux_cqe(ring, cqe),
-            Work::InstallFd { target, req } => self.io_msg_tw_fd_complete(target, req, exiting),
+            Work::InstallFd { target, req } => self.io_msg_tw_fd_complete(target, req),
             Work::Complete { req, res } => self.complete_batched(req, res),
             Work::Issue { req } => {
                 if req.sqe.flags
@@ -210,7 +210,7 @@ impl World {
                         self.io_wq_cancel_pending_work(req)
                     }
                     Work::Issue { req } => self.issue_and_complete(req, IssueCtx::IoWq),
-                    other => self.run_work(other, false),
+                    other => self.run_work(other),
                 }
             }
             for i in 0..self.tasks.len() {
