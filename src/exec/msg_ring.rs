@@ -521,4 +521,31 @@ mod tests {
             assert_eq!(m.is_send_fd(), send_fd, "addr {addr:#x}");
         }
     }
+
+    /// C7 / R12: the target CQE's flags are `file_index` only with FLAGS_PASS. (The
+    /// callers reach this only after R10.2, which refuses a non-zero `file_index`
+    /// without FLAGS_PASS; the function keeps its contract on its own.)
+    #[test]
+    fn data_cqe_flags_are_file_index_only_with_flags_pass() {
+        let sqe = |flags, file_index| Sqe {
+            msg_ring_flags: flags,
+            file_index,
+            len: 7,
+            off: 9,
+            ..Sqe::default()
+        };
+        let passed = IoMsg::from_sqe(&sqe(msg::FLAGS_PASS, 0x5a));
+        assert_eq!(passed.data_cqe_flags(), 0x5a);
+        assert_eq!(
+            passed.data_cqe(),
+            Cqe {
+                user_data: 9,
+                res: 7,
+                flags: 0x5a
+            }
+        );
+        for flags in [0, msg::CQE_SKIP] {
+            assert_eq!(IoMsg::from_sqe(&sqe(flags, 0x5a)).data_cqe_flags(), 0);
+        }
+    }
 }
