@@ -508,3 +508,43 @@ fn set_fast_lanes_switches_the_submit_lanes() {
     on.set_fast_lanes(false);
     assert_eq!(on, off);
 }
+
+// ---- C3 / R13: a failed overflow allocation is one-shot too ------------------------
+
+#[test]
+fn r13_an_overflow_allocation_fault_fails_exactly_one_overflow() {
+    for (armed, want) in [(1, vec![-75, 0, 0]), (2, vec![-75, -75, 0])] {
+        let mut s = Sim::new();
+        let a = s.ring(8, 0);
+        let b = s.ring_by(T0, 1, 1, 0);
+        assert_eq!(
+            one(&mut s, a, data(b, 0, 0xf0)),
+            0,
+            "fills b's one-entry CQ"
+        );
+        let sqes: Vec<Sqe> = (0..3).map(|i| data(b, i, 10 + i as u64)).collect();
+        for sqe in &sqes {
+            s.push(a, sqe.user_data(0));
+        }
+        let r = s.step_with(
+            Step::Enter {
+                task: T0,
+                ring: a,
+                to_submit: 3,
+                min_complete: 0,
+                flags: 0,
+            },
+            Faults {
+                overflow_alloc_fails: armed,
+                ..Faults::default()
+            },
+        );
+        assert_eq!(r, StepResult::Ret(3));
+        let got: Vec<i32> = s.reap_t(a).iter().map(|c| c.1).collect();
+        assert_eq!(got, want, "armed={armed}");
+        let v = s.view(b);
+        assert_eq!(v.cq_overflow, armed, "each dropped CQE counted once");
+        let kept: Vec<u64> = v.overflow.iter().map(|c| c.user_data).collect();
+        assert_eq!(kept.len(), 3 - armed as usize, "armed={armed}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Edges of the step interface and the model's bookkeeping that cargo-mutants found
+//! unguarded (issue 15, docs/testing.md "Missed mutants, triaged"): each test names the
+//! rule or contract it pins down.
+
+use msgring::{Step, StepResult, TaskId, MODEL_NOFILE};
+use msgring_model_tests::*;
+
+fn refusal(r: StepResult) -> String {
+    match r {
+        StepResult::Refused(why) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_step_by_an_exited_task_is_refused_as_exited_and_an_unknown_one_as_unknown() {
+    let mut s = Sim::new();
+    let t1 = s.spawn();
+    let ring = s.ring(4, 0);
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    let enter = |task| Step::Enter {
+        task,
+        ring,
+        to_submit: 0,
+        min_complete: 0,
+        flags: 0,
+    };
+    let why = refusal(s.step(enter(t1)));
+    assert!(why.contains("t1 has exited"), "{why}");
+    let why = refusal(s.step(Step::ExitTask { task: t1 }));
+    assert!(why.contains("has exited"), "{why}");
+    let why = refusal(s.step(enter(TaskId(7))));
+    assert!(why.contains("no task t7"), "{why}");
+    // The SQPOLL thread is a task of the model but makes no system calls of a trace.
+    let why = refusal(s.step(enter(TaskId::SQPOLL)));
+    assert!(why.contains("no task"), "{why}");
+}
+
+#[test]
+fn m6_a_sparse_table_up_to_the_model_nofile_registers_and_a_larger_one_is_unmodelled() {
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let r = s.step(Step::RegisterFilesSparse {
+        task: T0,
+        ring: a,
+        nr: MODEL_NOFILE,
+    });
+    assert_eq!(r, StepResult::Ret(0));
+    let r = s.step(Step::RegisterFilesSparse {
+        task: T0,
+        ring: b,
+        nr: MODEL_NOFILE + 1,
+    });
+    assert!(
+        matches!(r, StepResult::Unmodelled(_)),
+        "the host's RLIMIT_NOFILE decides: {r:?}"
+    );
+}
+
+#[test]
+fn m6_register_files_above_the_model_nofile_is_emfile() {
+    // io_sqe_files_register: -EMFILE above RLIMIT_NOFILE (the model's MODEL_NOFILE;
+    // IORING_MAX_FIXED_FILES is larger, so it never decides), and the table is left
+    // unregistered.
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let sparse = |n: u32| vec![-1; n as usize];
+    let r = s.ret(Step::RegisterFiles {
+        task: T0,
+        ring: a,
+        fds: sparse(MODEL_NOFILE),
+    });
+    assert_eq!(r, 0);
+    let r = s.ret(Step::RegisterFiles {
+        task: T0,
+        ring: b,
+        fds: sparse(MODEL_NOFILE + 1),
+    });
+    assert_eq!(r, -24, "-EMFILE");
+    let r = s.ret(Step::UnregisterFiles { task: T0, ring: b });
+    assert_eq!(r, -6, "-ENXIO: nothing was registered");
+}
