@@ -80,3 +80,77 @@ fn m6_register_files_above_the_model_nofile_is_emfile() {
     let r = s.ret(Step::UnregisterFiles { task: T0, ring: b });
     assert_eq!(r, -6, "-ENXIO: nothing was registered");
 }
+
+#[test]
+fn m6_files_update_refuses_a_ring_fd_and_leaves_the_slot_empty() {
+    // __io_sqe_files_update: an io_uring file cannot be a fixed file (-EBADF); the
+    // slot was cleared before the lookup, and entries before it count.
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let f = s.regular();
+    s.register(a, &[-1, -1]);
+    let r = s.ret(Step::UpdateFiles {
+        task: T0,
+        ring: a,
+        offset: 0,
+        fds: vec![f, b],
+    });
+    assert_eq!(
+        r, 1,
+        "the regular file went in, the ring fd stopped the update"
+    );
+    assert!(s.slot(a, 0).is_some());
+    assert_eq!(s.slot(a, 1), None);
+    let r = s.ret(Step::UpdateFiles {
+        task: T0,
+        ring: a,
+        offset: 1,
+        fds: vec![b],
+    });
+    assert_eq!(r, -9, "-EBADF when it is the first entry");
+    assert_eq!(s.refs(b), 1, "no reference taken on the ring");
+}
+
+#[test]
+fn c6_enabling_a_ring_without_single_issuer_gives_it_no_owner() {
+    // io_register_enable_rings sets submitter_task only for SINGLE_ISSUER rings: a
+    // plain R_DISABLED ring enabled by t1 stays usable by every task.
+    let mut s = Sim::new();
+    let t1 = s.spawn();
+    let plain = s.ring(4, msgring::uapi::setup::R_DISABLED);
+    let single = s.ring(
+        4,
+        msgring::uapi::setup::R_DISABLED | msgring::uapi::setup::SINGLE_ISSUER,
+    );
+    for ring in [plain, single] {
+        let r = s.ret(Step::EnableRings { task: t1, ring });
+        assert_eq!(r, 0);
+    }
+    let register = |s: &mut Sim, ring| {
+        s.ret(Step::RegisterFilesSparse {
+            task: T0,
+            ring,
+            nr: 1,
+        })
+    };
+    assert_eq!(register(&mut s, plain), 0, "no owner: t0 may register");
+    assert_eq!(register(&mut s, single), -17, "t1 owns it: -EEXIST for t0");
+}
+
+#[test]
+fn c1_the_largest_sizes_are_accepted_without_clamp() {
+    use msgring::io_uring_fill_params;
+    use msgring::uapi::{setup, MAX_CQ_ENTRIES, MAX_ENTRIES};
+    assert_eq!(
+        io_uring_fill_params(MAX_ENTRIES, 0, 0),
+        Ok((MAX_ENTRIES, 2 * MAX_ENTRIES))
+    );
+    assert_eq!(
+        io_uring_fill_params(1, MAX_CQ_ENTRIES, setup::CQSIZE),
+        Ok((1, MAX_CQ_ENTRIES))
+    );
+    assert_eq!(
+        io_uring_fill_params(1, MAX_CQ_ENTRIES + 1, setup::CQSIZE),
+        Err(msgring::Errno::EINVAL)
+    );
+}
