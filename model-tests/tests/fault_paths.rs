@@ -5,9 +5,7 @@
 //! lists which).
 
 use msgring::uapi::{msg, setup};
-use msgring::{
-    DestSlot, Faults, MsgRingData, MsgRingSendFd, Profile, Sqe, Step, StepResult, TaskId, World,
-};
+use msgring::{DestSlot, Faults, MsgRingData, Profile, Sqe, Step, StepResult, TaskId, World};
 use msgring_model_tests::*;
 
 const ENOMEM: i32 = -12;
@@ -401,7 +399,10 @@ fn lane_batch(b: i32) -> Vec<Sqe> {
     v
 }
 
-fn run_lane_batch(lanes: bool) -> (Vec<(u64, i32, u32)>, Vec<(u64, i32, u32)>) {
+/// The source's and the target's CQEs as `(user_data, res, flags)`.
+type Cqes = Vec<(u64, i32, u32)>;
+
+fn run_lane_batch(lanes: bool) -> (Cqes, Cqes) {
     let mut s = Sim::new();
     s.world.set_fast_lanes(lanes);
     let a = s.ring(16, 0);
