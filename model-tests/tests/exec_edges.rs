@@ -154,3 +154,19 @@ fn c1_the_largest_sizes_are_accepted_without_clamp() {
         Err(msgring::Errno::EINVAL)
     );
 }
+
+#[test]
+fn c6_registered_fd_only_needs_no_mmap() {
+    use msgring::uapi::setup;
+    use msgring::{io_uring_sanitise_params, Errno, Profile};
+    let p = Profile::V6_18;
+    assert_eq!(
+        io_uring_sanitise_params(setup::REGISTERED_FD_ONLY, p),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        io_uring_sanitise_params(setup::REGISTERED_FD_ONLY | setup::NO_MMAP, p),
+        Ok(())
+    );
+    assert_eq!(io_uring_sanitise_params(setup::NO_MMAP, p), Ok(()));
+}
