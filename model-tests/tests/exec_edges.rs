@@ -170,3 +170,30 @@ fn c6_registered_fd_only_needs_no_mmap() {
     );
     assert_eq!(io_uring_sanitise_params(setup::NO_MMAP, p), Ok(()));
 }
+
+#[test]
+fn m10_an_exit_runs_only_the_local_work_of_rings_the_task_owns() {
+    // t1 exits with a tracked MSG_RING in flight (its io-wq completion waits on t1's
+    // DEFER_TASKRUN ring): the exit runs that ring's local work, and no other owner's.
+    use msgring::uapi::{setup, sqe_flags};
+    let mut s = Sim::new();
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let t2 = s.spawn();
+    let defer = setup::SINGLE_ISSUER | setup::DEFER_TASKRUN;
+    let r4 = s.ring_by(t1, 4, 0, defer);
+    let r5 = s.ring_by(t2, 4, 0, defer);
+    assert_eq!(one(&mut s, r0, data(r5, 1, 0x55)), 0, "queued on t2's ring");
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t1, r4, &[tracked]), 1);
+    assert_eq!(s.view(r4).cq_ready, 0, "the completion waits as local work");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(
+        s.reap_t(r4),
+        vec![c(8, 0, 0)],
+        "t1's exit ran its ring's work"
+    );
+    assert_eq!(s.view(r5).cq_ready, 0, "not t2's");
+    assert_eq!(s.getevents(t2, r5, 0), 0);
+    assert_eq!(s.reap_t(r5), vec![c(0x55, 1, 0)]);
+}

@@ -32,3 +32,16 @@ fn c2_two_cqs_are_equal_exactly_when_userspace_cannot_tell_them_apart() {
     assert_ne!(Cq::new(4), Cq::new(8), "sizes differ");
     assert_ne!(Cq::new(4), Cq::starting_at(4, 1), "heads differ");
 }
+
+#[test]
+fn c2_head_and_tail_count_reaped_and_posted_cqes_from_the_start_value() {
+    let mut q = Cq::starting_at(4, u32::MAX - 1);
+    assert_eq!((q.head(), q.tail()), (u32::MAX - 1, u32::MAX - 1));
+    for ud in 0..3 {
+        assert!(q.push(cqe(ud)));
+    }
+    assert_eq!(q.reap(2).len(), 2);
+    assert_eq!(q.head(), 0, "wrapped past u32::MAX");
+    assert_eq!(q.tail(), 1);
+    assert_eq!(q.ready(), 1);
+}
