@@ -197,3 +197,51 @@ fn m10_an_exit_runs_only_the_local_work_of_rings_the_task_owns() {
     assert_eq!(s.getevents(t2, r5, 0), 0);
     assert_eq!(s.reap_t(r5), vec![c(0x55, 1, 0)]);
 }
+
+#[test]
+fn m10_the_exit_loop_runs_again_while_its_own_run_left_a_tracked_request() {
+    // t1 exits while a tracked MSG_RING (io-wq, ASYNC) waits on its DEFER_TASKRUN ring
+    // r4 behind a link successor: a SEND_FD to t1's other DEFER ring r5. The first
+    // round runs r4's local work (the SEND_FD queues its install on t1) and t1's
+    // task_work (the install, whose completion goes back to r4's local work, tracked
+    // again); a second round posts it. The same steps as a trace agreed with 6.18.44
+    // (`msgring diff`, 3 runs of 3, issue 15).
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::{DestSlot, Nop};
+    let mut s = Sim::new();
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let defer = setup::SINGLE_ISSUER | setup::DEFER_TASKRUN;
+    let r4 = s.ring_by(t1, 8, 0, defer);
+    let r5 = s.ring_by(t1, 4, 0, defer);
+    let f = s.regular();
+    let r = s.ret(Step::RegisterFiles {
+        task: t1,
+        ring: r4,
+        fds: vec![f],
+    });
+    assert_eq!(r, 0);
+    let r = s.ret(Step::RegisterFilesSparse {
+        task: t1,
+        ring: r5,
+        nr: 1,
+    });
+    assert_eq!(r, 0);
+    let link = [
+        Nop.build().user_data(9).flags(sqe_flags::IO_LINK),
+        send_fd(r5, 0, DestSlot::Index(0), 0x77).user_data(0xa),
+    ];
+    assert_eq!(s.submit_by(t1, r4, &link), 2);
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t1, r4, &[tracked]), 1);
+    assert_eq!(s.view(r4).cq_ready, 1, "only the NOP so far");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    let mut got = s.reap_t(r4);
+    got.sort();
+    assert_eq!(got, vec![c(8, 0, 0), c(9, 0, 0), c(0xa, 0, 0)]);
+    assert!(
+        s.slot(r5, 0).is_some(),
+        "installed by the exit's task_work run"
+    );
+    assert_eq!(s.view(r5).cq_ready, 1, "the install's target CQE");
+}
