@@ -245,3 +245,50 @@ fn m10_the_exit_loop_runs_again_while_its_own_run_left_a_tracked_request() {
     );
     assert_eq!(s.view(r5).cq_ready, 1, "the install's target CQE");
 }
+
+/// t1 owns a DEFER_TASKRUN ring with a remote MSG_DATA queued on it; returns
+/// (r0, t1, its ring).
+fn owner_with_queued_message(s: &mut Sim) -> (i32, TaskId, i32) {
+    use msgring::uapi::setup;
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let r4 = s.ring_by(t1, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    assert_eq!(one(s, r0, data(r4, 1, 0x44)), 0);
+    (r0, t1, r4)
+}
+
+#[test]
+fn m10_another_tasks_tracked_request_does_not_make_an_exit_run_local_work() {
+    use msgring::uapi::{setup, sqe_flags};
+    let mut s = Sim::new();
+    let (r0, t1, r4) = owner_with_queued_message(&mut s);
+    let t2 = s.spawn();
+    let r6 = s.ring_by(t2, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t2, r6, &[tracked]), 1, "t2's, in flight");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(
+        s.view(r4).cq_ready,
+        0,
+        "t1 had nothing tracked: nothing ran"
+    );
+    assert_eq!(s.view(r6).cq_ready, 0, "nor t2's ring");
+}
+
+#[test]
+fn m10_a_request_whose_fd_field_names_a_ring_is_not_tracked_unless_it_is_a_msg_ring() {
+    // A NOP ignores sqe->fd: it never resolves a file, so it is not tracked even when
+    // the number names a ring (io-wq NOP: its completion waits as local work).
+    use msgring::uapi::sqe_flags;
+    use msgring::{Nop, Sqe};
+    let mut s = Sim::new();
+    let (r0, t1, r4) = owner_with_queued_message(&mut s);
+    let nop = Sqe {
+        fd: r0,
+        ..Nop.build().user_data(5).flags(sqe_flags::ASYNC)
+    };
+    assert_eq!(s.submit_by(t1, r4, &[nop]), 1);
+    assert_eq!(s.view(r4).cq_ready, 0);
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(s.view(r4).cq_ready, 0, "nothing tracked: nothing ran");
+}
