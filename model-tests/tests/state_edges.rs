@@ -45,3 +45,15 @@ fn c2_head_and_tail_count_reaped_and_posted_cqes_from_the_start_value() {
     assert_eq!(q.tail(), 1);
     assert_eq!(q.ready(), 1);
 }
+
+#[test]
+fn c2_peek_shows_the_ready_cqes_oldest_first_without_reaping() {
+    let mut q = Cq::starting_at(2, u32::MAX);
+    assert!(q.peek().is_empty());
+    assert!(q.push(cqe(1)));
+    assert!(q.push(cqe(2)));
+    assert_eq!(q.peek(), vec![cqe(1), cqe(2)], "across the index wrap");
+    assert_eq!(q.ready(), 2, "nothing reaped");
+    assert_eq!(q.reap(1), vec![cqe(1)]);
+    assert_eq!(q.peek(), vec![cqe(2)]);
+}
