@@ -292,3 +292,36 @@ fn m10_a_request_whose_fd_field_names_a_ring_is_not_tracked_unless_it_is_a_msg_r
     assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
     assert_eq!(s.view(r4).cq_ready, 0, "nothing tracked: nothing ran");
 }
+
+#[test]
+fn m3_a_pass_that_empties_the_retry_list_takes_only_the_rest_of_its_budget_from_new_work() {
+    // finding 11 / `__io_run_local_work`: 20 items a pass; leftovers wait on the retry
+    // list. A pass that runs 10 leftovers takes at most 20 - 10 of the newly queued.
+    use msgring::uapi::setup;
+    let mut s = Sim::new();
+    let a = s.ring(64, 0);
+    let owner = s.spawn();
+    let b = s.ring_by(owner, 64, 128, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let mut send = |s: &mut Sim, from: u64, n: u64| {
+        let sqes: Vec<_> = (from..from + n).map(|i| data(b, 0, i)).collect();
+        assert_eq!(s.submit(a, &sqes), n as i32);
+        s.reap(a);
+    };
+    send(&mut s, 0, 30);
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    assert_eq!(
+        s.reap(b).len(),
+        20,
+        "one pass: 20, 10 left for the retry list"
+    );
+    send(&mut s, 30, 15);
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    let second: Vec<u64> = s.reap(b).iter().map(|c| c.user_data).collect();
+    assert_eq!(
+        second,
+        (20..40).collect::<Vec<u64>>(),
+        "10 retried + 10 new"
+    );
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    assert_eq!(s.reap(b).len(), 5);
+}
