@@ -325,3 +325,21 @@ fn m3_a_pass_that_empties_the_retry_list_takes_only_the_rest_of_its_budget_from_
     assert_eq!(s.getevents(owner, b, 0), 0);
     assert_eq!(s.reap(b).len(), 5);
 }
+
+#[test]
+fn iowq_items_last_step_counts_the_io_wq_work_a_step_ran() {
+    // R42: IOSQE_ASYNC punts to io-wq; the count tells the differential checker how
+    // much of a step's order is io-wq's (World::iowq_items_last_step).
+    use msgring::uapi::sqe_flags;
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(8, 0), s.ring(8, 0));
+    let sqes = [
+        data(b, 1, 1).flags(sqe_flags::ASYNC),
+        data(b, 2, 2).flags(sqe_flags::ASYNC),
+        data(b, 3, 3),
+    ];
+    assert_eq!(s.submit(a, &sqes), 3);
+    assert_eq!(s.world.iowq_items_last_step(), 2);
+    s.reap(a);
+    assert_eq!(s.world.iowq_items_last_step(), 0, "a reap runs nothing");
+}
