@@ -302,7 +302,7 @@ fn m3_a_pass_that_empties_the_retry_list_takes_only_the_rest_of_its_budget_from_
     let a = s.ring(64, 0);
     let owner = s.spawn();
     let b = s.ring_by(owner, 64, 128, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
-    let mut send = |s: &mut Sim, from: u64, n: u64| {
+    let send = |s: &mut Sim, from: u64, n: u64| {
         let sqes: Vec<_> = (from..from + n).map(|i| data(b, 0, i)).collect();
         assert_eq!(s.submit(a, &sqes), n as i32);
         s.reap(a);
