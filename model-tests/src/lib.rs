@@ -277,3 +277,12 @@ pub fn traces_in(dir: &str) -> Vec<(String, msgring::trace::Trace)> {
 }
 
 pub mod protocols;
+
+/// The number of cases a property test runs: `PROPTEST_CASES` from the environment if
+/// set (e.g. low for mutation testing, docs/testing.md), else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -11,7 +11,7 @@
 use msgring::trace::{self, gen};
 use msgring::uapi::{enter, msg, op, setup, sqe_flags};
 use msgring::{Backend, Faults, Profile, Sqe, Step, StepResult, TaskId, World};
-use msgring_model_tests::data;
+use msgring_model_tests::{data, proptest_cases};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -361,7 +361,7 @@ impl LaneScenario {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn lane_batches_agree_with_and_without_lanes(

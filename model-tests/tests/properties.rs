@@ -6,6 +6,7 @@ use msgring::check::{check_all, check_transition, messages};
 use msgring::choice::RandomChooser;
 use msgring::uapi::{enter, setup, sqe_flags};
 use msgring::{DestSlot, Faults, MsgRingData, MsgRingSendFd, Step, StepResult, TaskId, World};
+use msgring_model_tests::proptest_cases;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -318,7 +319,7 @@ const KINDS: [u32; 4] = [
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn invariants_hold_after_every_step_and_no_message_is_lost_or_duplicated(

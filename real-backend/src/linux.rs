@@ -385,7 +385,7 @@ enum Task {
     Thread {
         tx: Option<mpsc::Sender<Job>>,
         handle: Option<JoinHandle<()>>,
-        /// The thread's kernel tid.
+        /// The thread's kernel tid (see [`wait_task_released`]).
         tid: libc::pid_t,
     },
     /// Task 0 is the thread with this kernel tid: its system calls run inline.
@@ -422,12 +422,29 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        if let Task::Thread { tx, handle, .. } = self {
+        if let Task::Thread { tx, handle, tid } = self {
             drop(tx.take());
             if let Some(h) = handle.take() {
                 let _ = h.join();
+                wait_task_released(*tid);
             }
         }
+    }
+}
+
+/// Waits (at most a second) until the exited thread `tid` is gone from
+/// `/proc/self/task`. `pthread_join` returns when the kernel clears the thread's tid,
+/// in `exit_mm`, before `do_exit` reaches `exit_task_work`; until then another task's
+/// `task_work_add` on it still succeeds and the callback runs with PF_EXITING set
+/// (io_msg_tw_fd_complete's -EOWNERDEAD through task_work: M12 in docs/semantics.md).
+/// A thread leaves `/proc/self/task` in `release_task`, after `exit_task_work`, so
+/// from then on `task_work_add` on it fails (R24.1), which is what the model's exit
+/// step promises the next step.
+fn wait_task_released(tid: libc::pid_t) {
+    let path = format!("/proc/self/task/{tid}");
+    let start = std::time::Instant::now();
+    while std::path::Path::new(&path).exists() && start.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_micros(20));
     }
 }
 

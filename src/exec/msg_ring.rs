@@ -384,12 +384,15 @@ impl World {
 
     /// R24 `io_msg_tw_fd_complete`, run by the target's owner: install, then complete
     /// the source request through task_work (its CQE follows the target's).
-    pub(crate) fn io_msg_tw_fd_complete(&mut self, target: RingId, req: Req, exiting: bool) {
-        let (req, res) = if exiting {
-            (self.io_msg_ring_cleanup(req), Errno::EOWNERDEAD.neg())
-        } else {
-            self.io_msg_install_complete(target, req)
-        };
+    ///
+    /// M12: the kernel skips the install (-EOWNERDEAD, the file put) when the owner runs
+    /// this with PF_EXITING set, i.e. from `exit_task_work` in `do_exit`. Only another
+    /// task's `task_work_add` landing between the owner's `io_uring_files_cancel` and
+    /// its `exit_task_work` gets there; a step never runs inside another task's exit,
+    /// so here an exited owner's `task_work_add` fails instead (R24.1, the same source
+    /// result). docs/semantics.md M12 has the kernel evidence.
+    pub(crate) fn io_msg_tw_fd_complete(&mut self, target: RingId, req: Req) {
+        let (req, res) = self.io_msg_install_complete(target, req);
         let (ring, task) = (req.ring, req.task);
         self.io_req_task_work_add(ring, task, Work::Complete { req, res });
     }
@@ -509,4 +512,61 @@ pub(crate) fn msg_data_field_checks(m: &IoMsg) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg_with_addr(addr: u64) -> IoMsg {
+        IoMsg::from_sqe(&Sqe {
+            addr,
+            ..Sqe::default()
+        })
+    }
+
+    /// R5 and finding 1: the command is the low 32 bits of `sqe->addr`; DATA and
+    /// SEND_FD are told apart by it alone, anything else is neither.
+    #[test]
+    fn io_msg_command_is_the_low_32_bits_of_addr() {
+        for (addr, data, send_fd) in [
+            (msg::DATA, true, false),
+            (msg::SEND_FD, false, true),
+            (2, false, false),
+            (u64::from(u32::MAX), false, false),
+            (1 << 32, true, false),
+            ((1 << 32) | msg::SEND_FD, false, true),
+        ] {
+            let m = msg_with_addr(addr);
+            assert_eq!(m.is_data(), data, "addr {addr:#x}");
+            assert_eq!(m.is_send_fd(), send_fd, "addr {addr:#x}");
+        }
+    }
+
+    /// C7 / R12: the target CQE's flags are `file_index` only with FLAGS_PASS. (The
+    /// callers reach this only after R10.2, which refuses a non-zero `file_index`
+    /// without FLAGS_PASS; the function keeps its contract on its own.)
+    #[test]
+    fn data_cqe_flags_are_file_index_only_with_flags_pass() {
+        let sqe = |flags, file_index| Sqe {
+            msg_ring_flags: flags,
+            file_index,
+            len: 7,
+            off: 9,
+            ..Sqe::default()
+        };
+        let passed = IoMsg::from_sqe(&sqe(msg::FLAGS_PASS, 0x5a));
+        assert_eq!(passed.data_cqe_flags(), 0x5a);
+        assert_eq!(
+            passed.data_cqe(),
+            Cqe {
+                user_data: 9,
+                res: 7,
+                flags: 0x5a
+            }
+        );
+        for flags in [0, msg::CQE_SKIP] {
+            assert_eq!(IoMsg::from_sqe(&sqe(flags, 0x5a)).data_cqe_flags(), 0);
+        }
+    }
 }

@@ -131,8 +131,10 @@ impl World {
     /// task owns, all of it, as a normal run (`io_uring_files_cancel` comes before
     /// PF_EXITING is set, so a queued link successor is issued). With no tracked
     /// request nothing runs (found by `msgring check`, seed 3, trace 1300; checked
-    /// against 6.18.44). Then the task's own task_work runs and the task is gone:
-    /// `task_work_add` on it fails from now on (R24, finding 13).
+    /// against 6.18.44). Then the task is gone: `task_work_add` on it fails from now
+    /// on (R24, finding 13). The kernel's `exit_task_work` (PF_EXITING set) finds
+    /// nothing to run (M12): the loop ran the task's task_work last, and a step starts
+    /// with every task's task_work run.
     pub(crate) fn exit_task(&mut self, task: TaskId) -> StepResult {
         while self.task_has_tracked_inflight(task) {
             let owned: Vec<RingId> = (0..self.rings.len() as u32)
@@ -152,7 +154,10 @@ impl World {
                 break; // what is in flight waits on something else
             }
         }
-        self.run_task_work(task);
+        debug_assert!(
+            !self.task_mut(task).has_work(),
+            "M12: task_work left for exit_task_work (PF_EXITING) is not modelled"
+        );
         self.io_uring_unreg_ringfd(task);
         self.task_mut(task).alive = false;
         StepResult::Ret(0)

@@ -68,7 +68,7 @@ impl World {
             }
             for cb in batch.into_iter().rev() {
                 match cb {
-                    Callback::Plain(w) => self.run_work(w, false),
+                    Callback::Plain(w) => self.run_work(w),
                     Callback::Tctx => self.tctx_task_work(task),
                 }
             }
@@ -128,7 +128,7 @@ impl World {
         }
         *cur = ring;
         touched.extend(ring);
-        self.run_work(w, false);
+        self.run_work(w);
     }
 
     /// M9 `io_handle_tw_list`: between two items of a task_work run, `need_resched()`
@@ -193,7 +193,7 @@ impl World {
                 let Some(w) = self.ring_mut(ring).local_work.pop_front() else {
                     break;
                 };
-                self.run_work(w, false);
+                self.run_work(w);
                 ret += 1;
             }
             if self.local_work_continue(ring, ret, min_events) {
@@ -221,7 +221,7 @@ impl World {
                 break;
             }
             for w in std::mem::take(&mut pending) {
-                self.run_work(w, false);
+                self.run_work(w);
                 ret += 1;
             }
         }
@@ -238,7 +238,7 @@ impl World {
     fn run_local_list(&mut self, ring: RingId, _retry: bool, events: i64) -> i64 {
         let mut ran = 0;
         while let Some(w) = self.ring_mut(ring).retry_work.pop_front() {
-            self.run_work(w, false);
+            self.run_work(w);
             ran += 1;
             if ran >= events {
                 break;
@@ -264,10 +264,10 @@ impl World {
     }
 
     /// Runs one work item in the current task context.
-    pub(crate) fn run_work(&mut self, w: Work, exiting: bool) {
+    pub(crate) fn run_work(&mut self, w: Work) {
         match w {
             Work::PostAux { ring, cqe } => self.add_aux_cqe(ring, cqe),
-            Work::InstallFd { target, req } => self.io_msg_tw_fd_complete(target, req, exiting),
+            Work::InstallFd { target, req } => self.io_msg_tw_fd_complete(target, req),
             Work::Complete { req, res } => self.complete_batched(req, res),
             Work::Issue { req } => {
                 if req.sqe.flags
@@ -321,7 +321,7 @@ impl World {
                 self.io_wq_cancel_pending_work(req)
             }
             Work::Issue { req } => self.issue_and_complete(req, IssueCtx::IoWq),
-            other => self.run_work(other, false),
+            other => self.run_work(other),
         }
     }
 

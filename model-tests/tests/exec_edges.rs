@@ -1,0 +1,345 @@
+//! Edges of the step interface and the model's bookkeeping that cargo-mutants found
+//! unguarded (issue 15, docs/testing.md "Missed mutants, triaged"): each test names the
+//! rule or contract it pins down.
+
+use msgring::{Step, StepResult, TaskId, MODEL_NOFILE};
+use msgring_model_tests::*;
+
+fn refusal(r: StepResult) -> String {
+    match r {
+        StepResult::Refused(why) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_step_by_an_exited_task_is_refused_as_exited_and_an_unknown_one_as_unknown() {
+    let mut s = Sim::new();
+    let t1 = s.spawn();
+    let ring = s.ring(4, 0);
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    let enter = |task| Step::Enter {
+        task,
+        ring,
+        to_submit: 0,
+        min_complete: 0,
+        flags: 0,
+    };
+    let why = refusal(s.step(enter(t1)));
+    assert!(why.contains("t1 has exited"), "{why}");
+    let why = refusal(s.step(Step::ExitTask { task: t1 }));
+    assert!(why.contains("has exited"), "{why}");
+    let why = refusal(s.step(enter(TaskId(7))));
+    assert!(why.contains("no task t7"), "{why}");
+    // The SQPOLL thread is a task of the model but makes no system calls of a trace.
+    let why = refusal(s.step(enter(TaskId::SQPOLL)));
+    assert!(why.contains("no task"), "{why}");
+}
+
+#[test]
+fn m6_a_sparse_table_up_to_the_model_nofile_registers_and_a_larger_one_is_unmodelled() {
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let r = s.step(Step::RegisterFilesSparse {
+        task: T0,
+        ring: a,
+        nr: MODEL_NOFILE,
+    });
+    assert_eq!(r, StepResult::Ret(0));
+    let r = s.step(Step::RegisterFilesSparse {
+        task: T0,
+        ring: b,
+        nr: MODEL_NOFILE + 1,
+    });
+    assert!(
+        matches!(r, StepResult::Unmodelled(_)),
+        "the host's RLIMIT_NOFILE decides: {r:?}"
+    );
+}
+
+#[test]
+fn m6_register_files_above_the_model_nofile_is_emfile() {
+    // io_sqe_files_register: -EMFILE above RLIMIT_NOFILE (the model's MODEL_NOFILE;
+    // IORING_MAX_FIXED_FILES is larger, so it never decides), and the table is left
+    // unregistered.
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let sparse = |n: u32| vec![-1; n as usize];
+    let r = s.ret(Step::RegisterFiles {
+        task: T0,
+        ring: a,
+        fds: sparse(MODEL_NOFILE),
+    });
+    assert_eq!(r, 0);
+    let r = s.ret(Step::RegisterFiles {
+        task: T0,
+        ring: b,
+        fds: sparse(MODEL_NOFILE + 1),
+    });
+    assert_eq!(r, -24, "-EMFILE");
+    let r = s.ret(Step::UnregisterFiles { task: T0, ring: b });
+    assert_eq!(r, -6, "-ENXIO: nothing was registered");
+}
+
+#[test]
+fn m6_files_update_refuses_a_ring_fd_and_leaves_the_slot_empty() {
+    // __io_sqe_files_update: an io_uring file cannot be a fixed file (-EBADF); the
+    // slot was cleared before the lookup, and entries before it count.
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(4, 0), s.ring(4, 0));
+    let f = s.regular();
+    s.register(a, &[-1, -1]);
+    let r = s.ret(Step::UpdateFiles {
+        task: T0,
+        ring: a,
+        offset: 0,
+        fds: vec![f, b],
+    });
+    assert_eq!(
+        r, 1,
+        "the regular file went in, the ring fd stopped the update"
+    );
+    assert!(s.slot(a, 0).is_some());
+    assert_eq!(s.slot(a, 1), None);
+    let r = s.ret(Step::UpdateFiles {
+        task: T0,
+        ring: a,
+        offset: 1,
+        fds: vec![b],
+    });
+    assert_eq!(r, -9, "-EBADF when it is the first entry");
+    assert_eq!(s.refs(b), 1, "no reference taken on the ring");
+}
+
+#[test]
+fn c6_enabling_a_ring_without_single_issuer_gives_it_no_owner() {
+    // io_register_enable_rings sets submitter_task only for SINGLE_ISSUER rings: a
+    // plain R_DISABLED ring enabled by t1 stays usable by every task.
+    let mut s = Sim::new();
+    let t1 = s.spawn();
+    let plain = s.ring(4, msgring::uapi::setup::R_DISABLED);
+    let single = s.ring(
+        4,
+        msgring::uapi::setup::R_DISABLED | msgring::uapi::setup::SINGLE_ISSUER,
+    );
+    for ring in [plain, single] {
+        let r = s.ret(Step::EnableRings { task: t1, ring });
+        assert_eq!(r, 0);
+    }
+    let register = |s: &mut Sim, ring| {
+        s.ret(Step::RegisterFilesSparse {
+            task: T0,
+            ring,
+            nr: 1,
+        })
+    };
+    assert_eq!(register(&mut s, plain), 0, "no owner: t0 may register");
+    assert_eq!(register(&mut s, single), -17, "t1 owns it: -EEXIST for t0");
+}
+
+#[test]
+fn c1_the_largest_sizes_are_accepted_without_clamp() {
+    use msgring::io_uring_fill_params;
+    use msgring::uapi::{setup, MAX_CQ_ENTRIES, MAX_ENTRIES};
+    assert_eq!(
+        io_uring_fill_params(MAX_ENTRIES, 0, 0),
+        Ok((MAX_ENTRIES, 2 * MAX_ENTRIES))
+    );
+    assert_eq!(
+        io_uring_fill_params(1, MAX_CQ_ENTRIES, setup::CQSIZE),
+        Ok((1, MAX_CQ_ENTRIES))
+    );
+    assert_eq!(
+        io_uring_fill_params(1, MAX_CQ_ENTRIES + 1, setup::CQSIZE),
+        Err(msgring::Errno::EINVAL)
+    );
+}
+
+#[test]
+fn c6_registered_fd_only_needs_no_mmap() {
+    use msgring::uapi::setup;
+    use msgring::{io_uring_sanitise_params, Errno, Profile};
+    let p = Profile::V6_18;
+    assert_eq!(
+        io_uring_sanitise_params(setup::REGISTERED_FD_ONLY, p),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        io_uring_sanitise_params(setup::REGISTERED_FD_ONLY | setup::NO_MMAP, p),
+        Ok(())
+    );
+    assert_eq!(io_uring_sanitise_params(setup::NO_MMAP, p), Ok(()));
+}
+
+#[test]
+fn m10_an_exit_runs_only_the_local_work_of_rings_the_task_owns() {
+    // t1 exits with a tracked MSG_RING in flight (its io-wq completion waits on t1's
+    // DEFER_TASKRUN ring): the exit runs that ring's local work, and no other owner's.
+    use msgring::uapi::{setup, sqe_flags};
+    let mut s = Sim::new();
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let t2 = s.spawn();
+    let defer = setup::SINGLE_ISSUER | setup::DEFER_TASKRUN;
+    let r4 = s.ring_by(t1, 4, 0, defer);
+    let r5 = s.ring_by(t2, 4, 0, defer);
+    assert_eq!(one(&mut s, r0, data(r5, 1, 0x55)), 0, "queued on t2's ring");
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t1, r4, &[tracked]), 1);
+    assert_eq!(s.view(r4).cq_ready, 0, "the completion waits as local work");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(
+        s.reap_t(r4),
+        vec![c(8, 0, 0)],
+        "t1's exit ran its ring's work"
+    );
+    assert_eq!(s.view(r5).cq_ready, 0, "not t2's");
+    assert_eq!(s.getevents(t2, r5, 0), 0);
+    assert_eq!(s.reap_t(r5), vec![c(0x55, 1, 0)]);
+}
+
+#[test]
+fn m10_the_exit_loop_runs_again_while_its_own_run_left_a_tracked_request() {
+    // t1 exits while a tracked MSG_RING (io-wq, ASYNC) waits on its DEFER_TASKRUN ring
+    // r4 behind a link successor: a SEND_FD to t1's other DEFER ring r5. The first
+    // round runs r4's local work (the SEND_FD queues its install on t1) and t1's
+    // task_work (the install, whose completion goes back to r4's local work, tracked
+    // again); a second round posts it. The same steps as a trace agreed with 6.18.44
+    // (`msgring diff`, 3 runs of 3, issue 15).
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::{DestSlot, Nop};
+    let mut s = Sim::new();
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let defer = setup::SINGLE_ISSUER | setup::DEFER_TASKRUN;
+    let r4 = s.ring_by(t1, 8, 0, defer);
+    let r5 = s.ring_by(t1, 4, 0, defer);
+    let f = s.regular();
+    let r = s.ret(Step::RegisterFiles {
+        task: t1,
+        ring: r4,
+        fds: vec![f],
+    });
+    assert_eq!(r, 0);
+    let r = s.ret(Step::RegisterFilesSparse {
+        task: t1,
+        ring: r5,
+        nr: 1,
+    });
+    assert_eq!(r, 0);
+    let link = [
+        Nop.build().user_data(9).flags(sqe_flags::IO_LINK),
+        send_fd(r5, 0, DestSlot::Index(0), 0x77).user_data(0xa),
+    ];
+    assert_eq!(s.submit_by(t1, r4, &link), 2);
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t1, r4, &[tracked]), 1);
+    assert_eq!(s.view(r4).cq_ready, 1, "only the NOP so far");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    let mut got = s.reap_t(r4);
+    got.sort();
+    assert_eq!(got, vec![c(8, 0, 0), c(9, 0, 0), c(0xa, 0, 0)]);
+    assert!(
+        s.slot(r5, 0).is_some(),
+        "installed by the exit's task_work run"
+    );
+    assert_eq!(s.view(r5).cq_ready, 1, "the install's target CQE");
+}
+
+/// t1 owns a DEFER_TASKRUN ring with a remote MSG_DATA queued on it; returns
+/// (r0, t1, its ring).
+fn owner_with_queued_message(s: &mut Sim) -> (i32, TaskId, i32) {
+    use msgring::uapi::setup;
+    let r0 = s.ring(4, 0);
+    let t1 = s.spawn();
+    let r4 = s.ring_by(t1, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    assert_eq!(one(s, r0, data(r4, 1, 0x44)), 0);
+    (r0, t1, r4)
+}
+
+#[test]
+fn m10_another_tasks_tracked_request_does_not_make_an_exit_run_local_work() {
+    use msgring::uapi::{setup, sqe_flags};
+    let mut s = Sim::new();
+    let (r0, t1, r4) = owner_with_queued_message(&mut s);
+    let t2 = s.spawn();
+    let r6 = s.ring_by(t2, 4, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let tracked = data(r0, 1, 2).user_data(8).flags(sqe_flags::ASYNC);
+    assert_eq!(s.submit_by(t2, r6, &[tracked]), 1, "t2's, in flight");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(
+        s.view(r4).cq_ready,
+        0,
+        "t1 had nothing tracked: nothing ran"
+    );
+    assert_eq!(s.view(r6).cq_ready, 0, "nor t2's ring");
+}
+
+#[test]
+fn m10_a_request_whose_fd_field_names_a_ring_is_not_tracked_unless_it_is_a_msg_ring() {
+    // A NOP ignores sqe->fd: it never resolves a file, so it is not tracked even when
+    // the number names a ring (io-wq NOP: its completion waits as local work).
+    use msgring::uapi::sqe_flags;
+    use msgring::{Nop, Sqe};
+    let mut s = Sim::new();
+    let (r0, t1, r4) = owner_with_queued_message(&mut s);
+    let nop = Sqe {
+        fd: r0,
+        ..Nop.build().user_data(5).flags(sqe_flags::ASYNC)
+    };
+    assert_eq!(s.submit_by(t1, r4, &[nop]), 1);
+    assert_eq!(s.view(r4).cq_ready, 0);
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(s.view(r4).cq_ready, 0, "nothing tracked: nothing ran");
+}
+
+#[test]
+fn m3_a_pass_that_empties_the_retry_list_takes_only_the_rest_of_its_budget_from_new_work() {
+    // finding 11 / `__io_run_local_work`: 20 items a pass; leftovers wait on the retry
+    // list. A pass that runs 10 leftovers takes at most 20 - 10 of the newly queued.
+    use msgring::uapi::setup;
+    let mut s = Sim::new();
+    let a = s.ring(64, 0);
+    let owner = s.spawn();
+    let b = s.ring_by(owner, 64, 128, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let send = |s: &mut Sim, from: u64, n: u64| {
+        let sqes: Vec<_> = (from..from + n).map(|i| data(b, 0, i)).collect();
+        assert_eq!(s.submit(a, &sqes), n as i32);
+        s.reap(a);
+    };
+    send(&mut s, 0, 30);
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    assert_eq!(
+        s.reap(b).len(),
+        20,
+        "one pass: 20, 10 left for the retry list"
+    );
+    send(&mut s, 30, 15);
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    let second: Vec<u64> = s.reap(b).iter().map(|c| c.user_data).collect();
+    assert_eq!(
+        second,
+        (20..40).collect::<Vec<u64>>(),
+        "10 retried + 10 new"
+    );
+    assert_eq!(s.getevents(owner, b, 0), 0);
+    assert_eq!(s.reap(b).len(), 5);
+}
+
+#[test]
+fn iowq_items_last_step_counts_the_io_wq_work_a_step_ran() {
+    // R42: IOSQE_ASYNC punts to io-wq; the count tells the differential checker how
+    // much of a step's order is io-wq's (World::iowq_items_last_step).
+    use msgring::uapi::sqe_flags;
+    let mut s = Sim::new();
+    let (a, b) = (s.ring(8, 0), s.ring(8, 0));
+    let sqes = [
+        data(b, 1, 1).flags(sqe_flags::ASYNC),
+        data(b, 2, 2).flags(sqe_flags::ASYNC),
+        data(b, 3, 3),
+    ];
+    assert_eq!(s.submit(a, &sqes), 3);
+    assert_eq!(s.world.iowq_items_last_step(), 2);
+    s.reap(a);
+    assert_eq!(s.world.iowq_items_last_step(), 0, "a reap runs nothing");
+}
