@@ -52,6 +52,13 @@ pub enum ChoicePoint {
     /// may post before the rest. Met between two items of one ring in a run: option 1
     /// flushes and yields there.
     TaskWorkResched,
+    /// M11, R24 (`task_work_add(owner, .., TWA_SIGNAL)` from another task): the task a
+    /// callback is added to is woken at once and runs its task_work on its own CPU,
+    /// while the adder goes on; so two callbacks one step adds to it may run in two
+    /// rounds (each round newest first), in the order they were added. Met when a
+    /// callback is added to a task other than the one running: option 1 makes that
+    /// task run its task_work right there.
+    TaskWorkEarly,
 }
 
 impl ChoicePoint {
@@ -61,6 +68,7 @@ impl ChoicePoint {
         ChoicePoint::IowqEarly,
         ChoicePoint::SettleOrder,
         ChoicePoint::TaskWorkResched,
+        ChoicePoint::TaskWorkEarly,
     ];
 
     /// The name used in traces (`choose iowq_order=1`), reports and JSON.
@@ -70,6 +78,7 @@ impl ChoicePoint {
             ChoicePoint::IowqEarly => "iowq_early",
             ChoicePoint::SettleOrder => "settle_order",
             ChoicePoint::TaskWorkResched => "task_work_resched",
+            ChoicePoint::TaskWorkEarly => "task_work_early",
         }
     }
 
@@ -83,6 +92,7 @@ impl ChoicePoint {
             ChoicePoint::IowqOrder | ChoicePoint::IowqEarly => "R42, M9",
             ChoicePoint::SettleOrder => "M9, R24",
             ChoicePoint::TaskWorkResched => "M9",
+            ChoicePoint::TaskWorkEarly => "M11, R24",
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct World {
     /// Inactive (every point takes option 0) outside `apply_choosing` and friends;
     /// empty between steps and ignored by `==`.
     pub(crate) decide: crate::choice::Decider,
+    /// The task whose code runs now: the task of the step's system call, or the task
+    /// running its task_work in a settle; `None` for io-wq and SQPOLL work and
+    /// between steps.
+    pub(crate) running: Option<TaskId>,
 }
 
 impl Default for World {
@@ -65,6 +69,7 @@ impl World {
             iowq_ran: 0,
             fast_lanes: true,
             decide: Default::default(),
+            running: None,
             sq_thread: Task {
                 alive: true,
                 ..Task::default()

@@ -30,6 +30,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         &[ChoicePoint::TaskWorkResched, ChoicePoint::IowqEarly],
         true,
     ),
+    (
+        "model-tests/traces/choices/task_work_early.trace",
+        &[ChoicePoint::TaskWorkEarly],
+        true,
+    ),
     // Either of the two explains it; no recorded history needs one of them alone yet
     // (docs/semantics.md, "Choice points").
     (

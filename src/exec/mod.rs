@@ -33,7 +33,9 @@ impl World {
     pub fn apply_with(&mut self, step: &Step, faults: Faults) -> StepResult {
         self.faults = faults;
         self.iowq_ran = 0;
+        self.running = step_task(step);
         let result = self.dispatch(step);
+        self.running = None;
         if self.may_start_work(step) {
             self.settle();
         }

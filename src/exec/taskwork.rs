@@ -45,8 +45,16 @@ impl World {
     }
 
     /// `task_work_add(task, .., TWA_SIGNAL)`: the task is interrupted and runs it.
+    /// A task other than the running one may run it right away (choice point
+    /// [`ChoicePoint::TaskWorkEarly`]); by default it runs when the step settles.
     pub(crate) fn task_work_add_signal(&mut self, task: TaskId, work: Work) {
         self.task_mut(task).callbacks.push(Callback::Plain(work));
+        if self.decide.active()
+            && self.running != Some(task)
+            && self.decide.choose(ChoicePoint::TaskWorkEarly, 2) == 1
+        {
+            self.run_task_work(task);
+        }
     }
 
     pub(crate) fn local_work_pending(&self, ring: RingId) -> bool {
@@ -59,11 +67,13 @@ impl World {
     /// are flushed at its end (`ctx_flush_and_put`), which clears IORING_SQ_TASKRUN on
     /// the rings involved.
     pub(crate) fn run_task_work(&mut self, task: TaskId) {
+        let was = self.running.replace(task);
         // `task_work_run` takes the whole stack at once (xchg) and runs it newest
         // first; callbacks added meanwhile wait for the next round.
         loop {
             let batch = std::mem::take(&mut self.task_mut(task).callbacks);
             if batch.is_empty() {
+                self.running = was;
                 return;
             }
             for cb in batch.into_iter().rev() {
