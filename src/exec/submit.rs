@@ -247,10 +247,14 @@ impl World {
             }
             self.iowq_may_run();
             let r = self.ring(ring);
+            // `io_run_local_work_locked` returns at once when nothing is pending, so a
+            // stale IORING_SQ_TASKRUN (set when a pass left work, then run by a wait)
+            // stays set (M3; `msgring check --seed 4`, trace 99337).
             if flags & enter::GETEVENTS != 0
                 && !syscall_iopoll
                 && r.has(setup::DEFER_TASKRUN)
                 && r.submitter == Some(task)
+                && self.local_work_pending(ring)
             {
                 let max = self.local_work_max(min_complete);
                 self.run_local_work(ring, min_complete, max);
