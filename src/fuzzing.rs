@@ -5,9 +5,9 @@
 //!
 //! | target | input | oracle |
 //! | --- | --- | --- |
-//! | `model` | [`decode_model_input`] | [`check_trace_on_model`]: every invariant after every step |
+//! | `model` | `decode_model_input` (feature `arbitrary`) | [`check_trace_on_model`]: every invariant after every step |
 //! | `trace_text` | any bytes | [`check_text`]: parse never panics, errors have a position, print∘parse = id |
-//! | `differential` | [`decode_model_input`] | `check_differential` (feature `real-backend`) |
+//! | `differential` | `decode_model_input` | `check_differential` (feature `real-backend`) |
 //! | `sqe_fields` | 64 raw SQE bytes | [`sqe_trace`] on the model and (feature `real-backend`) the kernel |
 //!
 //! Every function here returns a [`Failure`] for a broken oracle; a panic anywhere

@@ -134,10 +134,10 @@ impl KernelBackend {
     /// A backend whose task 0 is the calling thread ([`rb::Task0::Caller`]): task 0's
     /// system calls run inline, without a round trip to a thread of its own. For
     /// running many traces on one thread with a [`KernelBackend::reset`] between
-    /// them (what [`check`] does on each of its threads). Drive it from this thread
+    /// them (what [`super::check()`] does on each of its threads). Drive it from this thread
     /// only: task 0's calls from another thread are refused (`Unmodelled`). A trace
     /// that exits task 0 or may punt to io-wq gets a new task 0 thread instead:
-    /// [`diff_trace_on`] / [`diff_run_on`] switch a fresh backend for it (see
+    /// [`super::diff_trace_on`] / [`super::diff_run_on`] switch a fresh backend for it (see
     /// [`KernelBackend::prepare_for`]); stepped by hand, an exit of task 0 is
     /// `Unmodelled`. If the caller's io-wq has workers (made before, or by a punt the
     /// scan did not foresee), task 0 is a new thread per run (see

@@ -135,7 +135,7 @@ pub struct Finding {
     pub trace_seed: u64,
     /// Diverge or Unknown.
     pub verdict: Verdict,
-    /// See [`signature`](super::signature).
+    /// See [`super::signature()`](super::signature).
     pub signature: String,
     /// Steps of the generated trace and of the minimized one.
     pub original_steps: usize,
@@ -194,7 +194,7 @@ pub fn check_trace(seed: u64, i: u64, steps: usize) -> Trace {
 }
 
 /// Runs generated traces on the model and the kernel until the budget is spent,
-/// minimizing the first mismatch of each [`signature`]. Traces run on
+/// minimizing the first mismatch of each [`super::signature()`]. Traces run on
 /// [`CheckOptions::jobs`] threads, each with its own kernel backend; results are
 /// taken in trace order, so which trace stands for a signature does not depend on
 /// the threads. `progress` is called after every trace, with the new finding if that

@@ -342,7 +342,7 @@ fn subtrace(t: &Trace, keep: &[usize]) -> Trace {
     }
 }
 
-/// Shrinks a diverging trace while it keeps diverging with the same [`signature`]:
+/// Shrinks a diverging trace while it keeps diverging with the same [`super::signature()`]:
 /// delta debugging over its steps (a candidate that uses a name whose creating step
 /// was dropped is discarded), then per-step simplification of numbers and flag bits,
 /// repeated until nothing changes. At most `max_runs` kernel runs. Annotations,

@@ -1,4 +1,4 @@
-//! [`KernelBackend`]: the running kernel as a [`Backend`], and differential checking of
+//! [`KernelBackend`]: the running kernel as a [`crate::Backend`], and differential checking of
 //! the model against it ([`diff_steps`], [`diff_run`], [`diff_trace`], [`minimize_trace`], [`check`]).
 //!
 //! Steps run on a [`msgring_real_backend::Host`]: real rings, real files, one OS thread
@@ -7,9 +7,9 @@
 //! first), so as long as the same creating steps succeed on both sides the numbers
 //! agree. Tasks are numbered the same way (task 0 exists from the start).
 //!
-//! File identities are mapped back to the [`FileId`]s the model assigns: file objects
+//! File identities are mapped back to the [`crate::FileId`]s the model assigns: file objects
 //! (rings included) are numbered in creation order, and a fixed slot reports its
-//! file's identity class ([`World::identity_class`]): a pipe's write end is its read
+//! file's identity class ([`crate::World::identity_class`]): a pipe's write end is its read
 //! end's class, every eventfd is the first eventfd's class.
 //!
 //! The kernel runs io-wq, task_work and SQPOLL threads asynchronously, so after each
@@ -17,13 +17,12 @@
 //! (CQ occupancy, `sq_flags`, overflow counter, unconsumed SQEs) until it stops
 //! changing, or, in a differential run, until it matches what the model predicts (a
 //! hint for how long to wait, never the result), within a bounded settle time.
-
 //!
-//! The module is split by job: [`backend`] drives the host (one function per step
-//! kind), [`settle`] decides when the kernel has finished a step, [`diff`] runs a
-//! trace on both sides and asks [`crate::explain`] whether the model's choice points
-//! explain what the kernel did, [`signature`] names a divergence, [`minimize`] shrinks
-//! a diverging trace, and [`check`] runs random traces.
+//! The module is split by job: `backend` drives the host (one function per step
+//! kind), `settle` decides when the kernel has finished a step, `diff` runs a trace on
+//! both sides and asks [`crate::explain`] whether the model's choice points explain
+//! what the kernel did, `signature` names a divergence, `minimize` shrinks a diverging
+//! trace, and `check` runs random traces.
 
 mod backend;
 mod check;

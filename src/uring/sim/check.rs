@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 ///   decisions at its choice points from a seed ([`Check::seed`] + run number);
 /// * `--cfg loom`: loom's exhaustive exploration (bounded by `LOOM_MAX_PREEMPTIONS` and
 ///   the other `LOOM_*` variables), repeated for every *choice script* the executions
-///   open up (see [`super::choose`]), at most [`Check::max_choice_scripts`];
+///   open up (see `sim::choose`), at most [`Check::max_choice_scripts`];
 /// * `--cfg shuttle`: [`Check::iterations`] runs of shuttle's random scheduler (or PCT
 ///   with [`Check::pct`]) from [`Check::seed`]; the kernel's decisions come from
 ///   shuttle's scheduler-controlled randomness.
@@ -77,7 +77,8 @@ struct Collect {
 }
 
 impl Check {
-    /// A check named `name` (the name is in every report), on the newest kernel line.
+    /// A check named `name` (the name is in every report), on kernel line 6.18 (see
+    /// [`super::SimBuilder::profile`]).
     pub fn new(name: &str) -> Check {
         Check {
             name: name.to_string(),

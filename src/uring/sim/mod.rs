@@ -3,7 +3,7 @@
 //! * Which kernel a new ring belongs to: the one the calling thread is *scoped* to
 //!   ([`Sim::enter`], [`Sim::run`], every [`Check`] execution, and threads spawned with
 //!   [`thread::spawn`] inherit their spawner's), else a process-wide default kernel of
-//!   the newest kernel line. A ring remembers its kernel, so it can be used from any
+//!   kernel line 6.18. A ring remembers its kernel, so it can be used from any
 //!   thread.
 //! * Files that are not rings: [`pipe`], [`eventfd`], [`regular_file`], [`close`].
 //! * Checking a protocol: [`Check`] runs a body under the build's scheduler (std
@@ -65,7 +65,8 @@ pub struct SimBuilder {
 }
 
 impl SimBuilder {
-    /// The kernel line (default: the newest, [`Profile::V6_18`]).
+    /// The kernel line (default [`Profile::V6_18`], the newest line `msgring check` holds
+    /// against a running kernel; [`Profile::NEWEST`] is 7.3).
     pub fn profile(mut self, p: Profile) -> SimBuilder {
         self.profile = p;
         self

@@ -93,7 +93,7 @@ pub struct Report {
     /// The kernel's name (the check's name).
     pub kernel: String,
     pub profile: Profile,
-    /// Which run: "std run 3 (seed 0x..)", "loom execution 17, choice script [1]",
+    /// Which run: "std run 3 (seed 0x..)", "loom execution 17, choice script \[1\]",
     /// "shuttle iteration 40 (seed ..)".
     pub run: String,
     /// Every thread the kernel knows of, and where it is.
