@@ -183,6 +183,12 @@ pub enum Rule {
     /// R41.3: an active drain ends as soon as the drain request completed and nothing
     /// is deferred (`io_drain_req_completed`).
     DrainEndsWhenDrainCompletes,
+    /// R31: IORING_REGISTER_USE_REGISTERED_RING in `io_uring_register`'s opcode (before,
+    /// the opcode is at or above IORING_REGISTER_LAST: -EINVAL).
+    RegisterUseRegisteredRing,
+    /// C8: `io_fill_cqe_aux` zeroes the extra words of an aux CQE on a CQE32 ring (before,
+    /// only for a CQE with IORING_CQE_F_32).
+    AuxCqeZeroesBigCqe,
 }
 
 /// A stable line a change was backported to: `from` is its first stable release
@@ -246,6 +252,7 @@ pub const CHANGES: &[Change] = &[
     change(Rule::FailuresDeferred, v(6, 2), "973fc83f3a94 io_uring: defer all io_req_complete_failed", "run: 6.1.192 posts at once (G2), 6.12+ with the batch"),
     change(Rule::IowqLocklessCompletionViaTaskWork, v(6, 2), "1bec951c3809 io_uring: iopoll protect complete_post (with the 6.2 completion rework)", "run: direct on 6.1.192, task_work on 6.12+; log: beside 973fc83f3a94 (6.2)"),
     change(Rule::FlagsPass, v(6, 3), "cbeb47a7b5f0 io_uring/msg_ring: Pass custom flags to the cqe", "run: -EINVAL on 6.1.192 (D1/D2); reference §4: for-6.3"),
+    change(Rule::RegisterUseRegisteredRing, v(6, 3), "io_uring: support IORING_REGISTER_USE_REGISTERED_RING in io_uring_register (Josh Triplett)", "run: 6.1.0-57 (6.1.192) -EINVAL (golden r31_registered_ring_fds under QEMU), 6.12+ accept; source 6.1.192 (opcode >= IORING_REGISTER_LAST), 6.12.118 register.c; log: 6e76ac595855 (6.5) builds on it"),
     change(Rule::SendFdChecksLen, v(6, 3), "5da28edd7bd5 io_uring/msg_ring: let target know allocated index", "run: missing on 6.1.192 (D3), whose backport has only the slot-index half; source 6.1.192"),
     change(Rule::LocalWorkFifo, v(6, 3), "3af0356c162c io_uring: maintain ordering for DEFER_TASKRUN tw list", "source 6.1.192 runs the llist unreversed; log: between 6.2 and 6.4 commits"),
     change(Rule::TaskWorkFifo, v(6, 10), "170539bdf109 io_uring: handle traditional task_work in FIFO order", "run: 6.1.192 newest first (G2), 6.12+ oldest first; log: the March 2024 task_work series"),
@@ -266,6 +273,7 @@ pub const CHANGES: &[Change] = &[
     change(Rule::FlagsPassF32NeedsBigCqe, v(7, 2), "15cd3ccf9b17 io_uring/msg_ring: reject CQE32 flag pass-through to normal rings", "run: 7.2.13, 7.3.4 -EINVAL, 7.1.13 accepts; source 7.2.13"),
     change(Rule::TaskWorkQueues, v(7, 2), "io_uring/mpscq series: switch local and normal task_work to a mpscq", "run: 7.2.13, 7.3.4 (r16_defer_self_linked); 7.1.13 agrees with 6.18; source 7.2.13 tw.c"),
     change(Rule::CqeRefillFix, v(7, 3), "io_uring: io_cqe_cache_refill pads only CQE_MIXED rings, CQE32 rings need one entry", "source 7.3.4 vs 7.2.13 io_uring.c"),
+    change(Rule::AuxCqeZeroesBigCqe, v(7, 3), "io_fill_cqe_aux: `if (cqe32 || (ctx->flags & IORING_SETUP_CQE32))` zeroes big_cqe", "run: 7.3.4 zeroes a message's extra words on a CQE32 ring, 7.2.13 and 6.18.44 keep the slot's (golden c8_cqe32_extra_words under QEMU); source 7.3.4 vs 7.2.13 io_uring.c"),
     change(Rule::DrainEndsWhenDrainCompletes, v(7, 3), "io_uring IO_DRAIN rework: io_drain_req_completed", "run: 7.3.4 only; source 7.3.4 vs 7.2.13 io_uring.c"),
 
 ];
@@ -620,6 +628,18 @@ impl Profile {
     /// entries were needed.
     pub fn cqe_refill_pads_only_mixed(self) -> bool {
         self.has(Rule::CqeRefillFix)
+    }
+
+    /// C8 (7.3+): an aux CQE (a message's target CQE) zeroes the extra words of its
+    /// slot on a CQE32 ring; before, it leaves them as a former CQE wrote them, unless
+    /// it carries IORING_CQE_F_32 (6.18+).
+    pub fn aux_cqe_zeroes_big_cqe(self) -> bool {
+        self.has(Rule::AuxCqeZeroesBigCqe)
+    }
+
+    /// R31 (6.3+): `io_uring_register` takes IORING_REGISTER_USE_REGISTERED_RING.
+    pub fn register_use_registered_ring(self) -> bool {
+        self.has(Rule::RegisterUseRegisteredRing)
     }
 
     /// The profile for a running kernel's `major.minor`, if the model has one (5.18+;

@@ -407,3 +407,69 @@ fn the_6_1_check_findings_match_the_kernel_on_the_6_1_model() {
         assert!(m.is_empty(), "{}: {}", file.display(), m[0]);
     }
 }
+
+/// Reaps every CQE of `ring` with its extra words (zero where the ring keeps none).
+fn reap_words(s: &mut Sim, ring: i32) -> Vec<(u64, [u64; 2])> {
+    match s.step(Step::Reap {
+        ring,
+        max: u32::MAX,
+    }) {
+        StepResult::Reaped32(v) => v.into_iter().map(|(c, w)| (c.user_data, w)).collect(),
+        StepResult::Reaped(v) => v.into_iter().map(|c| (c.user_data, [0, 0])).collect(),
+        other => panic!("reap gave {other:?}"),
+    }
+}
+
+#[test]
+fn c8_from_7_3_a_message_zeroes_the_extra_words_of_its_cqe32_slot() {
+    // Eight NOPs with IORING_NOP_CQE32 write extra words into every slot of a CQE32
+    // ring's 8-entry CQ; the ninth CQE, a message (an aux CQE), lands in slot 0 again.
+    // Before 7.3 `io_fill_cqe_aux` leaves the slot's words (the first NOP's); 7.3
+    // zeroes them. Golden c8_cqe32_extra_words runs the same on 7.2.13 and 7.3.4.
+    for (rel, stale) in [("6.18", true), ("7.2", true), ("7.3", false)] {
+        let mut s = Sim::with_profile(p(rel));
+        let src = s.ring(8, 0);
+        let r = s.ring(4, setup::CQE32);
+        for round in 0..2u64 {
+            let nops: Vec<Sqe> = (0..4u64)
+                .map(|i| Sqe {
+                    opcode: op::NOP,
+                    fd: -1,
+                    off: 0x100 + 4 * round + i,
+                    addr: 0x200 + 4 * round + i,
+                    msg_ring_flags: msgring::uapi::NOP_CQE32,
+                    user_data: 4 * round + i,
+                    ..Sqe::default()
+                })
+                .collect();
+            assert_eq!(s.submit(r, &nops), 4, "{rel}");
+            let got = reap_words(&mut s, r);
+            assert_eq!(got.len(), 4, "{rel}");
+            assert_eq!(got[0].1, [0x100 + 4 * round, 0x200 + 4 * round], "{rel}");
+        }
+        assert_eq!(one(&mut s, src, data(r, 9, 0x40)), 0, "{rel}");
+        let want = if stale { [0x100, 0x200] } else { [0, 0] };
+        assert_eq!(reap_words(&mut s, r), vec![(0x40, want)], "{rel}");
+    }
+}
+
+#[test]
+fn r31_before_6_3_io_uring_register_refuses_use_registered_ring() {
+    // UNREGISTER_PERSONALITY through registered ring index 4, which is empty: 6.3+
+    // look the index up (-EBADF); 6.1 sees an opcode at or above IORING_REGISTER_LAST
+    // (-EINVAL) before any lookup (run: 6.1.192 under QEMU, golden
+    // r31_registered_ring_fds line 37).
+    use msgring::uapi::register;
+    for (rel, want) in [("6.1", -22), ("6.3", -9), ("6.12", -9)] {
+        let mut s = Sim::with_profile(p(rel));
+        let _ring = s.ring(4, 0); // the task gets an io_uring context
+        let r = s.ret(Step::Register {
+            task: TaskId(0),
+            fd: 4,
+            opcode: register::UNREGISTER_PERSONALITY | register::USE_REGISTERED_RING,
+            arg: msgring::RegisterArg::Null,
+            nr_args: 1,
+        });
+        assert_eq!(r, want, "{rel}");
+    }
+}

@@ -8,9 +8,8 @@ impl World {
     /// `io_fill_cqe_aux` / `io_fill_cqe_req` via `io_get_cqe_overflow(.., false)`:
     /// writes into the CQ only if it has room **and** the overflow list is empty (C3:
     /// `io_cqe_cache_refill` refuses while `IO_CHECK_CQ_OVERFLOW_BIT` is set).
-    /// `big`: the extra words a request's CQE writes on a CQE32 ring; `None` for an
-    /// aux CQE, which on 6.18 leaves the slot's words as they were (the kernel's
-    /// `io_fill_cqe_aux` only writes them for a CQE with F_32; 7.3 zeroes them).
+    /// `big`: the extra words the CQE writes on a CQE32 ring; `None` leaves the slot's
+    /// words as they were (an aux CQE before 7.3, see [`Self::aux_cqe_big`]).
     fn fill_cqe(&mut self, ring: RingId, cqe: Cqe, big: Option<[u64; 2]>) -> bool {
         if !self.cq_takes_a_cqe(ring) {
             return false;
@@ -64,9 +63,20 @@ impl World {
     pub(crate) fn post_aux_cqe(&mut self, ring: RingId, cqe: Cqe) -> bool {
         let r = self.ring_mut(ring);
         r.cq_extra = r.cq_extra.wrapping_add(1);
-        let kept = self.fill_cqe(ring, cqe, None) || self.cqring_event_overflow(ring, cqe, [0, 0]);
+        let big = self.aux_cqe_big(ring, &cqe);
+        let kept = self.fill_cqe(ring, cqe, big) || self.cqring_event_overflow(ring, cqe, [0, 0]);
         self.io_commit_cqring_flush(ring);
         kept
+    }
+
+    /// C8 `io_fill_cqe_aux`: what an aux CQE writes into its slot's extra words on a
+    /// CQE32 ring. Zeroes with IORING_CQE_F_32 (6.18+, a 32-byte post) and, from 7.3, on
+    /// every CQE32 ring; otherwise nothing, so the slot keeps a former CQE's words
+    /// (checked on 6.18.44 and 7.2.13 vs 7.3.4: golden `c8_cqe32_extra_words`).
+    fn aux_cqe_big(&self, ring: RingId, cqe: &Cqe) -> Option<[u64; 2]> {
+        let f32_post = self.profile.big_cqe_posts() && cqe.flags & crate::uapi::cqe::F_32 != 0;
+        let cqe32 = self.ring(ring).has(crate::uapi::setup::CQE32);
+        (f32_post || cqe32 && self.profile.aux_cqe_zeroes_big_cqe()).then_some([0, 0])
     }
 
     /// R41.2 `io_commit_cqring_flush` after a CQE commit outside the batch flush

@@ -57,7 +57,9 @@ impl World {
                 return StepResult::Refused("registering fd 0 (data=0)".into());
             }
         }
-        let r = if op == register::SEND_MSG_RING && !self.profile.has_sync_msg() {
+        let too_new = (op == register::SEND_MSG_RING && !self.profile.has_sync_msg())
+            || (use_registered && !self.profile.register_use_registered_ring());
+        let r = if too_new {
             Err(Errno::EINVAL) // at or above IORING_REGISTER_LAST
         } else if fd == -1 {
             self.io_uring_register_blind(op, arg, nr_args)
