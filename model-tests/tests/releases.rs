@@ -450,6 +450,23 @@ fn c8_from_7_3_a_message_zeroes_the_extra_words_of_its_cqe32_slot() {
         assert_eq!(one(&mut s, src, data(r, 9, 0x40)), 0, "{rel}");
         let want = if stale { [0x100, 0x200] } else { [0, 0] };
         assert_eq!(reap_words(&mut s, r), vec![(0x40, want)], "{rel}");
+        // Three alike messages in one submit (the batch the model writes in one pass)
+        // land in slots 1..=3, which hold the first round's words.
+        let batch: Vec<Sqe> = (1..4).map(|i| data(r, 9, 0x40 + i)).collect();
+        assert_eq!(s.submit(src, &batch), 3, "{rel}");
+        let want: Vec<(u64, [u64; 2])> = (1..4u64)
+            .map(|i| {
+                (
+                    0x40 + i,
+                    if stale {
+                        [0x100 + i, 0x200 + i]
+                    } else {
+                        [0, 0]
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(reap_words(&mut s, r), want, "{rel}");
     }
 }
 

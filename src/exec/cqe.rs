@@ -73,7 +73,7 @@ impl World {
     /// CQE32 ring. Zeroes with IORING_CQE_F_32 (6.18+, a 32-byte post) and, from 7.3, on
     /// every CQE32 ring; otherwise nothing, so the slot keeps a former CQE's words
     /// (checked on 6.18.44 and 7.2.13 vs 7.3.4: golden `c8_cqe32_extra_words`).
-    fn aux_cqe_big(&self, ring: RingId, cqe: &Cqe) -> Option<[u64; 2]> {
+    pub(crate) fn aux_cqe_big(&self, ring: RingId, cqe: &Cqe) -> Option<[u64; 2]> {
         let f32_post = self.profile.big_cqe_posts() && cqe.flags & crate::uapi::cqe::F_32 != 0;
         let cqe32 = self.ring(ring).has(crate::uapi::setup::CQE32);
         (f32_post || cqe32 && self.profile.aux_cqe_zeroes_big_cqe()).then_some([0, 0])

@@ -319,12 +319,11 @@ impl World {
             let sqe = r.sq.pop_front().expect("counted above");
             r.sq_consumed = r.sq_consumed.wrapping_add(1);
             submitted += 1;
-            let init = self.io_init_req(ring, &sqe);
+            let init = self.io_init_req(ring, &sqe, link.as_mut());
             if self.fast_lanes
                 && link.is_none()
-                && init == Ok(false)
+                && init == Ok(0)
                 && sqe.flags & UNLINKED_INLINE_EXCLUDES == 0
-                && !self.ring(ring).drain_next
             {
                 match self.issue_unlinked_inline(ring, task, &sqe) {
                     Unlinked::NeedsReq => {}
@@ -336,11 +335,8 @@ impl World {
                 }
             }
             let mut req = Req::new(ring, task, sqe);
-            if let Ok(force_async) = init {
-                if force_async {
-                    req.sqe.flags |= sqe_flags::ASYNC;
-                }
-                self.io_init_drain_link(ring, &mut req, link.as_mut());
+            if let Ok(gained) = init {
+                req.sqe.flags |= gained;
             }
             if let Err(e) = init {
                 // io_submit_fail_init: fail this request, and the head of its chain.
@@ -400,6 +396,9 @@ impl World {
         // One pass: count the SQEs the lane takes (k) and write the CQEs of the first
         // `direct` of them while the target's CQ has room and no overflow (C3).
         let open = self.rings[dst].overflow.is_empty();
+        // Every CQE of the lane carries the same flags, so C8 decides once for all.
+        let lane_cqe = IoMsg::from_sqe(&lane.shape).data_cqe();
+        let clear_big = self.aux_cqe_big(lane.target, &lane_cqe).is_some();
         let (sq, cq) = sq_and_cq(&mut self.rings, src, dst);
         let (a, b) = sq.as_slices();
         let (a, b) = (&a[..max.min(a.len())], &b[..max - max.min(a.len())]);
@@ -409,7 +408,7 @@ impl World {
         }
         let mut direct = 0;
         if open {
-            let mut w = cq.aux_writer();
+            let mut w = cq.aux_writer(clear_big);
             let data_cqe = |s: &Sqe| IoMsg::from_sqe(s).data_cqe();
             direct = w.write_each(&a[..k.min(a.len())], data_cqe);
             if direct == a.len() {
@@ -459,11 +458,20 @@ impl World {
         }
     }
 
-    /// R2 `io_init_req` for the modelled opcodes, then the opcode's prep (R1). Returns
-    /// whether the request must be issued async (REQ_F_FORCE_ASYNC while a drain is
-    /// active).
-    pub(crate) fn io_init_req(&mut self, ring: RingId, sqe: &Sqe) -> Result<bool, Errno> {
-        let mut force_async = false;
+    /// R2 `io_init_req` for the modelled opcodes, then the opcode's prep (R1). `head`:
+    /// the chain the request joins, if any. Returns the IOSQE flags the request gains:
+    /// ASYNC (REQ_F_FORCE_ASYNC) while a drain is active, IO_DRAIN too when it is the
+    /// request after a chain that had a drain in the middle (R41.1). The drain state
+    /// changes before the checks that come after it in the kernel (ioprio, personality,
+    /// prep), so a request that fails those still starts or takes over a drain
+    /// (`msgring check --seed 5`, trace 59866).
+    pub(crate) fn io_init_req(
+        &mut self,
+        ring: RingId,
+        sqe: &Sqe,
+        head: Option<&mut Req>,
+    ) -> Result<u8, Errno> {
+        let has_head = head.is_some();
         if sqe.opcode >= self.profile.op_last() || self.op128_without_big_sqe(sqe) {
             return Err(Errno::EINVAL);
         }
@@ -483,12 +491,20 @@ impl World {
                 if self.ring(ring).drain_disabled {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                self.ring_mut(ring).drain_active = true; // io_init_drain
+                self.io_init_drain(ring, head);
             }
         }
+        let mut gained = 0;
         if self.ring(ring).drain_active {
             // "knock it to the slow queue path, will be drained there": REQ_F_FORCE_ASYNC.
-            force_async = true;
+            gained |= sqe_flags::ASYNC;
+        }
+        if self.ring(ring).drain_next && !has_head {
+            // The request after a chain with a drain in the middle is drained.
+            let r = self.ring_mut(ring);
+            r.drain_next = false;
+            r.drain_active = true;
+            gained |= sqe_flags::IO_DRAIN | sqe_flags::ASYNC;
         }
         if sqe.ioprio != 0 {
             return Err(Errno::EINVAL); // neither NOP nor MSG_RING sets def->ioprio
@@ -502,7 +518,7 @@ impl World {
             op::MSG_RING => crate::exec::msg_ring::io_msg_ring_prep(sqe, self.profile)?,
             _ => io_nop_prep(sqe, self.ring(ring).flags)?,
         }
-        Ok(force_async)
+        Ok(gained)
     }
 
     /// R2 (6.19+) `io_init_req`: IORING_OP_NOP128 and IORING_OP_URING_CMD128
@@ -512,22 +528,14 @@ impl World {
         self.profile.op128_needs_big_sqe() && matches!(sqe.opcode, op::NOP128 | op::URING_CMD128)
     }
 
-    /// `io_init_drain` and `drain_next` (R41.1): IO_DRAIN on a link member drains the
-    /// chain's head instead, and the request after the chain is drained too.
-    fn io_init_drain_link(&mut self, ring: RingId, req: &mut Req, head: Option<&mut Req>) {
-        let drain = sqe_flags::IO_DRAIN | sqe_flags::ASYNC;
-        match head {
-            Some(head) if req.sqe.flags & sqe_flags::IO_DRAIN != 0 => {
-                head.sqe.flags |= drain;
-                self.ring_mut(ring).drain_next = true;
-            }
-            None if self.ring(ring).drain_next => {
-                let r = self.ring_mut(ring);
-                r.drain_next = false;
-                r.drain_active = true;
-                req.sqe.flags |= drain;
-            }
-            _ => {}
+    /// R41.1 `io_init_drain`: the ring's drain becomes active; IO_DRAIN on a chain
+    /// member drains the chain's head instead, and the request after the chain too
+    /// (`drain_next`, taken by the next [`Self::io_init_req`] outside a chain).
+    fn io_init_drain(&mut self, ring: RingId, head: Option<&mut Req>) {
+        self.ring_mut(ring).drain_active = true;
+        if let Some(head) = head {
+            head.sqe.flags |= sqe_flags::IO_DRAIN | sqe_flags::ASYNC;
+            self.ring_mut(ring).drain_next = true;
         }
     }
 

@@ -216,10 +216,11 @@ impl Cq {
         self.writer_with(true)
     }
 
-    /// [`Cq::writer`] for MSG_RING target CQEs (`io_add_aux_cqe`), which on 6.18 leave
-    /// a CQE32 slot's extra words as they were.
-    pub fn aux_writer(&mut self) -> CqWriter<'_> {
-        self.writer_with(false)
+    /// [`Cq::writer`] for MSG_RING target CQEs (`io_add_aux_cqe`), which zero a CQE32
+    /// slot's extra words only if `clear_big` (C8: with IORING_CQE_F_32 from 6.18, on
+    /// every CQE32 ring from 7.3) and otherwise leave them as they were.
+    pub fn aux_writer(&mut self, clear_big: bool) -> CqWriter<'_> {
+        self.writer_with(clear_big)
     }
 
     fn writer_with(&mut self, clear_big: bool) -> CqWriter<'_> {
