@@ -1,43 +1,14 @@
-//! Files and fds: the vfd table (`Res`: a ring or a file), pipes, eventfds and memfds,
-//! the fd floor (a number the host closed is never handed out again in a run), the
-//! identities of the files it created, and `isolate_fd_table`.
+//! Files and fds: the vfd table (what each vfd stands for, its host fd), pipes,
+//! eventfds and memfds, the fd floor (a number the host closed is never handed out
+//! again in a run), the identities of the files the host created, and
+//! `isolate_fd_table`.
 
 use super::ring::Ring;
 use super::sys::{close_fd, errno};
-use super::Host;
+use super::{Host, Kind, Res};
 use crate::limits::*;
 use crate::{FileId, Vfd, HOST_REFUSED};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
-    PipeRead,
-    PipeWrite,
-    Eventfd,
-    Memfd,
-}
-
-pub(super) enum Res {
-    Ring(Box<Ring>),
-    File { fd: i32, _kind: Kind },
-}
-
-impl Res {
-    pub(super) fn fd(&self) -> i32 {
-        match self {
-            Res::Ring(r) => r.fd,
-            Res::File { fd, .. } => *fd,
-        }
-    }
-}
-
-impl Drop for Res {
-    fn drop(&mut self) {
-        if let Res::File { fd, .. } = self {
-            close_fd(*fd);
-        }
-    }
-}
 
 /// See [`crate::isolate_fd_table`].
 pub fn isolate_fd_table() -> Result<(), i32> {

@@ -38,6 +38,14 @@
 //! `uname`, `gettid` and `getpid` (safe rustix calls returning owned fds, handed to
 //! the host's bookkeeping with `into_raw_fd`). The public constants in
 //! [`crate::consts`] and [`crate::sqe`] are checked against rustix's at compile time.
+//!
+//! # Layout
+//!
+//! This file holds [`Host`]'s state, its creation, reset and drop. `sys` makes the raw
+//! system calls and holds the kernel's structs, `probe` finds out what the kernel
+//! offers, `tasks` runs tasks as threads, `busy` scans `/proc` for work still going on,
+//! `fds` keeps the vfd table and the files, `ring` and `sqcq` a ring's mappings, SQ and
+//! CQ, `register` and `register_raw` the register calls, `observe` the fdinfo reads.
 
 mod busy;
 mod fds;
@@ -54,13 +62,43 @@ use crate::{FileId, Task0, TaskId, Unavailable};
 use std::collections::HashMap;
 
 use busy::{TaskDir, ThreadKind};
-use fds::Res;
 use probe::unavailable;
+use ring::Ring;
 use sys::{close_fd, sys_setup, Params};
 use tasks::{current_tid, Task};
 
 pub use fds::isolate_fd_table;
 pub use probe::{probe, try_setup};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    PipeRead,
+    PipeWrite,
+    Eventfd,
+    Memfd,
+}
+
+enum Res {
+    Ring(Box<Ring>),
+    File { fd: i32, _kind: Kind },
+}
+
+impl Res {
+    fn fd(&self) -> i32 {
+        match self {
+            Res::Ring(r) => r.fd,
+            Res::File { fd, .. } => *fd,
+        }
+    }
+}
+
+impl Drop for Res {
+    fn drop(&mut self) {
+        if let Res::File { fd, .. } = self {
+            close_fd(*fd);
+        }
+    }
+}
 
 /// Owns every ring, file and task a trace creates; closes and joins all of it
 /// on drop. See the crate docs.

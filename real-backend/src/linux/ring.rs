@@ -2,9 +2,8 @@
 //! `io_uring_params` the kernel filled in, and `Host::setup_ring`, which makes one on
 //! a task's thread.
 
-use super::fds::Res;
 use super::sys::{close_fd, errno, sys_setup, Params, FEAT_SINGLE_MMAP, IORING_OFF_SQES};
-use super::Host;
+use super::{Host, Res};
 use crate::consts::*;
 use crate::limits::*;
 use crate::{RingInfo, TaskId, Vfd, HOST_REFUSED};

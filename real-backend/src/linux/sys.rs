@@ -67,13 +67,13 @@ pub(super) const UNOPENED_FD: i32 = i32::MAX;
 pub(super) struct SqOff {
     pub(super) head: u32,
     pub(super) tail: u32,
-    pub(super) ring_mask: u32,
-    pub(super) ring_entries: u32,
+    ring_mask: u32,
+    ring_entries: u32,
     pub(super) flags: u32,
-    pub(super) dropped: u32,
+    dropped: u32,
     pub(super) array: u32,
-    pub(super) resv1: u32,
-    pub(super) user_addr: u64,
+    resv1: u32,
+    user_addr: u64,
 }
 
 #[repr(C)]
@@ -81,13 +81,13 @@ pub(super) struct SqOff {
 pub(super) struct CqOff {
     pub(super) head: u32,
     pub(super) tail: u32,
-    pub(super) ring_mask: u32,
-    pub(super) ring_entries: u32,
+    ring_mask: u32,
+    ring_entries: u32,
     pub(super) overflow: u32,
     pub(super) cqes: u32,
-    pub(super) flags: u32,
-    pub(super) resv1: u32,
-    pub(super) user_addr: u64,
+    flags: u32,
+    resv1: u32,
+    user_addr: u64,
 }
 
 #[repr(C)]
