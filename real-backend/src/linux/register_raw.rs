@@ -7,8 +7,11 @@
 //! kernel accepts stays inside it), `IORING_[UN]REGISTER_PERSONALITY` (no argument is
 //! read). Anything else is refused with [`HOST_REFUSED`].
 
-use super::{sys_register, uring, Host, REG_SEND_MSG_RING};
+use super::sys::{sys_register, REG_SEND_MSG_RING};
+use super::Host;
 use crate::{RawRegArg, RegFd, TaskId, HOST_REFUSED};
+
+use rustix::io_uring as uring;
 
 const REG_PERSONALITY: u32 = uring::IoringRegisterOp::RegisterPersonality as u32;
 const UNREG_PERSONALITY: u32 = uring::IoringRegisterOp::UnregisterPersonality as u32;
@@ -67,7 +70,7 @@ impl Host {
         let fd = match fd {
             RegFd::Blind => -1,
             RegFd::Vfd(v) => match self.real_fd(v) {
-                -1 => super::UNOPENED_FD,
+                -1 => super::sys::UNOPENED_FD,
                 fd => fd,
             },
             RegFd::Index(i) => i as i32,
