@@ -3,12 +3,14 @@
 
 pub(crate) mod branch;
 pub(crate) mod cqe;
+pub(crate) mod drain;
 pub(crate) mod msg_ring;
 pub(crate) mod register;
 pub(crate) mod register_raw;
 pub(crate) mod setup;
 pub(crate) mod submit;
 pub(crate) mod taskwork;
+pub(crate) mod wait;
 
 pub use branch::{Successor, Successors};
 pub use register::{MAX_FIXED_FILES, MODEL_NOFILE};

@@ -1,5 +1,5 @@
-//! `io_uring_enter`: submission (`io_submit_sqes`, `io_init_req`, link assembly),
-//! completion batching, and waiting (`io_cqring_wait`, `io_iopoll_check`).
+//! `io_uring_enter`: submission (`io_submit_sqes`, `io_init_req`, link assembly) and
+//! completion batching; waiting is in [`super::wait`], IO_DRAIN in [`super::drain`].
 //!
 //! Completion order is part of the model (R16): requests that complete inline are
 //! collected in a batch (`submit_state.compl_reqs`) and their CQEs are written when the
@@ -154,10 +154,6 @@ pub(crate) fn is_link(sqe: &Sqe) -> bool {
     sqe.flags & (sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK) != 0
 }
 
-/// How many rounds `io_cqring_wait` follows local work that runs but changes nothing
-/// a waiter could see, before it gives up like the backend's bounded wait (-ETIME).
-const MAX_WAIT_ROUNDS: u32 = 1 << 12;
-
 impl World {
     /// The part of an SQE the model does not implement, if any. Checked before a submit
     /// changes anything, so an unmodelled step leaves the world as it was.
@@ -279,7 +275,7 @@ impl World {
 
     /// M3: how many local work items a GETEVENTS run handles: `max(20, min)` on 6.18,
     /// all of them before.
-    fn local_work_max(&self, min: u32) -> u32 {
+    pub(super) fn local_work_max(&self, min: u32) -> u32 {
         match self.profile.local_work_max() {
             Some(m) => m.max(min),
             None => u32::MAX,
@@ -528,17 +524,6 @@ impl World {
         self.profile.op128_needs_big_sqe() && matches!(sqe.opcode, op::NOP128 | op::URING_CMD128)
     }
 
-    /// R41.1 `io_init_drain`: the ring's drain becomes active; IO_DRAIN on a chain
-    /// member drains the chain's head instead, and the request after the chain too
-    /// (`drain_next`, taken by the next [`Self::io_init_req`] outside a chain).
-    fn io_init_drain(&mut self, ring: RingId, head: Option<&mut Req>) {
-        self.ring_mut(ring).drain_active = true;
-        if let Some(head) = head {
-            head.sqe.flags |= sqe_flags::IO_DRAIN | sqe_flags::ASYNC;
-            self.ring_mut(ring).drain_next = true;
-        }
-    }
-
     /// `io_queue_sqe` for a valid chain head, or `io_queue_sqe_fallback` when it must go
     /// async (IOSQE_ASYNC, IO_DRAIN, or any request while the ring's drain is active) or
     /// has failed.
@@ -568,117 +553,6 @@ impl World {
         } else {
             self.iowq.push_back(Work::Issue { req });
         }
-    }
-
-    /// R41.1 `io_drain_req`: the request joins the defer list; the list is released as
-    /// far as it can be; a request that is not itself a drain and finds the list empty
-    /// ends the drain. Before 6.16 (R41.2) a request that need not wait and finds the
-    /// list empty is released at once and ends the drain, drain or not.
-    fn io_drain_req(&mut self, mut req: Req) {
-        let ring = req.ring;
-        if self.profile.drain_by_sequence() {
-            let r = self.ring(ring);
-            req.drain_seq = r.sq_consumed.wrapping_sub(1 + req.link.len() as u32);
-            if !self.req_need_defer(&req) && r.defer_list.is_empty() {
-                self.ring_mut(ring).drain_active = false;
-                let task = req.task;
-                self.io_req_task_work_add(ring, task, Work::Issue { req });
-            } else {
-                self.ring_mut(ring).defer_list.push_back(req);
-            }
-            return;
-        }
-        let drain = req.sqe.flags & sqe_flags::IO_DRAIN != 0;
-        self.ring_mut(ring).defer_list.push_back(req);
-        self.io_queue_deferred(ring);
-        let r = self.ring_mut(ring);
-        if !drain && r.defer_list.is_empty() {
-            r.drain_active = false;
-        }
-    }
-
-    /// `io_queue_deferred`: releases deferred requests in order, through task_work
-    /// (`io_req_task_queue`, then io-wq). The first entry, and every entry from a drain
-    /// on, waits until no other request of the ring is in flight
-    /// (`nr_req_allocated == nr_drained`). Returns whether any was released.
-    pub(crate) fn io_queue_deferred(&mut self, ring: RingId) -> bool {
-        self.io_queue_deferred_drains(ring).0
-    }
-
-    /// [`Self::io_queue_deferred`], also returning whether a drain request was released
-    /// (7.3's return value). From 7.3 it tracks the released drain request without
-    /// links (`ctx->drain_req`), forgotten once nothing outside the list is alive.
-    fn io_queue_deferred_drains(&mut self, ring: RingId) -> (bool, bool) {
-        let by_sequence = self.profile.drain_by_sequence();
-        let track = self.profile.drain_ends_when_drain_completes();
-        if track && !self.ring_has_requests_in_flight(ring) {
-            self.ring_mut(ring).drain_req = false;
-        }
-        let mut drain_seen = false;
-        let mut first = true;
-        let mut released = false;
-        let mut drain_queued = false;
-        while let Some(front) = self.ring(ring).defer_list.front() {
-            if by_sequence {
-                if self.req_need_defer(front) {
-                    break;
-                }
-            } else {
-                drain_seen |= front.sqe.flags & sqe_flags::IO_DRAIN != 0;
-                if (drain_seen || first) && self.ring_has_requests_in_flight(ring) {
-                    break;
-                }
-            }
-            let req = self.ring_mut(ring).defer_list.pop_front().expect("checked");
-            if req.sqe.flags & sqe_flags::IO_DRAIN != 0 {
-                drain_queued = true;
-                if track && req.link.is_empty() {
-                    let r = self.ring_mut(ring);
-                    r.drain_req = true;
-                    r.drain_req_completed = false;
-                }
-            }
-            let task = req.task;
-            self.io_req_task_work_add(ring, task, Work::Issue { req });
-            first = false;
-            released = true;
-        }
-        (released, drain_queued)
-    }
-
-    /// R41.2 `req_need_defer` (before 6.16): a drain request waits until every SQE
-    /// consumed before its chain has posted its CQE into the CQ: `seq + cq_extra !=
-    /// cached_cq_tail` (CQEs still on the overflow list do not count). Requests without
-    /// IO_DRAIN never wait on their own; they wait behind a drain on the list.
-    fn req_need_defer(&self, req: &Req) -> bool {
-        if req.sqe.flags & sqe_flags::IO_DRAIN == 0 {
-            return false;
-        }
-        let r = self.ring(req.ring);
-        req.drain_seq.wrapping_add(r.cq_extra) != r.cq.tail()
-    }
-
-    /// Whether a request submitted to `ring` is alive outside the defer list: in the
-    /// completion batch, on io-wq, or in any task_work list.
-    fn ring_has_requests_in_flight(&self, ring: RingId) -> bool {
-        let mine = |w: &Work| match w {
-            Work::PostAux { .. } => false,
-            Work::InstallFd { req, .. } | Work::Complete { req, .. } | Work::Issue { req } => {
-                req.ring == ring
-            }
-            Work::FailLinks { reqs, .. } => reqs.iter().any(|r| r.ring == ring),
-        };
-        self.batch.iter().any(|c| c.ring() == ring)
-            || self.iowq.iter().any(mine)
-            || self
-                .tasks
-                .iter()
-                .chain(std::iter::once(&self.sq_thread))
-                .any(|t| t.work_items().any(mine))
-            || self
-                .rings
-                .iter()
-                .any(|r| r.local_work.iter().chain(&r.retry_work).any(mine))
     }
 
     /// Issues `req` and routes its completion.
@@ -875,26 +749,6 @@ impl World {
         }
     }
 
-    /// R41.3 (7.3) the drain part of `__io_submit_flush_completions`: if the drain
-    /// request completed in this batch (`io_drain_req_completed`) and releasing the
-    /// defer list started no new drain request and left it empty, the drain ends, so
-    /// later requests run inline again (7.2 kept it active until a later non-drain
-    /// request found the list empty in `io_drain_req`).
-    fn io_drain_flush(&mut self, ring: RingId) {
-        let r = self.ring_mut(ring);
-        let mut done = r.drain_req && std::mem::take(&mut r.drain_req_completed);
-        if done {
-            r.drain_req = false;
-        }
-        if self.io_queue_deferred_drains(ring).1 {
-            done = false; // a drain request started from the list keeps the drain going
-        }
-        let r = self.ring_mut(ring);
-        if done && r.defer_list.is_empty() {
-            r.drain_active = false;
-        }
-    }
-
     /// Writes the CQEs of a [`Completed::Run`]: `{user_data, 0, 0}` for each of
     /// `user_data`, in order (straight into the CQ while it has room and no overflow,
     /// C3, the rest through [`World::post_aux_cqe`]).
@@ -987,101 +841,6 @@ impl World {
             r.sqe.flags &= !sqe_flags::CQE_SKIP_SUCCESS;
             self.complete_batched(r, res);
         }
-    }
-
-    /// `io_cqring_wait` (C4, finding 11): runs local work (DEFER_TASKRUN owner only),
-    /// task_work, flushes the overflow list, and waits for `min_complete` (clamped to the
-    /// CQ size) visible CQEs. A wait nothing can satisfy ends like the real backend's
-    /// bounded wait: -ETIME, or 0 if any CQE is visible.
-    fn io_cqring_wait(&mut self, ring: RingId, task: TaskId, min_complete: u32) -> i32 {
-        let min = min_complete.min(self.ring(ring).cq.entries());
-        let r = self.ring(ring);
-        if r.has(setup::DEFER_TASKRUN) && r.submitter != Some(task) {
-            return Errno::EEXIST.neg();
-        }
-        if self.local_work_pending(ring) {
-            let max = self.local_work_max(min);
-            self.run_local_work(ring, min, max);
-        }
-        self.iowq_may_run();
-        self.run_task_work(task);
-        self.iowq_may_run();
-        if !self.ring(ring).overflow.is_empty() {
-            self.cqring_overflow_flush(ring);
-        }
-        if self.ring(ring).cq.ready() >= min {
-            return 0;
-        }
-        let mut rounds = 0u32;
-        let ret = loop {
-            let before = self.progress_marker(ring);
-            self.settle();
-            let nr_wait = min.saturating_sub(self.ring(ring).cq.ready());
-            // The waiter does not sleep while local work is pending
-            // (`io_cqring_wait_schedule` returns 1): work that ran counts as progress
-            // even when it only queued the next item (a MSG_RING to this DEFER ring
-            // from its own local work posts through one more local work item, R14).
-            let mut ran = 0;
-            if self.local_work_pending(ring) {
-                ran = self.run_local_work(ring, nr_wait, nr_wait);
-            }
-            self.run_task_work(task);
-            if !self.ring(ring).overflow.is_empty() {
-                self.cqring_overflow_flush(ring);
-            }
-            if self.ring(ring).dropped {
-                break Errno::EBADR.neg();
-            }
-            if self.ring(ring).cq.ready() >= min {
-                break 0;
-            }
-            rounds += 1;
-            if (ran == 0 || rounds >= MAX_WAIT_ROUNDS) && self.progress_marker(ring) == before {
-                break Errno::ETIME.neg();
-            }
-        };
-        if self.ring(ring).cq.ready() == 0 {
-            ret
-        } else {
-            0
-        }
-    }
-
-    /// What can change while a waiter sleeps: the CQ tail, queued local work, and
-    /// pending async work. (Local work that keeps queueing the next item without
-    /// posting is followed for at most [`MAX_WAIT_ROUNDS`] rounds.)
-    fn progress_marker(&self, ring: RingId) -> (u32, usize, usize, usize) {
-        let r = self.ring(ring);
-        (
-            r.cq.tail(),
-            r.local_work.len() + r.retry_work.len(),
-            r.overflow.len(),
-            self.iowq.len(),
-        )
-    }
-
-    /// `io_iopoll_check` (IOPOLL rings): flush overflow, -EBADR if CQEs were dropped,
-    /// then return 0 without waiting (nothing of the model sits on the iopoll list).
-    fn io_iopoll_check(&mut self, ring: RingId, task: TaskId) -> i32 {
-        let r = self.ring(ring);
-        if r.has(setup::DEFER_TASKRUN) && r.submitter != Some(task) {
-            return Errno::EEXIST.neg();
-        }
-        if !self.ring(ring).overflow.is_empty() {
-            self.cqring_overflow_flush(ring);
-        }
-        if self.ring(ring).dropped {
-            return Errno::EBADR.neg();
-        }
-        if self.ring(ring).cq.ready() > 0 {
-            return 0;
-        }
-        if self.local_work_pending(ring) {
-            let max = self.local_work_max(0);
-            self.run_local_work(ring, 0, max);
-        }
-        self.run_task_work(task);
-        0
     }
 }
 
