@@ -174,6 +174,9 @@ pub enum Rule {
     /// C9: a CQE with IORING_CQE_F_32 is a 32-byte post (`io_get_cqe(.., cqe32)`):
     /// CQE_MIXED rings, padding at the last slot, two contiguous slots.
     BigCqePosts,
+    /// C8: IORING_NOP_CQE32: a NOP's CQE carries `extra1 = sqe->off`,
+    /// `extra2 = sqe->addr`.
+    NopCqe32,
     /// C9: `io_cqe_cache_refill` pads only CQE_MIXED rings, and a CQE32 ring needs one
     /// free entry for a 32-byte post.
     CqeRefillFix,
@@ -261,6 +264,7 @@ pub const CHANGES: &[Change] = &[
     change(Rule::DrainByAllocation, v(6, 16), "io_uring drain rework (nr_req_allocated, nr_drained; io_get_sequence and cq_extra gone)", "run: by sequence on 6.12, by allocation on 6.16+; source 6.12.118"),
     change(Rule::IowqNoRoomCompletionViaTaskWork, v(6, 16), "io_req_complete_post: `goto defer_complete` when the CQE does not fit", "run: overflowed by the worker on 6.12, task_work on 6.16+ (msgring check seed 1 trace 4583)"),
     change(Rule::BigCqePosts, v(6, 18), "io_uring: add support for IORING_SETUP_CQE_MIXED (io_fill_nop_cqe, io_get_cqe cqe32)", "run: CQE_MIXED accepted on 6.18.15/6.18.44, -EINVAL on 6.17; source 7.2.13 io_cqe_cache_refill"),
+    change(Rule::NopCqe32, v(6, 18), "io_uring/nop: IORING_NOP_CQE32 (the CQE_MIXED series)", "run: 6.18.15 and 6.18.44 (golden c8_cqe32_extra_words, real-backend/examples/exp8), -EINVAL on 6.17.13 (unknown NOP flag)"),
     Change {
         backports: &[
             Backport { from: v(6, 1) },
@@ -526,7 +530,7 @@ impl Profile {
     /// IORING_NOP_CQE32 exists (6.18, with CQE_MIXED): a NOP's CQE carries
     /// `extra1 = sqe->off`, `extra2 = sqe->addr` (C8; real-backend/examples/exp8).
     pub fn nop_cqe32(self) -> bool {
-        self >= Profile::V6_18
+        self.has(Rule::NopCqe32)
     }
 
     /// R30: IORING_REGISTER_SEND_MSG_RING exists (6.13+). Before, opcode 31 is -EINVAL
@@ -714,6 +718,21 @@ mod tests {
         assert!("6.18.".parse::<Profile>().is_err());
         assert_eq!("6.2".parse::<Profile>(), Ok(Profile::V6_2));
         assert_eq!("6.18.15".parse::<Profile>().unwrap().to_string(), "6.18.15");
+    }
+
+    #[test]
+    fn a_stable_release_has_its_lines_rules_unless_a_backport_says_otherwise() {
+        // `Profile`'s order puts 6.18.44 before the line 6.18 (its newest patch), so a
+        // rule asked as `self >= Profile::V6_18` was false on every 6.18.x the host and
+        // the QEMU goldens run (c8_cqe32_extra_words skipped IORING_NOP_CQE32 there).
+        let at = |s: &str| s.parse::<Profile>().unwrap();
+        for rel in ["6.18.15", "6.18.44", "6.18", "7.3.4"] {
+            assert!(at(rel).nop_cqe32(), "{rel}");
+            assert!(at(rel).big_cqe_posts(), "{rel}");
+        }
+        for rel in ["6.17.13", "6.17", "6.12.118"] {
+            assert!(!at(rel).nop_cqe32(), "{rel}");
+        }
     }
 
     #[test]
