@@ -26,6 +26,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_early_between_task_work_callbacks.trace",
+        &[ChoicePoint::IowqEarly],
+        true,
+    ),
+    (
         "model-tests/traces/choices/task_work_resched.trace",
         &[ChoicePoint::TaskWorkResched, ChoicePoint::IowqEarly],
         true,

@@ -65,9 +65,13 @@ impl World {
     /// `task_work_run`: runs `task`'s callbacks, newest first, until none is left.
     /// io_uring's callback (`tctx_task_work`) runs the whole FIFO list; its completions
     /// are flushed at its end (`ctx_flush_and_put`), which clears IORING_SQ_TASKRUN on
-    /// the rings involved.
+    /// the rings involved. io-wq workers run meanwhile on other CPUs, so one may finish
+    /// between two callbacks ([`Self::iowq_may_run`]: check seed 4 trace 29901, an
+    /// io-wq request's completion queued as local work between those of two SEND_FD
+    /// installs that one `task_work_run` ran, M11).
     pub(crate) fn run_task_work(&mut self, task: TaskId) {
         let was = self.running.replace(task);
+        let mut first = true;
         // `task_work_run` takes the whole stack at once (xchg) and runs it newest
         // first; callbacks added meanwhile wait for the next round.
         loop {
@@ -77,6 +81,9 @@ impl World {
                 return;
             }
             for cb in batch.into_iter().rev() {
+                if !std::mem::take(&mut first) {
+                    self.iowq_may_run();
+                }
                 match cb {
                     Callback::Plain(w) => self.run_work(w),
                     Callback::Tctx => self.tctx_task_work(task),
