@@ -59,6 +59,13 @@ pub enum ChoicePoint {
     /// callback is added to a task other than the one running: option 1 makes that
     /// task run its task_work right there.
     TaskWorkEarly,
+    /// R42, M9 (`io_wq_submit_work` → `io_issue_sqe`): an io-wq worker does the op's
+    /// own work (a MSG_RING's target CQE under the target's `completion_lock`, a
+    /// task_work it adds) and only then posts the request's CQE
+    /// (`io_req_complete_post`, under the source's lock): the task and other agents
+    /// may run between the two. Met when an io-wq MSG_RING request has been issued:
+    /// option 1 leaves the post as the worker's next io-wq item.
+    IowqPostLater,
 }
 
 impl ChoicePoint {
@@ -69,6 +76,7 @@ impl ChoicePoint {
         ChoicePoint::SettleOrder,
         ChoicePoint::TaskWorkResched,
         ChoicePoint::TaskWorkEarly,
+        ChoicePoint::IowqPostLater,
     ];
 
     /// The name used in traces (`choose iowq_order=1`), reports and JSON.
@@ -79,6 +87,7 @@ impl ChoicePoint {
             ChoicePoint::SettleOrder => "settle_order",
             ChoicePoint::TaskWorkResched => "task_work_resched",
             ChoicePoint::TaskWorkEarly => "task_work_early",
+            ChoicePoint::IowqPostLater => "iowq_post_later",
         }
     }
 
@@ -89,7 +98,9 @@ impl ChoicePoint {
     /// The rule ids of docs/semantics.md this point belongs to.
     pub fn rules(self) -> &'static str {
         match self {
-            ChoicePoint::IowqOrder | ChoicePoint::IowqEarly => "R42, M9",
+            ChoicePoint::IowqOrder | ChoicePoint::IowqEarly | ChoicePoint::IowqPostLater => {
+                "R42, M9"
+            }
             ChoicePoint::SettleOrder => "M9, R24",
             ChoicePoint::TaskWorkResched => "M9",
             ChoicePoint::TaskWorkEarly => "M11, R24",

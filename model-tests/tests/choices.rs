@@ -31,6 +31,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_post_later.trace",
+        &[ChoicePoint::IowqPostLater],
+        true,
+    ),
+    (
         "model-tests/traces/choices/task_work_resched.trace",
         &[ChoicePoint::TaskWorkResched, ChoicePoint::IowqEarly],
         true,
@@ -41,10 +46,16 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     // Either of the two explains it; no recorded history needs one of them alone yet
-    // (docs/semantics.md, "Choice points").
+    // (docs/semantics.md, "Choice points"). With both off, the search gives up
+    // (unknown, more than 8 non-default options tried) rather than proving that
+    // `iowq_post_later` cannot explain it; with all three off, no path does.
     (
         "model-tests/traces/choices/settle_order_or_iowq_order.trace",
-        &[ChoicePoint::SettleOrder, ChoicePoint::IowqOrder],
+        &[
+            ChoicePoint::SettleOrder,
+            ChoicePoint::IowqOrder,
+            ChoicePoint::IowqPostLater,
+        ],
         false,
     ),
 ];

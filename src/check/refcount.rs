@@ -19,9 +19,10 @@ fn count_req(req: &Req, counts: &mut [u32]) {
 fn count_work(w: &Work, counts: &mut [u32]) {
     match w {
         Work::PostAux { .. } => {}
-        Work::InstallFd { req, .. } | Work::Complete { req, .. } | Work::Issue { req } => {
-            count_req(req, counts)
-        }
+        Work::InstallFd { req, .. }
+        | Work::Complete { req, .. }
+        | Work::Issue { req }
+        | Work::IowqPost { req, .. } => count_req(req, counts),
         Work::FailLinks { reqs, .. } => reqs.iter().for_each(|r| count_req(r, counts)),
     }
 }

@@ -113,9 +113,10 @@ impl World {
     pub(super) fn ring_has_requests_in_flight(&self, ring: RingId) -> bool {
         let mine = |w: &Work| match w {
             Work::PostAux { .. } => false,
-            Work::InstallFd { req, .. } | Work::Complete { req, .. } | Work::Issue { req } => {
-                req.ring == ring
-            }
+            Work::InstallFd { req, .. }
+            | Work::Complete { req, .. }
+            | Work::Issue { req }
+            | Work::IowqPost { req, .. } => req.ring == ring,
             Work::FailLinks { reqs, .. } => reqs.iter().any(|r| r.ring == ring),
         };
         self.batch.iter().any(|c| c.ring() == ring)

@@ -6,6 +6,7 @@
 //! batch is flushed, at the end of the submit or task_work run, while aux CQEs
 //! (`io_post_aux_cqe`) are written at once.
 
+use crate::choice::ChoicePoint;
 use crate::errno::Errno;
 use crate::exec::msg_ring::{IoMsg, MsgIssue};
 use crate::sqe::Sqe;
@@ -573,11 +574,27 @@ impl World {
             }
             (Issued::Failed(res), IssueCtx::Inline) => self.complete_batched(req, res),
             (Issued::Complete(res) | Issued::Failed(res), IssueCtx::IoWq) => {
-                self.io_req_complete_post(req, res)
+                if self.iowq_post_later(&req) {
+                    self.iowq.push_front(Work::IowqPost { req, res });
+                } else {
+                    self.io_req_complete_post(req, res)
+                }
             }
             (Issued::Again, _) => self.iowq.push_back(Work::Issue { req }),
             (Issued::Parked, _) => {}
         }
+    }
+
+    /// Whether an io-wq worker that issued `req` posts its CQE later, as its next io-wq
+    /// item (choice point [`ChoicePoint::IowqPostLater`]): the op's own effect and the
+    /// post are two critical sections in `io_wq_submit_work`, and the task may flush
+    /// its batch between them (check seed 5 trace 60992: a self-MSG_DATA's target CQE
+    /// came before the submit's batch, its own CQE after). Offered for MSG_RING, the
+    /// only modelled op with an effect of its own.
+    fn iowq_post_later(&mut self, req: &Req) -> bool {
+        self.decide.active()
+            && req.sqe.opcode == op::MSG_RING
+            && self.decide.choose(ChoicePoint::IowqPostLater, 2) == 1
     }
 
     /// `io_issue_sqe` for the modelled opcodes. Returns the request back unless it was
@@ -656,7 +673,7 @@ impl World {
     /// overflowed CQEs pending: C3) is not overflowed by the worker either: the
     /// completion goes to task_work (`if (!completed) goto defer_complete`), so CQEs
     /// posted meanwhile (a MSG_RING target CQE) overflow ahead of it.
-    fn io_req_complete_post(&mut self, req: Req, res: i32) {
+    pub(super) fn io_req_complete_post(&mut self, req: Req, res: i32) {
         let lockless = self.ring(req.ring).lockless_cq()
             && self.profile.iowq_lockless_completion_via_task_work();
         let no_room = self.profile.iowq_completion_without_room_via_task_work()

@@ -297,6 +297,7 @@ impl World {
                 }
             }
             Work::FailLinks { reqs, ignore_cqes } => self.fail_links(reqs, ignore_cqes),
+            Work::IowqPost { req, res } => self.io_req_complete_post(req, res),
         }
     }
 
@@ -463,7 +464,9 @@ fn work_ring(w: &Work) -> Option<RingId> {
     match w {
         Work::PostAux { ring, .. } => Some(*ring),
         Work::InstallFd { .. } => None,
-        Work::Complete { req, .. } | Work::Issue { req } => Some(req.ring),
+        Work::Complete { req, .. } | Work::Issue { req } | Work::IowqPost { req, .. } => {
+            Some(req.ring)
+        }
         Work::FailLinks { reqs, .. } => reqs.first().map(|r| r.ring),
     }
 }

@@ -97,6 +97,9 @@ pub enum Work {
     /// -ECANCELED (or their own init failure). `ignore_cqes` is the head's
     /// `REQ_F_SKIP_LINK_CQES`.
     FailLinks { reqs: Vec<Req>, ignore_cqes: bool },
+    /// An io-wq worker's `io_req_complete_post` of a request it has issued, left
+    /// for later at choice point `iowq_post_later` (only ever on io-wq).
+    IowqPost { req: Req, res: i32 },
 }
 
 /// An io_uring instance.

@@ -201,6 +201,11 @@ pub(crate) fn describe_work(w: &Work) -> String {
         ),
         Work::Issue { req } => format!("issue {}", describe_sqe(&req.sqe)),
         Work::FailLinks { reqs, .. } => format!("fail {} linked request(s)", reqs.len()),
+        Work::IowqPost { req, res } => format!(
+            "io-wq posts user_data {:#x} with {}",
+            req.sqe.user_data,
+            fmt_res(*res)
+        ),
     }
 }
 
