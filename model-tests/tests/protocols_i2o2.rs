@@ -58,7 +58,11 @@ fn the_published_orderings_under_the_memory_model() {
     // allows both (the increment is Release and the load Acquire: not SeqCst).
     let queued = line(&r, 0, "client: (queued 0)");
     let asked = line(&r, queued, "main: (asks for a wake)");
-    line(&r, asked, "main: (work counter 0 -> 0: outstanding work false)");
+    line(
+        &r,
+        asked,
+        "main: (work counter 0 -> 0: outstanding work false)",
+    );
     line(&r, queued, "client: (scheduler did not ask for a wake)");
 }
 
