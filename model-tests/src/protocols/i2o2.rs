@@ -14,14 +14,21 @@
 //!   counter increment and `wants_wake` swap), which closes the store-buffering window
 //!   below. (Making all four accesses `SeqCst` closes it too, but loom regards `SeqCst`
 //!   accesses as `AcqRel` and would still report it; it models `SeqCst` fences.)
+//!   Under loom this needs a loom that keeps RMW atomicity (`.ci/loom/cargo`): loom
+//!   0.7.3 reports a lost wake-up that C++20 forbids, the scheduler's `wants_wake` store
+//!   falling between the read and the write of the client's first swap, although the
+//!   queue's mutex orders it before the second swap (docs/protocols.md, "i2o2 under
+//!   loom"; `tests/loom_rmw_atomicity.rs` is the same execution without msgring).
 //! * [`Variant::Published`]: i2o2's orderings (`work_counter`: `fetch_add(Release)`,
 //!   `load(Acquire)`; `wants_wake`: `SeqCst`). Under the Rust (C++20) memory model this
 //!   is the store-buffering pattern: the scheduler's store of `wants_wake` and its
 //!   acquire load of the counter do not synchronize with the client's increment and
 //!   swap, so both may miss the other: the client sees no request for a wake and the
-//!   scheduler sees no new work, and sleeps. loom finds it; std threads and shuttle
-//!   (sequentially consistent) cannot, and neither can x86-64 or ARMv8 hardware (a
-//!   load-acquire is not reordered before an earlier store-release there).
+//!   scheduler sees no new work, and sleeps. loom finds it at preemption bound 2 with
+//!   one operation (with two, the race on the second needs bound 3: the scheduler must
+//!   first see the first); std threads and shuttle (sequentially consistent) cannot,
+//!   and neither can x86-64 or ARMv8 hardware (a load-acquire is not reordered before
+//!   an earlier store-release there).
 //! * [`Variant::SingleCheck`]: no second check after `ask_for_wake`: work added
 //!   between the first check and the flag swaps the flag to false without a wake only
 //!   if the flag was not yet set, so the scheduler sleeps with work queued (the race
