@@ -73,6 +73,11 @@ impl KernelVersion {
         self.major == other.major && self.minor == other.minor
     }
 
+    /// One number in the derived order (major, minor, patch), for `const` comparisons.
+    const fn key(self) -> u64 {
+        (self.major as u64) << 48 | (self.minor as u64) << 32 | self.patch as u64
+    }
+
     /// Reads a kernel release string as `uname -r` prints it (`6.12.117+deb12-amd64`,
     /// `7.3.4+deb13-amd64`, `6.18.44-fc-v595`, `6.1.0-56-amd64`): the leading
     /// `major.minor[.patch]`. Debian's 6.1 ABI names say `6.1.0`, which is not the
@@ -319,20 +324,58 @@ pub const SETUP_FLAGS: &[(KernelVersion, u32, &str)] = &[
 
 impl Change {
     /// Whether this row's rule holds in `at` (a version already clamped to the newest
-    /// known line).
-    fn holds(&self, at: KernelVersion) -> bool {
-        let line = at.to_line();
-        if line >= self.since && self.until.is_none_or(|u| line < u) {
+    /// known line). A `const fn` (loops, no iterators) so that profiles are constants.
+    const fn holds(&self, at: KernelVersion) -> bool {
+        let line = at.to_line().key();
+        let before_until = match self.until {
+            Some(u) => line < u.key(),
+            None => true,
+        };
+        if line >= self.since.key() && before_until {
             return true;
         }
-        self.backports.iter().any(|b| {
-            at.same_line(b.from)
-                && match (b.from.patch(), at.patch()) {
-                    (Some(first), Some(p)) => p >= first,
-                    _ => true,
-                }
-        })
+        let mut i = 0;
+        while i < self.backports.len() {
+            let from = self.backports[i].from;
+            let stable = match (from.patch(), at.patch()) {
+                (Some(first), Some(p)) => p >= first,
+                _ => true,
+            };
+            if at.same_line(from) && stable {
+                return true;
+            }
+            i += 1;
+        }
+        false
     }
+}
+
+/// [`Profile::NEWEST`]'s line (a constant of its own: the profiles' rule sets are
+/// computed from it in `const` context; a unit test keeps the two equal).
+const NEWEST_LINE: KernelVersion = KernelVersion::line(7, 3);
+
+/// The bit of `rule` in [`Profile`]'s rule set.
+const fn rule_bit(rule: Rule) -> u64 {
+    1 << rule as u32
+}
+
+/// The rules of [`CHANGES`] that hold in `version` (run as the newest known line if
+/// it is newer), as a bit set.
+const fn rules_holding_in(version: KernelVersion) -> u64 {
+    let at = if version.to_line().key() > NEWEST_LINE.key() {
+        NEWEST_LINE
+    } else {
+        version
+    };
+    let mut bits = 0;
+    let mut i = 0;
+    while i < CHANGES.len() {
+        if CHANGES[i].holds(at) {
+            bits |= rule_bit(CHANGES[i].rule);
+        }
+        i += 1;
+    }
+    bits
 }
 
 /// A kernel release the model behaves as. Carries the version it was asked for; the
@@ -341,6 +384,9 @@ impl Change {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Profile {
     version: KernelVersion,
+    /// The rules that hold in [`Profile::rules_version`], one bit per [`Rule`]
+    /// (a function of `version`, computed once: [`Profile::has`] is on the hot path).
+    rules: u64,
 }
 
 impl Default for Profile {
@@ -380,8 +426,13 @@ impl Profile {
 
     /// A release line (`6.18`).
     pub const fn release(major: u16, minor: u16) -> Profile {
+        Profile::at(KernelVersion::line(major, minor))
+    }
+
+    const fn at(version: KernelVersion) -> Profile {
         Profile {
-            version: KernelVersion::line(major, minor),
+            version,
+            rules: rules_holding_in(version),
         }
     }
 
@@ -395,7 +446,7 @@ impl Profile {
                 Profile::NEWEST
             ));
         }
-        Ok(Profile { version })
+        Ok(Profile::at(version))
     }
 
     /// The version asked for.
@@ -449,8 +500,7 @@ impl Profile {
 
     /// Whether `rule` holds in this release.
     pub fn has(self, rule: Rule) -> bool {
-        let at = self.rules_version();
-        CHANGES.iter().any(|c| c.rule == rule && c.holds(at))
+        self.rules & rule_bit(rule) != 0
     }
 
     /// The rows of [`CHANGES`] for `rule`.
@@ -718,6 +768,24 @@ mod tests {
         assert!("6.18.".parse::<Profile>().is_err());
         assert_eq!("6.2".parse::<Profile>(), Ok(Profile::V6_2));
         assert_eq!("6.18.15".parse::<Profile>().unwrap().to_string(), "6.18.15");
+    }
+
+    #[test]
+    fn rule_sets_are_those_of_the_changes_table() {
+        assert_eq!(Profile::NEWEST.version(), NEWEST_LINE);
+        let mut versions: Vec<KernelVersion> = Profile::ALL.iter().map(|p| p.version()).collect();
+        versions.extend(
+            ["6.18.15", "6.18.16", "6.12.118", "6.1.192", "7.4", "8.0.1"]
+                .map(|s| s.parse::<Profile>().unwrap().version()),
+        );
+        for v in versions {
+            let p = Profile::for_version(v).unwrap();
+            let at = p.rules_version();
+            for c in CHANGES {
+                let scanned = CHANGES.iter().any(|d| d.rule == c.rule && d.holds(at));
+                assert_eq!(p.has(c.rule), scanned, "{v} {:?}", c.rule);
+            }
+        }
     }
 
     #[test]
