@@ -407,3 +407,32 @@ fn r41_3_a_plain_request_released_when_the_drain_completes_does_not_keep_the_dra
         assert_eq!(order(&mut s, r), vec![3], "{rel}");
     }
 }
+
+#[test]
+fn r41_3_a_drain_request_with_links_is_not_tracked_so_its_completion_keeps_the_drain() {
+    // 7.3 `io_queue_deferred` remembers only a drain request without links
+    // (`ctx->drain_req`): a drained chain head completing does not end the drain, so
+    // the next plain NOP still goes through the defer list and local task_work (no CQE
+    // until GETEVENTS). Contrast `releases::r41_3_on_7_3_the_drain_ends_when_the_drain_
+    // request_completes`, where the drain request is alone and the NOP runs inline.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("7.3"));
+    let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let head = sqe_flags::IO_DRAIN | sqe_flags::IO_LINK;
+    s.push(r, Nop.build().user_data(1).flags(head));
+    s.push(r, Nop.build().user_data(2));
+    let e = s.ret(Step::Enter {
+        task: T0,
+        ring: r,
+        to_submit: 2,
+        min_complete: 2,
+        flags: enter::GETEVENTS,
+    });
+    assert_eq!(e, 2);
+    assert_eq!(order(&mut s, r), vec![1, 2]);
+    s.submit(r, &[Nop.build().user_data(3)]);
+    assert_eq!(s.view(r).cq_ready, 0, "the drain is still active");
+    s.getevents(T0, r, 1);
+    assert_eq!(order(&mut s, r), vec![3]);
+}
