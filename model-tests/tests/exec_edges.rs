@@ -436,3 +436,33 @@ fn r41_3_a_drain_request_with_links_is_not_tracked_so_its_completion_keeps_the_d
     s.getevents(T0, r, 1);
     assert_eq!(order(&mut s, r), vec![3]);
 }
+
+#[test]
+fn r41_1_another_rings_cancelled_links_are_not_in_flight_for_a_drain() {
+    // R41.1 (6.16+): a drain waits for requests of its own ring only
+    // (`nr_req_allocated == nr_drained` is per ring). Ring b's failed chain head leaves
+    // its successor's cancellation (`io_req_tw_fail_links`, R40) on b's local
+    // task_work until b's owner waits; a drain on ring a is released at once and
+    // completes within its step.
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let a = s.ring(4, 0);
+    let b = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    s.submit(
+        b,
+        &[
+            data(999, 0, 0).user_data(1).flags(sqe_flags::IO_LINK),
+            Nop.build().user_data(2),
+        ],
+    );
+    assert_eq!(s.reap_t(b), vec![c(1, -9, 0)], "-EBADF: no fd 999");
+    s.submit(a, &[Nop.build().user_data(3).flags(sqe_flags::IO_DRAIN)]);
+    assert_eq!(
+        order(&mut s, a),
+        vec![3],
+        "the drain did not wait for ring b"
+    );
+    s.getevents(T0, b, 1);
+    assert_eq!(s.reap_t(b), vec![c(2, -125, 0)], "-ECANCELED");
+}
