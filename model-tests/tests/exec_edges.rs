@@ -466,3 +466,51 @@ fn r41_1_another_rings_cancelled_links_are_not_in_flight_for_a_drain() {
     s.getevents(T0, b, 1);
     assert_eq!(s.reap_t(b), vec![c(2, -125, 0)], "-ECANCELED");
 }
+
+#[test]
+fn c8_only_an_issued_nop_with_nop_cqe32_carries_extra_words() {
+    // C8 (`io_req_set_res32`): a NOP's CQE on a CQE32 ring carries `[off, addr]` only
+    // with IORING_NOP_CQE32 and only if it was issued; a plain NOP, or a NOP_CQE32 NOP
+    // that failed in `io_init_req` (ioprio: -EINVAL), writes zero words, also into a
+    // slot an earlier NOP_CQE32 CQE filled.
+    use msgring::uapi::{op, setup, NOP_CQE32};
+    use msgring::Sqe;
+    let nop = |ud: u64, flags: u32, ioprio: u16| Sqe {
+        opcode: op::NOP,
+        fd: -1,
+        off: 0x100 + ud,
+        addr: 0x200 + ud,
+        msg_ring_flags: flags,
+        ioprio,
+        user_data: ud,
+        ..Sqe::default()
+    };
+    let mut s = Sim::with_profile(profile("6.18"));
+    let r = s.ring_by(T0, 4, 4, setup::CQE32);
+    let words = |s: &mut Sim| match s.step(Step::Reap {
+        ring: r,
+        max: u32::MAX,
+    }) {
+        StepResult::Reaped32(v) => v
+            .into_iter()
+            .map(|(c, w)| (c.user_data, c.res, w))
+            .collect::<Vec<_>>(),
+        // All extra words zero: the model reports plain CQEs.
+        StepResult::Reaped(v) => v
+            .into_iter()
+            .map(|c| (c.user_data, c.res, [0, 0]))
+            .collect(),
+        other => panic!("reap gave {other:?}"),
+    };
+    // Four slots: fill each with words, then write each again.
+    let first: Vec<Sqe> = (0..4).map(|ud| nop(ud, NOP_CQE32, 0)).collect();
+    assert_eq!(s.submit(r, &first), 4);
+    let got = words(&mut s);
+    assert_eq!(got[3], (3, 0, [0x103, 0x203]));
+    s.submit(r, &[nop(4, 0, 0), nop(5, 0, 0)]);
+    s.submit(r, &[nop(6, NOP_CQE32, 1)]);
+    assert_eq!(
+        words(&mut s),
+        vec![(4, 0, [0, 0]), (5, 0, [0, 0]), (6, -22, [0, 0])]
+    );
+}
