@@ -514,3 +514,35 @@ fn c8_only_an_issued_nop_with_nop_cqe32_carries_extra_words() {
         vec![(4, 0, [0, 0]), (5, 0, [0, 0]), (6, -22, [0, 0])]
     );
 }
+
+#[test]
+fn m3_a_submit_with_getevents_runs_local_work_before_the_wait_runs_it_again() {
+    // io_uring_enter on a DEFER_TASKRUN ring: after the submit, GETEVENTS runs local
+    // work once (`io_run_local_work_locked(ctx, min_complete)`), then `io_cqring_wait`
+    // runs it again before it checks for min_complete CQEs. On 6.18 each run handles
+    // max(20, min) items (M3), so 50 queued remote messages give 20 + 20 CQEs (and the
+    // NOP's); a wait alone gives 20.
+    use msgring::uapi::{enter, setup};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("6.18"));
+    let t1 = s.spawn();
+    let a = s.ring_by(t1, 64, 0, 0);
+    let b = s.ring_by(T0, 4, 128, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let msgs: Vec<_> = (0..50).map(|ud| data(b, 0, ud)).collect();
+    assert_eq!(s.submit_by(t1, a, &msgs), 50);
+    assert_eq!(s.view(b).cq_ready, 0, "all 50 wait on b's local work");
+    s.push(b, Nop.build().user_data(100));
+    let e = s.ret(Step::Enter {
+        task: T0,
+        ring: b,
+        to_submit: 1,
+        min_complete: 1,
+        flags: enter::GETEVENTS,
+    });
+    assert_eq!(e, 1);
+    assert_eq!(s.view(b).cq_ready, 41, "the NOP and two runs of 20");
+    // A plain wait runs one pass of 20.
+    s.reap(b);
+    assert_eq!(s.getevents(T0, b, 1), 0);
+    assert_eq!(s.view(b).cq_ready, 10, "the rest: 10 of a budget of 20");
+}
