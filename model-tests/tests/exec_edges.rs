@@ -546,3 +546,23 @@ fn m3_a_submit_with_getevents_runs_local_work_before_the_wait_runs_it_again() {
     assert_eq!(s.getevents(T0, b, 1), 0);
     assert_eq!(s.view(b).cq_ready, 10, "the rest: 10 of a budget of 20");
 }
+
+#[test]
+fn r2_every_sqe_flag_outside_the_common_ones_is_checked() {
+    // R2 `io_init_req`: flags outside SQE_COMMON_FLAGS (FIXED_FILE, IO_LINK,
+    // IO_HARDLINK, ASYNC) take the slow checks, the unknown bit first: -EINVAL, also
+    // when the SQE sets exactly every uncommon bit (0x80 | CQE_SKIP_SUCCESS |
+    // BUFFER_SELECT | IO_DRAIN), and the ring's drain is left alone.
+    use msgring::uapi::sqe_flags;
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let a = s.ring(4, 0);
+    let uncommon =
+        !(sqe_flags::FIXED_FILE | sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK | sqe_flags::ASYNC);
+    assert_eq!(uncommon, 0xe2);
+    assert_eq!(one(&mut s, a, Nop.build().flags(uncommon)), -22);
+    assert_eq!(one(&mut s, a, Nop.build().flags(0x80)), -22);
+    // Neither failure got as far as CQE_SKIP_SUCCESS, which would disable IO_DRAIN
+    // (-EOPNOTSUPP) for the ring from then on.
+    assert_eq!(one(&mut s, a, Nop.build().flags(sqe_flags::IO_DRAIN)), 0);
+}
