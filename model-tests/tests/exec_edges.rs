@@ -566,3 +566,33 @@ fn r2_every_sqe_flag_outside_the_common_ones_is_checked() {
     // (-EOPNOTSUPP) for the ring from then on.
     assert_eq!(one(&mut s, a, Nop.build().flags(sqe_flags::IO_DRAIN)), 0);
 }
+
+#[test]
+fn r41_1_the_request_after_a_chain_with_a_drain_inside_is_a_drain_request() {
+    // R41.1 `io_init_req` (`drain_next`): IO_DRAIN on a chain member drains the head
+    // and makes the next request outside the chain a drain request too. On 7.3 that
+    // request (no links) is the tracked drain request: its completion ends the drain,
+    // so the next plain NOP runs inline (a CQE at once); 7.2 keeps the drain.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    for (rel, ready) in [("7.2", 0), ("7.3", 1)] {
+        let mut s = Sim::with_profile(profile(rel));
+        let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        s.push(r, Nop.build().user_data(1).flags(sqe_flags::IO_LINK));
+        s.push(r, Nop.build().user_data(2).flags(sqe_flags::IO_DRAIN));
+        s.push(r, Nop.build().user_data(3));
+        let e = s.ret(Step::Enter {
+            task: T0,
+            ring: r,
+            to_submit: 3,
+            min_complete: 3,
+            flags: enter::GETEVENTS,
+        });
+        assert_eq!(e, 3, "{rel}");
+        assert_eq!(order(&mut s, r), vec![1, 2, 3], "{rel}");
+        s.submit(r, &[Nop.build().user_data(4)]);
+        assert_eq!(s.view(r).cq_ready, ready, "{rel}");
+        s.getevents(T0, r, 1);
+        assert_eq!(order(&mut s, r), vec![4], "{rel}");
+    }
+}
