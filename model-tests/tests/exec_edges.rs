@@ -596,3 +596,23 @@ fn r41_1_the_request_after_a_chain_with_a_drain_inside_is_a_drain_request() {
         assert_eq!(order(&mut s, r), vec![4], "{rel}");
     }
 }
+
+#[test]
+fn m3_a_waiter_follows_local_work_that_only_queues_the_next_item() {
+    // M3 `io_cqring_wait`: the waiter does not sleep while local work is pending, also
+    // when a round only ran an item that queued the next one and posted nothing: a
+    // chain of CQE_SKIP_SUCCESS NOPs on a DEFER_TASKRUN ring (each successor is local
+    // task_work) ends with a NOP that posts; one wait for it returns 0 with its CQE.
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("6.18"));
+    let r = s.ring_by(T0, 64, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let skip = sqe_flags::IO_LINK | sqe_flags::CQE_SKIP_SUCCESS;
+    let mut chain: Vec<_> = (0..40)
+        .map(|ud| Nop.build().user_data(ud).flags(skip))
+        .collect();
+    chain.push(Nop.build().user_data(99));
+    assert_eq!(s.submit(r, &chain), 41);
+    assert_eq!(s.getevents(T0, r, 1), 0);
+    assert_eq!(order(&mut s, r), vec![99]);
+}
