@@ -343,3 +343,276 @@ fn iowq_items_last_step_counts_the_io_wq_work_a_step_ran() {
     s.reap(a);
     assert_eq!(s.world.iowq_items_last_step(), 0, "a reap runs nothing");
 }
+
+// ---- IO_DRAIN, GETEVENTS and submission: the cargo-mutants run over src/exec/submit.rs,
+// drain.rs and wait.rs (docs/testing.md, "Missed mutants, triaged").
+
+/// The user_data of every visible CQE of `ring`, reaped, in CQ order.
+fn order(s: &mut Sim, ring: i32) -> Vec<u64> {
+    s.reap(ring).iter().map(|c| c.user_data).collect()
+}
+
+#[test]
+fn r41_1_a_drain_on_a_chain_member_drains_the_chain_head() {
+    // io_init_drain: IO_DRAIN on a chain member marks the head IO_DRAIN | FORCE_ASYNC,
+    // so the whole chain waits on the defer list for the ASYNC NOP already on io-wq;
+    // a head left undrained would run inline and post first.
+    use msgring::uapi::sqe_flags;
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let a = s.ring(8, 0);
+    s.submit(
+        a,
+        &[
+            Nop.build().user_data(1).flags(sqe_flags::ASYNC),
+            Nop.build().user_data(2).flags(sqe_flags::IO_LINK),
+            Nop.build().user_data(3).flags(sqe_flags::IO_DRAIN),
+            Nop.build().user_data(4),
+        ],
+    );
+    assert_eq!(order(&mut s, a), vec![1, 2, 3, 4]);
+}
+
+fn profile(release: &str) -> msgring::Profile {
+    release.parse().expect("a modelled line")
+}
+
+#[test]
+fn r41_3_a_plain_request_released_when_the_drain_completes_does_not_keep_the_drain() {
+    // 7.3 `__io_submit_flush_completions`: the drain request completed in the batch;
+    // releasing the defer list started only the plain NOP queued behind it (no other
+    // drain request) and left the list empty, so the drain ends and the next NOP runs
+    // inline (its CQE is there without GETEVENTS). 7.2 keeps the drain: the NOP behind
+    // the drain found the list non-empty, so the next NOP is drained through local
+    // task_work.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    for (rel, ready) in [("7.2", 0), ("7.3", 1)] {
+        let mut s = Sim::with_profile(profile(rel));
+        let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        s.push(r, Nop.build().user_data(1).flags(sqe_flags::IO_DRAIN));
+        s.push(r, Nop.build().user_data(2));
+        let e = s.ret(Step::Enter {
+            task: T0,
+            ring: r,
+            to_submit: 2,
+            min_complete: 2,
+            flags: enter::GETEVENTS,
+        });
+        assert_eq!(e, 2);
+        assert_eq!(order(&mut s, r), vec![1, 2], "{rel}");
+        s.submit(r, &[Nop.build().user_data(3)]);
+        assert_eq!(s.view(r).cq_ready, ready, "{rel}");
+        s.getevents(T0, r, 1);
+        assert_eq!(order(&mut s, r), vec![3], "{rel}");
+    }
+}
+
+#[test]
+fn r41_3_a_drain_request_with_links_is_not_tracked_so_its_completion_keeps_the_drain() {
+    // 7.3 `io_queue_deferred` remembers only a drain request without links
+    // (`ctx->drain_req`): a drained chain head completing does not end the drain, so
+    // the next plain NOP still goes through the defer list and local task_work (no CQE
+    // until GETEVENTS). Contrast `releases::r41_3_on_7_3_the_drain_ends_when_the_drain_
+    // request_completes`, where the drain request is alone and the NOP runs inline.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("7.3"));
+    let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let head = sqe_flags::IO_DRAIN | sqe_flags::IO_LINK;
+    s.push(r, Nop.build().user_data(1).flags(head));
+    s.push(r, Nop.build().user_data(2));
+    let e = s.ret(Step::Enter {
+        task: T0,
+        ring: r,
+        to_submit: 2,
+        min_complete: 2,
+        flags: enter::GETEVENTS,
+    });
+    assert_eq!(e, 2);
+    assert_eq!(order(&mut s, r), vec![1, 2]);
+    s.submit(r, &[Nop.build().user_data(3)]);
+    assert_eq!(s.view(r).cq_ready, 0, "the drain is still active");
+    s.getevents(T0, r, 1);
+    assert_eq!(order(&mut s, r), vec![3]);
+}
+
+#[test]
+fn r41_1_another_rings_cancelled_links_are_not_in_flight_for_a_drain() {
+    // R41.1 (6.16+): a drain waits for requests of its own ring only
+    // (`nr_req_allocated == nr_drained` is per ring). Ring b's failed chain head leaves
+    // its successor's cancellation (`io_req_tw_fail_links`, R40) on b's local
+    // task_work until b's owner waits; a drain on ring a is released at once and
+    // completes within its step.
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let a = s.ring(4, 0);
+    let b = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    s.submit(
+        b,
+        &[
+            data(999, 0, 0).user_data(1).flags(sqe_flags::IO_LINK),
+            Nop.build().user_data(2),
+        ],
+    );
+    assert_eq!(s.reap_t(b), vec![c(1, -9, 0)], "-EBADF: no fd 999");
+    s.submit(a, &[Nop.build().user_data(3).flags(sqe_flags::IO_DRAIN)]);
+    assert_eq!(
+        order(&mut s, a),
+        vec![3],
+        "the drain did not wait for ring b"
+    );
+    s.getevents(T0, b, 1);
+    assert_eq!(s.reap_t(b), vec![c(2, -125, 0)], "-ECANCELED");
+}
+
+#[test]
+fn c8_only_an_issued_nop_with_nop_cqe32_carries_extra_words() {
+    // C8 (`io_req_set_res32`): a NOP's CQE on a CQE32 ring carries `[off, addr]` only
+    // with IORING_NOP_CQE32 and only if it was issued; a plain NOP, or a NOP_CQE32 NOP
+    // that failed in `io_init_req` (ioprio: -EINVAL), writes zero words, also into a
+    // slot an earlier NOP_CQE32 CQE filled.
+    use msgring::uapi::{op, setup, NOP_CQE32};
+    use msgring::Sqe;
+    let nop = |ud: u64, flags: u32, ioprio: u16| Sqe {
+        opcode: op::NOP,
+        fd: -1,
+        off: 0x100 + ud,
+        addr: 0x200 + ud,
+        msg_ring_flags: flags,
+        ioprio,
+        user_data: ud,
+        ..Sqe::default()
+    };
+    let mut s = Sim::with_profile(profile("6.18"));
+    let r = s.ring_by(T0, 4, 4, setup::CQE32);
+    let words = |s: &mut Sim| match s.step(Step::Reap {
+        ring: r,
+        max: u32::MAX,
+    }) {
+        StepResult::Reaped32(v) => v
+            .into_iter()
+            .map(|(c, w)| (c.user_data, c.res, w))
+            .collect::<Vec<_>>(),
+        // All extra words zero: the model reports plain CQEs.
+        StepResult::Reaped(v) => v
+            .into_iter()
+            .map(|c| (c.user_data, c.res, [0, 0]))
+            .collect(),
+        other => panic!("reap gave {other:?}"),
+    };
+    // Four slots: fill each with words, then write each again.
+    let first: Vec<Sqe> = (0..4).map(|ud| nop(ud, NOP_CQE32, 0)).collect();
+    assert_eq!(s.submit(r, &first), 4);
+    let got = words(&mut s);
+    assert_eq!(got[3], (3, 0, [0x103, 0x203]));
+    s.submit(r, &[nop(4, 0, 0), nop(5, 0, 0)]);
+    s.submit(r, &[nop(6, NOP_CQE32, 1)]);
+    assert_eq!(
+        words(&mut s),
+        vec![(4, 0, [0, 0]), (5, 0, [0, 0]), (6, -22, [0, 0])]
+    );
+}
+
+#[test]
+fn m3_a_submit_with_getevents_runs_local_work_before_the_wait_runs_it_again() {
+    // io_uring_enter on a DEFER_TASKRUN ring: after the submit, GETEVENTS runs local
+    // work once (`io_run_local_work_locked(ctx, min_complete)`), then `io_cqring_wait`
+    // runs it again before it checks for min_complete CQEs. On 6.18 each run handles
+    // max(20, min) items (M3), so 50 queued remote messages give 20 + 20 CQEs (and the
+    // NOP's); a wait alone gives 20.
+    use msgring::uapi::{enter, setup};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("6.18"));
+    let t1 = s.spawn();
+    let a = s.ring_by(t1, 64, 0, 0);
+    let b = s.ring_by(T0, 4, 128, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let msgs: Vec<_> = (0..50).map(|ud| data(b, 0, ud)).collect();
+    assert_eq!(s.submit_by(t1, a, &msgs), 50);
+    assert_eq!(s.view(b).cq_ready, 0, "all 50 wait on b's local work");
+    s.push(b, Nop.build().user_data(100));
+    let e = s.ret(Step::Enter {
+        task: T0,
+        ring: b,
+        to_submit: 1,
+        min_complete: 1,
+        flags: enter::GETEVENTS,
+    });
+    assert_eq!(e, 1);
+    assert_eq!(s.view(b).cq_ready, 41, "the NOP and two runs of 20");
+    // A plain wait runs one pass of 20.
+    s.reap(b);
+    assert_eq!(s.getevents(T0, b, 1), 0);
+    assert_eq!(s.view(b).cq_ready, 10, "the rest: 10 of a budget of 20");
+}
+
+#[test]
+fn r2_every_sqe_flag_outside_the_common_ones_is_checked() {
+    // R2 `io_init_req`: flags outside SQE_COMMON_FLAGS (FIXED_FILE, IO_LINK,
+    // IO_HARDLINK, ASYNC) take the slow checks, the unknown bit first: -EINVAL, also
+    // when the SQE sets exactly every uncommon bit (0x80 | CQE_SKIP_SUCCESS |
+    // BUFFER_SELECT | IO_DRAIN), and the ring's drain is left alone.
+    use msgring::uapi::sqe_flags;
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let a = s.ring(4, 0);
+    let uncommon =
+        !(sqe_flags::FIXED_FILE | sqe_flags::IO_LINK | sqe_flags::IO_HARDLINK | sqe_flags::ASYNC);
+    assert_eq!(uncommon, 0xe2);
+    assert_eq!(one(&mut s, a, Nop.build().flags(uncommon)), -22);
+    assert_eq!(one(&mut s, a, Nop.build().flags(0x80)), -22);
+    // Neither failure got as far as CQE_SKIP_SUCCESS, which would disable IO_DRAIN
+    // (-EOPNOTSUPP) for the ring from then on.
+    assert_eq!(one(&mut s, a, Nop.build().flags(sqe_flags::IO_DRAIN)), 0);
+}
+
+#[test]
+fn r41_1_the_request_after_a_chain_with_a_drain_inside_is_a_drain_request() {
+    // R41.1 `io_init_req` (`drain_next`): IO_DRAIN on a chain member drains the head
+    // and makes the next request outside the chain a drain request too. On 7.3 that
+    // request (no links) is the tracked drain request: its completion ends the drain,
+    // so the next plain NOP runs inline (a CQE at once); 7.2 keeps the drain.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    for (rel, ready) in [("7.2", 0), ("7.3", 1)] {
+        let mut s = Sim::with_profile(profile(rel));
+        let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        s.push(r, Nop.build().user_data(1).flags(sqe_flags::IO_LINK));
+        s.push(r, Nop.build().user_data(2).flags(sqe_flags::IO_DRAIN));
+        s.push(r, Nop.build().user_data(3));
+        let e = s.ret(Step::Enter {
+            task: T0,
+            ring: r,
+            to_submit: 3,
+            min_complete: 3,
+            flags: enter::GETEVENTS,
+        });
+        assert_eq!(e, 3, "{rel}");
+        assert_eq!(order(&mut s, r), vec![1, 2, 3], "{rel}");
+        s.submit(r, &[Nop.build().user_data(4)]);
+        assert_eq!(s.view(r).cq_ready, ready, "{rel}");
+        s.getevents(T0, r, 1);
+        assert_eq!(order(&mut s, r), vec![4], "{rel}");
+    }
+}
+
+#[test]
+fn m3_a_waiter_follows_local_work_that_only_queues_the_next_item() {
+    // M3 `io_cqring_wait`: the waiter does not sleep while local work is pending, also
+    // when a round only ran an item that queued the next one and posted nothing: a
+    // chain of CQE_SKIP_SUCCESS NOPs on a DEFER_TASKRUN ring (each successor is local
+    // task_work) ends with a NOP that posts; one wait for it returns 0 with its CQE.
+    use msgring::uapi::{setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::with_profile(profile("6.18"));
+    let r = s.ring_by(T0, 64, 0, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+    let skip = sqe_flags::IO_LINK | sqe_flags::CQE_SKIP_SUCCESS;
+    let mut chain: Vec<_> = (0..40)
+        .map(|ud| Nop.build().user_data(ud).flags(skip))
+        .collect();
+    chain.push(Nop.build().user_data(99));
+    assert_eq!(s.submit(r, &chain), 41);
+    assert_eq!(s.getevents(T0, r, 1), 0);
+    assert_eq!(order(&mut s, r), vec![99]);
+}
