@@ -354,6 +354,20 @@ impl Change {
 /// computed from it in `const` context; a unit test keeps the two equal).
 const NEWEST_LINE: KernelVersion = KernelVersion::line(7, 3);
 
+/// [`Profile::rules_version`] of a profile for `version`.
+const fn rules_version_of(version: KernelVersion) -> KernelVersion {
+    if newer_than_known(version) {
+        NEWEST_LINE
+    } else {
+        version
+    }
+}
+
+/// [`Profile::newer_than_known`] of a profile for `version`.
+const fn newer_than_known(version: KernelVersion) -> bool {
+    version.to_line().key() > NEWEST_LINE.key()
+}
+
 /// The bit of `rule` in [`Profile`]'s rule set.
 const fn rule_bit(rule: Rule) -> u64 {
     1 << rule as u32
@@ -362,11 +376,7 @@ const fn rule_bit(rule: Rule) -> u64 {
 /// The rules of [`CHANGES`] that hold in `version` (run as the newest known line if
 /// it is newer), as a bit set.
 const fn rules_holding_in(version: KernelVersion) -> u64 {
-    let at = if version.to_line().key() > NEWEST_LINE.key() {
-        NEWEST_LINE
-    } else {
-        version
-    };
+    let at = rules_version_of(version);
     let mut bits = 0;
     let mut i = 0;
     while i < CHANGES.len() {
@@ -457,17 +467,13 @@ impl Profile {
     /// The version whose rules apply: the asked one, or the newest known line for a
     /// newer kernel.
     pub fn rules_version(self) -> KernelVersion {
-        if self.newer_than_known() {
-            Profile::NEWEST.version
-        } else {
-            self.version
-        }
+        rules_version_of(self.version)
     }
 
     /// Whether this is a kernel newer than the newest the model knows (it then runs as
     /// [`Profile::NEWEST`]; say so loudly).
     pub fn newer_than_known(self) -> bool {
-        self.version.to_line() > Profile::NEWEST.version
+        newer_than_known(self.version)
     }
 
     /// The warning for a kernel newer than the newest known, if this is one.

@@ -438,21 +438,14 @@ impl World {
             k += lane.count(b);
         }
         let mut direct = 0;
-        if open {
+        // Every CQE of the lane has the lane's flags: a lane of 32-byte posts (6.18+,
+        // IORING_CQE_F_32) takes the per-SQE path below, which posts them like any.
+        if open && !cq.layout().is_big(&lane_cqe) {
             let mut w = cq.aux_writer(clear_big);
             let data_cqe = |s: &Sqe| IoMsg::from_sqe(s).data_cqe();
-            // Every CQE of the lane has the lane's flags: 32-byte posts or none.
-            let (a, b) = (&a[..k.min(a.len())], &b[..k - k.min(a.len())]);
-            if w.is_big(&lane_cqe) {
-                direct = w.write_each(a, data_cqe);
-                if direct == a.len() {
-                    direct += w.write_each(b, data_cqe);
-                }
-            } else {
-                direct = w.write_each_small(a, data_cqe);
-                if direct == a.len() {
-                    direct += w.write_each_small(b, data_cqe);
-                }
+            direct = w.write_each(&a[..k.min(a.len())], data_cqe);
+            if direct == a.len() {
+                direct += w.write_each(&b[..k - a.len()], data_cqe);
             }
             let _ = w.finish();
         }
@@ -822,7 +815,7 @@ impl World {
         let r = &mut self.rings[ring.0 as usize];
         if r.overflow.is_empty() {
             let mut w = r.cq.writer();
-            i = w.write_each_small(user_data, |&ud| cqe(ud)); // flags 0: never 32 bytes
+            i = w.write_each(user_data, |&ud| cqe(ud));
             let _ = w.finish();
         }
         for &ud in &user_data[i..] {

@@ -59,7 +59,7 @@ impl CqLayout {
     /// like any other, as long as the kernel's CQE cache still holds an entry (the
     /// only case this model covers; see docs/semantics.md C9 for the CQE32 refill
     /// corner it leaves out).
-    fn is_big(&self, cqe: &Cqe) -> bool {
+    pub fn is_big(&self, cqe: &Cqe) -> bool {
         self.big_posts && !self.cqe32_ring && cqe.flags & crate::uapi::cqe::F_32 != 0
     }
 }
@@ -367,30 +367,17 @@ impl CqWriter<'_> {
         true
     }
 
-    /// Writes `cqe(x)` for the items of `items`, in order, while there is room.
-    /// Returns how many were written (a prefix of `items`).
+    /// Writes `cqe(x)` for the items of `items`, in order, while there is room: one
+    /// slice loop without a branch per CQE (the lanes' and the flush's hot path).
+    /// Returns how many were written (a prefix of `items`). For 16-byte CQEs only:
+    /// a 32-byte post (6.18+, IORING_CQE_F_32) goes through [`CqWriter::push`].
     #[inline]
     pub fn write_each<T>(&mut self, items: &[T], cqe: impl Fn(&T) -> Cqe) -> usize {
-        if self.layout.big_posts && !self.layout.cqe32_ring {
-            // 6.18+: a CQE with IORING_CQE_F_32 is a 32-byte post: one `push` each.
-            return items.iter().take_while(|x| self.push(cqe(x))).count();
-        }
-        self.write_each_small(items, cqe)
-    }
-
-    /// [`CqWriter::write_each`] for CQEs none of which is a 32-byte post (no
-    /// IORING_CQE_F_32 in their flags, or a layout without such posts): one slice loop
-    /// without a branch per CQE, the lanes' hot path.
-    #[inline]
-    pub fn write_each_small<T>(&mut self, items: &[T], cqe: impl Fn(&T) -> Cqe) -> usize {
         let n = items.len().min(self.room as usize);
         let mut tail = self.tail;
         for x in &items[..n] {
             let c = cqe(x);
-            debug_assert!(
-                !self.layout.is_big(&c),
-                "a 32-byte post in write_each_small"
-            );
+            debug_assert!(!self.layout.is_big(&c), "a 32-byte post in write_each");
             let idx = (tail & self.mask) as usize;
             self.slots[idx] = c;
             if !self.big.is_empty() {
@@ -401,11 +388,6 @@ impl CqWriter<'_> {
         self.tail = tail;
         self.room -= n as u32;
         n
-    }
-
-    /// Whether `cqe` would be written as a 32-byte post.
-    pub fn is_big(&self, cqe: &Cqe) -> bool {
-        self.layout.is_big(cqe)
     }
 
     /// Publishes what was written (the new tail). Returns how many CQEs that was.
