@@ -22,12 +22,12 @@ diverges at another line counts as a reproduction: a racy step must not hide a s
 divergence behind it. Either way a divergence that KNOWN_FILE does not name makes the
 result DIVERGES: a verdict is never a vote (issue 12).
 
-`check` reads `msgring --json check --print-traces` output (golden.sh's check mode): the
-JSON report on stdout, and on stderr each minimized trace between `--- BEGIN NAME` and
-`--- END NAME`, which it writes to TRACE_DIR/NAME. It prints one `RESULT` line
-(`check-ok` / `CHECK-FAILS` / `ERROR`) with the figures, each finding as STEADY or RACY
-(a verdict in the report wins; else reproduced in at least 3 of 5 re-runs), and a
-`CHECKCOUNT` line. Without JSON it falls back to the text summary.
+`check` reads `msgring --json check --print-traces` output (golden.sh's check mode): JSON
+Lines on stdout (docs/json.md: `start`, `finding`, `summary`), and on stderr each
+minimized trace between `--- BEGIN NAME` and `--- END NAME`, which it writes to
+TRACE_DIR/NAME. It prints one `RESULT` line (`check-ok` / `CHECK-FAILS` / `ERROR`) with
+the figures, each finding with the exact check's verdict (DIVERGE or UNKNOWN; re-runs are
+information only), and a `CHECKCOUNT` line.
 
 `table OUT_DIR SUMMARY LABEL...` prints one row per kernel from OUT_DIR/LABEL.info and
 the COUNT/CHECKCOUNT lines of SUMMARY.
@@ -191,28 +191,29 @@ def save_traces(lines, trace_dir):
     return kept
 
 
-# A finding of `msgring check` that reproduced in at least this many re-runs is steady
-# (kernel::REPRODUCIBLE); used only when the JSON has no verdict of its own.
-REPRODUCIBLE = 3
-
-
-def finding_class(f):
-    """'steady' or 'racy' for one finding of `msgring --json check`. Prefers a verdict
-    the report gives itself (the exact check of issue 11 will), else the re-run counts."""
-    verdict = str(f.get("verdict") or f.get("class") or "").lower()
-    if verdict:
-        return "racy" if verdict in ("unknown", "racy", "flaky", "agree", "allowed") else "steady"
-    try:
-        return "steady" if int(f.get("reproduced", 0)) >= REPRODUCIBLE else "racy"
-    except (TypeError, ValueError):
-        return "steady"
+def check_records(text):
+    """The `start`, `finding` and `summary` records (docs/json.md) of one
+    `msgring --json check` run, as (start, [finding], summary); None for a missing one."""
+    start, findings, summary = None, [], None
+    for d in objects(text):
+        if not isinstance(d, dict) or d.get("schema") != "msgring/1":
+            continue
+        if d.get("type") == "start":
+            start = d
+        elif d.get("type") == "finding" and isinstance(d.get("finding"), dict):
+            findings.append(d["finding"])
+        elif d.get("type") == "summary" and d.get("command") == "check":
+            summary = d
+    return start, findings, summary
 
 
 def summarize_check(label, out_file, status, log, trace_dir):
-    """`msgring --json check` ran in the guest: its JSON report on stdout (OUT_FILE), the
-    MISMATCH texts and minimized traces on stderr (OUT_FILE with .err). Save the traces,
-    print the figures and every finding, steady or racy. Falls back to the text summary
-    of a `check` run without --json."""
+    """`msgring --json check --print-traces` ran in the guest: JSON Lines on stdout
+    (OUT_FILE: a `start` record, one `finding` per distinct mismatch, a `summary`), the
+    minimized traces on stderr (OUT_FILE with .err). Save the traces, print the figures
+    and every finding with its verdict (`diverge`: no path through the model's choice
+    points explains the kernel; `unknown`: the search or the kernel's settle ran out),
+    and a CHECKCOUNT line. There is no vote: any finding fails the kernel."""
     err_file = out_file[:-4] + ".err" if out_file.endswith(".out") else out_file + ".err"
     lines = []
     for p in (out_file, err_file):
@@ -222,53 +223,52 @@ def summarize_check(label, out_file, status, log, trace_dir):
             pass
     kept = save_traces(lines, trace_dir)
     try:
-        text = open(out_file, encoding="utf-8", errors="replace").read()
+        body = open(out_file, encoding="utf-8", errors="replace").read()
     except OSError:
-        text = ""
-    reports = [d for d in objects(text) if isinstance(d, dict) and isinstance(d.get("stats"), dict)]
-    if status not in ("0", "1") or not reports:
-        summary = [ln for ln in lines if " traces, " in ln and " steps compared" in ln]
-        if status in ("0", "1") and summary:
-            word = "check-ok" if status == "0" else "CHECK-FAILS"
-            print(f"RESULT {label} {word}: {summary[-1].strip()}; {len(kept)} minimized traces in {trace_dir}")
-            for ln in lines[lines.index(summary[-1]) + 1:]:
-                print(f"  {ln}")
-            for ln in lines:
-                if ln.startswith(("MISMATCH ", "  line ", "  model:", "  kernel:")):
-                    print(f"  {ln}")
-            return 0 if status == "0" else 1
-        print(f"RESULT {label} ERROR msgring check exited {status} without its report; see {log}")
+        body = ""
+    start, findings, st = check_records(body)
+    if status not in ("0", "1") or st is None:
+        print(f"RESULT {label} ERROR msgring check exited {status} without its summary record; see {log}")
         print(f"golden: error: kernel {label}: check did not finish")
         return 2
-    r = reports[-1]
-    st = r["stats"]
-    findings = [f for f in r.get("findings") or [] if isinstance(f, dict)]
-    steady = [f for f in findings if finding_class(f) == "steady"]
-    racy = [f for f in findings if finding_class(f) == "racy"]
+    start = start or {}
+
+    def n(key):
+        try:
+            return int(st.get(key) or 0)
+        except (TypeError, ValueError):
+            return 0
+
     secs = float(st.get("seconds") or 0)
-    rate = f"{int(st.get('traces', 0)) / secs:.0f}/s" if secs > 0 else "?/s"
-    word = "check-ok" if status == "0" else "CHECK-FAILS"
+    rate = f"{n('traces') / secs:.0f}/s" if secs > 0 else "?/s"
+    word = "check-ok" if status == "0" and not findings else "CHECK-FAILS"
     print(
-        f"RESULT {label} {word}: {st.get('traces')} traces ({rate}, {secs:.0f} s), "
-        f"{st.get('compared')} steps compared, {st.get('mismatches')} mismatches, "
-        f"{len(findings)} distinct: {len(steady)} steady, {len(racy)} racy (pending the exact check); "
-        f"model {r.get('profile')} vs kernel {str(r.get('kernel')).removeprefix('kernel ')}, seed {r.get('seed')}; "
+        f"RESULT {label} {word}: {n('traces')} traces ({rate}, {secs:.0f} s): "
+        f"{n('agree')} agree, {n('diverge')} diverge, {n('unknown')} unknown; "
+        f"{n('compared')} steps compared, {n('skipped')} unmodelled; {len(findings)} distinct; "
+        f"{start.get('model', '?')} vs {start.get('kernel', '?')}, seed {st.get('seed')}; "
         f"{len(kept)} minimized traces in {trace_dir}"
     )
-    for f in steady + racy:
-        extra = " after io-wq work" if f.get("iowq_before") else ""
+    chose = st.get("choices") if isinstance(st.get("choices"), dict) else {}
+    if chose:
+        print("  choice points taken: " + ", ".join(f"{k} {v}" for k, v in sorted(chose.items())))
+    for f in findings:
+        verdict = str(f.get("verdict") or "diverge").upper()
         print(
-            f"  {finding_class(f).upper():<6} trace {f.get('index')} ({f.get('count', 1)} traces), "
-            f"reproduced {f.get('reproduced', '?')}/5{extra}: {f.get('signature')}"
+            f"  {verdict:<7} trace {f.get('trace')} ({f.get('count', 1)} traces; "
+            f"diverged again in {f.get('reproduced', '?')}/{f.get('reproduce_runs', '?')} re-runs, "
+            f"information only): {f.get('signature')}"
         )
+        if f.get("file"):
+            print(f"    file:   {base(str(f.get('file')))}")
         print(f"    line {f.get('line')}: {f.get('step')}")
         print(f"    model:  {f.get('model')}")
         print(f"    kernel: {f.get('kernel')}")
     print(
-        f"CHECKCOUNT {label} traces={st.get('traces', 0)} mismatches={st.get('mismatches', 0)} "
-        f"distinct={len(findings)} steady={len(steady)} racy={len(racy)} seconds={secs:.0f}"
+        f"CHECKCOUNT {label} traces={n('traces')} agree={n('agree')} diverge={n('diverge')} "
+        f"unknown={n('unknown')} distinct={len(findings)} unmodelled={n('skipped')} seconds={secs:.0f}"
     )
-    return 0 if status == "0" else 1
+    return 0 if status == "0" and not findings else 1
 
 
 def table(out_dir, summary_file, labels):
@@ -293,8 +293,8 @@ def table(out_dir, summary_file, labels):
             pass
         kind, c = counts.get(label, ("", {}))
         if kind == "CHECKCOUNT":
-            figures = [c.get("traces", "?"), c.get("mismatches", "?"), c.get("distinct", "?"),
-                       c.get("steady", "?"), c.get("racy", "?")]
+            figures = [c.get("traces", "?"), c.get("diverge", "?"), c.get("unknown", "?"),
+                       c.get("distinct", "?"), c.get("unmodelled", "?")]
         elif kind == "COUNT":
             n = {k: int(v) for k, v in c.items() if v.isdigit()}
             total = n.get("agree", 0) + n.get("new", 0) + n.get("known", 0) + n.get("skipped", 0) + n.get("racy", 0)
@@ -306,7 +306,7 @@ def table(out_dir, summary_file, labels):
                     + figures + [info.get("seconds", "?")])
     check = any(counts.get(lb, ("",))[0] == "CHECKCOUNT" for lb in labels)
     head = ["line", "package", "uname -r", "model"] + (
-        ["traces", "mismatches", "distinct", "steady", "racy"] if check
+        ["traces", "diverge", "unknown", "distinct", "unmodelled"] if check
         else ["agree/total", "diverge", "known", "racy", "skipped"]) + ["seconds"]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     for row in [head] + rows:

@@ -141,104 +141,75 @@ class Summary(unittest.TestCase):
         self.assertEqual(stdout.split("\n"), ["b.trace 3", ""])
 
 
-class CheckMode(unittest.TestCase):
-    """`check`: minimized traces are written out, the verdict follows msgring's exit."""
-
-    OUT = """msgring check: seed 1, 40 steps per trace, model 6.12 vs kernel 6.12.117 (replay: --seed 1)
-MISMATCH 1: trace 26 (seed 0x83), 45 -> 9 steps, reproduces 5/5: /tmp/reports/seed1-trace26-query.trace
-  line 22: query r0 slot=0
-  model:  slot empty
-  kernel: slot f0
---- BEGIN seed1-trace26-query.trace
-# a comment
-msgring-trace 1
-setup r0 entries=1
---- END seed1-trace26-query.trace
-  3 traces: query: slot full vs empty
-100 traces, 4000 steps compared, 0 skipped, 3 mismatches (1 distinct, in /tmp/reports), 9 traces/s, seed 1
-1 distinct mismatches reproduce
-"""
-
-    def run_check(self, out, status):
-        with tempfile.TemporaryDirectory() as d:
-            f = os.path.join(d, "out")
-            with open(f, "w", encoding="utf-8") as fh:
-                fh.write(out)
-            traces = os.path.join(d, "traces")
-            rc, stdout, _ = summary("check", "6.12", f, status, "log", traces)
-            files = {n: open(os.path.join(traces, n), encoding="utf-8").read()
-                     for n in (os.listdir(traces) if os.path.isdir(traces) else [])}
-            return rc, stdout, files
-
-    def test_failing_check_writes_its_traces(self):
-        rc, out, files = self.run_check(self.OUT, "1")
-        self.assertEqual(rc, 1)
-        self.assertIn("RESULT 6.12 CHECK-FAILS: 100 traces", out)
-        self.assertIn("MISMATCH 1: trace 26", out)
-        self.assertEqual(files, {"seed1-trace26-query.trace": "# a comment\nmsgring-trace 1\nsetup r0 entries=1\n"})
-
-    def test_passing_check(self):
-        rc, out, _ = self.run_check(self.OUT, "0")
-        self.assertEqual(rc, 0)
-        self.assertIn("RESULT 6.12 check-ok", out)
-
-    def test_unfinished_check_is_an_error(self):
-        rc, out, _ = self.run_check(self.OUT.split("  3 traces")[0], "timeout")
-        self.assertEqual(rc, 2)
-        self.assertIn("RESULT 6.12 ERROR", out)
-
-
 class CheckJson(unittest.TestCase):
-    """`msgring --json check`: the report on stdout, traces on stderr."""
+    """`msgring --json check --print-traces`: JSON Lines records on stdout (docs/json.md),
+    minimized traces on stderr. A finding fails the kernel whatever its re-runs said."""
 
-    REPORT = {"seed": 1, "steps": 40, "kernel": "7.3.4+deb13-amd64", "profile": "7.3.4",
-              "stats": {"traces": 1200, "compared": 50000, "skipped": 3, "mismatches": 7,
-                        "distinct": 2, "seconds": 120.0},
-              "findings": [
-                  {"index": 5, "signature": "observe: view ready", "line": 9, "step": "observe r0",
-                   "model": "ready=1", "kernel": "ready=2", "count": 4, "reproduced": 5,
-                   "iowq_before": False},
-                  {"index": 9, "signature": "reap: cqes order", "line": 12, "step": "reap r1",
-                   "model": "a b", "kernel": "b a", "count": 3, "reproduced": 1,
-                   "iowq_before": True}],
-              "files": ["/tmp/reports/seed1-trace5-observe.trace"]}
-    ERR = "msgring check: seed 1\n--- BEGIN seed1-trace5-observe.trace\nmsgring-trace 1\n--- END seed1-trace5-observe.trace\n"
+    START = {"schema": "msgring/1", "type": "start", "seed": 1, "steps_per_trace": 40,
+             "model": "model 6.12.118", "kernel": "kernel 6.12.118-amd64"}
+    FINDING = {"schema": "msgring/1", "type": "finding", "number": 1, "finding": {
+        "file": "/tmp/reports/seed1-trace26-query.trace", "html": None, "seed": 1, "trace": 26,
+        "trace_seed": 131, "signature": "query: slot full vs empty", "original_steps": 45,
+        "minimized_steps": 9, "line": 22, "step": "query r0 slot=0", "model": "slot empty",
+        "kernel": "slot f0", "count": 3, "verdict": "diverge", "nearest_choices": [],
+        "reproduced": 1, "reproduce_runs": 5, "fails": True}}
+    SUMMARY = {"schema": "msgring/1", "type": "summary", "command": "check", "traces": 1200,
+               "steps": 50000, "agree": 1197, "diverge": 3, "unknown": 0,
+               "choices": {"iowq_early": 2}, "seed": 1, "steps_per_trace": 40,
+               "compared": 50000, "skipped": 12, "distinct": 1, "seconds": 120.0,
+               "traces_per_second": 10.0, "reports": "/tmp/reports",
+               "files": ["/tmp/reports/seed1-trace26-query.trace"], "exit": 1}
+    ERR = ("msgring check: seed 1\n--- BEGIN seed1-trace26-query.trace\n# a comment\n"
+           "msgring-trace 1\nsetup r0 entries=1\n--- END seed1-trace26-query.trace\n")
 
-    def run_check(self, report, status):
+    def run_check(self, records, status):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "k.full.out"), "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(report, indent=2))
+                fh.write("".join(json.dumps(r) + "\n" for r in records))
             with open(os.path.join(d, "k.full.err"), "w", encoding="utf-8") as fh:
                 fh.write(self.ERR)
             traces = os.path.join(d, "traces")
-            rc, out, _ = summary("check", "7.3", os.path.join(d, "k.full.out"), status, "log", traces)
-            return rc, out, sorted(os.listdir(traces)) if os.path.isdir(traces) else []
+            rc, out, _ = summary("check", "6.12", os.path.join(d, "k.full.out"), status, "log", traces)
+            files = {n: open(os.path.join(traces, n), encoding="utf-8").read()
+                     for n in (os.listdir(traces) if os.path.isdir(traces) else [])}
+            return rc, out, files
 
-    def test_json_report_classifies_steady_and_racy(self):
-        rc, out, files = self.run_check(self.REPORT, "1")
+    def test_a_finding_fails_even_when_rare_on_rerun(self):
+        rc, out, files = self.run_check([self.START, self.FINDING, self.SUMMARY], "1")
         self.assertEqual(rc, 1)
-        self.assertIn("1200 traces (10/s, 120 s)", out)
-        self.assertIn("2 distinct: 1 steady, 1 racy (pending the exact check)", out)
-        self.assertIn("STEADY trace 5", out)
-        self.assertIn("RACY   trace 9", out)
-        self.assertIn("CHECKCOUNT 7.3 traces=1200 mismatches=7 distinct=2 steady=1 racy=1", out)
-        self.assertEqual(files, ["seed1-trace5-observe.trace"])
+        self.assertIn("RESULT 6.12 CHECK-FAILS: 1200 traces (10/s, 120 s): 1197 agree, 3 diverge, 0 unknown", out)
+        self.assertIn("12 unmodelled", out)
+        self.assertIn("DIVERGE trace 26 (3 traces; diverged again in 1/5 re-runs", out)
+        self.assertIn("kernel: slot f0", out)
+        self.assertIn("choice points taken: iowq_early 2", out)
+        self.assertIn("CHECKCOUNT 6.12 traces=1200 agree=1197 diverge=3 unknown=0 distinct=1 unmodelled=12", out)
+        self.assertEqual(files, {"seed1-trace26-query.trace": "# a comment\nmsgring-trace 1\nsetup r0 entries=1\n"})
 
-    def test_a_verdict_in_the_report_wins(self):
-        r = json.loads(json.dumps(self.REPORT))
-        r["findings"][0]["verdict"] = "unknown"
-        r["findings"][1]["verdict"] = "diverge"
-        _, out, _ = self.run_check(r, "1")
-        self.assertIn("STEADY trace 9", out)
-        self.assertIn("RACY   trace 5", out)
+    def test_unknown_verdict_is_named(self):
+        f = json.loads(json.dumps(self.FINDING))
+        f["finding"]["verdict"] = "unknown"
+        _, out, _ = self.run_check([self.START, f, self.SUMMARY], "1")
+        self.assertIn("UNKNOWN trace 26", out)
 
-    def test_extra_fields_do_not_matter(self):
-        r = json.loads(json.dumps(self.REPORT))
-        r["choices"] = {"points": 4}
-        r["stats"]["agree"] = 1190
-        rc, out, _ = self.run_check(r, "0")
+    def test_passing_check(self):
+        s = dict(self.SUMMARY, agree=1200, diverge=0, distinct=0, files=[], exit=0)
+        rc, out, _ = self.run_check([self.START, s], "0")
         self.assertEqual(rc, 0)
-        self.assertIn("RESULT 7.3 check-ok", out)
+        self.assertIn("RESULT 6.12 check-ok: 1200 traces", out)
+        self.assertIn("model 6.12.118 vs kernel 6.12.118-amd64", out)
+
+    def test_a_finding_fails_whatever_the_exit_status(self):
+        s = dict(self.SUMMARY, exit=0)
+        rc, out, _ = self.run_check([self.START, self.FINDING, s], "0")
+        self.assertEqual(rc, 1)
+        self.assertIn("CHECK-FAILS", out)
+
+    def test_unfinished_check_is_an_error(self):
+        rc, out, _ = self.run_check([self.START, self.FINDING], "timeout")
+        self.assertEqual(rc, 2)
+        self.assertIn("RESULT 6.12 ERROR", out)
+        rc, _, _ = self.run_check([self.START, self.FINDING], "1")
+        self.assertEqual(rc, 2, "no summary record: the run did not finish")
 
 
 class Table(unittest.TestCase):
@@ -255,6 +226,16 @@ class Table(unittest.TestCase):
         self.assertIn("6.1.192", lines[1])
         self.assertIn("70/72", lines[1])
         self.assertIn("ERROR", lines[2])
+
+    def test_check_rows(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "summary.txt"), "w", encoding="utf-8") as f:
+                f.write("CHECKCOUNT 7.3 traces=12563 agree=12563 diverge=0 unknown=2 distinct=1 unmodelled=40 seconds=120\n")
+            rc, out, _ = summary("table", d, os.path.join(d, "summary.txt"), "7.3")
+        self.assertEqual(rc, 0)
+        head, row = out.splitlines()[:2]
+        self.assertEqual(head.split()[5:10], ["traces", "diverge", "unknown", "distinct", "unmodelled"])
+        self.assertEqual(row.split()[4:9], ["12563", "0", "2", "1", "40"])
 
 
 if __name__ == "__main__":

@@ -173,6 +173,13 @@ pub struct FileId {
     pub ino: u64,
 }
 
+impl FileId {
+    /// A fixed-file slot whose file the host cannot name: 6.1/6.12 fdinfo prints a
+    /// slot's dentry name (`d_iname`), which several of the host's files may share (the
+    /// empty name of every pipe). No real file has device 0 and inode 0.
+    pub const UNNAMED: FileId = FileId { dev: 0, ino: 0 };
+}
+
 /// A ring's fixed-file table (one entry per slot) and its CQ overflow list as
 /// `(user_data, res, flags)`, from one fdinfo read.
 pub type TableAndOverflow = (Vec<Option<FileId>>, Vec<(u64, i32, u32)>);

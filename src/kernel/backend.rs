@@ -655,9 +655,10 @@ impl KernelBackend {
                     return not_a_ring(*ring);
                 }
                 match self.host.file_table(vfd(*ring)) {
-                    Some(t) => {
-                        StepResult::Slot(self.class_of(t.get(*slot as usize).copied().flatten()))
-                    }
+                    Some(t) => match t.get(*slot as usize).copied().flatten() {
+                        Some(rb::FileId::UNNAMED) => unnamed_slot(*slot),
+                        f => StepResult::Slot(self.class_of(f)),
+                    },
                     None => StepResult::Unmodelled("fdinfo unreadable".into()),
                 }
             }
@@ -669,6 +670,9 @@ impl KernelBackend {
                 let Some((table, overflow)) = self.host.table_and_overflow(v) else {
                     return StepResult::Unmodelled("fdinfo unreadable".into());
                 };
+                if let Some(i) = table.iter().position(|f| *f == Some(rb::FileId::UNNAMED)) {
+                    return unnamed_slot(i as u32);
+                }
                 StepResult::Ring(RingView {
                     sq_flags: self.host.sq_flags(v),
                     cq_overflow: self.host.cq_overflow(v),
@@ -692,6 +696,17 @@ impl KernelBackend {
             }
         }
     }
+}
+
+/// An observation of a fixed-file slot the kernel names ambiguously: 6.1 and 6.12 print
+/// a slot's dentry name in fdinfo, and several of the trace's files may share it (every
+/// pipe's is empty), so which of them the slot holds cannot be read. The step is
+/// unmodelled, not a divergence (docs/kernels.md, harness limits).
+fn unnamed_slot(slot: u32) -> StepResult {
+    StepResult::Unmodelled(format!(
+        "fdinfo names slot {slot} by a dentry name several of the trace's files share \
+         (6.1/6.12 format): which one it holds cannot be read"
+    ))
 }
 
 impl Backend for KernelBackend {

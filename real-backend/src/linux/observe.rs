@@ -71,12 +71,12 @@ impl Host {
     }
 
     /// One entry per slot from a parsed table; a file the host cannot name shows as
-    /// `FileId { dev: 0, ino: 0 }`.
+    /// [`FileId::UNNAMED`].
     fn slots_of(&self, t: &FileTable) -> Vec<Option<FileId>> {
         let mut out = vec![None; t.len.min(1 << 20) as usize];
         for (i, name) in &t.occupied {
             if let Some(slot) = out.get_mut(*i as usize) {
-                *slot = Some(self.slot_id(name).unwrap_or(FileId { dev: 0, ino: 0 }));
+                *slot = Some(self.slot_id(name).unwrap_or(FileId::UNNAMED));
             }
         }
         out
@@ -85,8 +85,8 @@ impl Host {
     /// The registered file table of `ring` as seen by `/proc/self/fdinfo`:
     /// `None` if the ring is unknown or fdinfo could not be read (lock busy);
     /// otherwise one entry per slot (an empty `Vec` when no table is registered),
-    /// `None` for an empty slot. A file the host cannot name (should not happen)
-    /// shows as `FileId { dev: 0, ino: 0 }`.
+    /// `None` for an empty slot. A file the host cannot name (a dentry name several of
+    /// its files share, 6.1/6.12) shows as [`FileId::UNNAMED`].
     pub fn file_table(&self, ring: Vfd) -> Option<Vec<Option<FileId>>> {
         let info = self.fdinfo(ring)?;
         Some(self.slots_of(info.files.as_ref()?))
@@ -151,7 +151,7 @@ mod tests {
         );
         let t = crate::fdinfo::parse(&text).files.unwrap();
         let id = |v| h.file_identity(v);
-        let unknown = Some(FileId { dev: 0, ino: 0 });
+        let unknown = Some(FileId::UNNAMED);
         assert_eq!(
             h.slots_of(&t),
             vec![id(m), None, id(pr), id(pr), id(ev), unknown]
