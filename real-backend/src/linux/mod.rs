@@ -197,15 +197,11 @@ impl Host {
     }
 
     fn reset_inner(&mut self, task0: Task0, rebind: bool) -> Result<(), i32> {
-        // Close rings and files first (unmap + close), then stop every task but 0.
+        // Stop every task but 0 first, then close rings and files (unmap + close):
+        // see [`Host::stop_tasks_then_close`].
+        // A task 0 that is not kept exits with the others, before the close.
         self.unregister_ring_fds();
-        self.vfds.clear();
-        self.fd_floor = 0;
-        let t0 = self.tasks.first_mut().and_then(Option::take);
-        self.tasks.clear();
-        self.paths.clear();
-        self.dnames.clear();
-        let keep = match t0 {
+        let keep = match self.tasks.first_mut().and_then(Option::take) {
             Some(Task::Caller(tid))
                 if task0 == Task0::Caller && !(rebind && tid != current_tid()) =>
             {
@@ -214,6 +210,10 @@ impl Host {
             Some(t @ Task::Thread { .. }) if task0 == Task0::Thread && !rebind => Some(t),
             _ => None,
         };
+        self.stop_tasks_then_close();
+        self.fd_floor = 0;
+        self.paths.clear();
+        self.dnames.clear();
         let t0 = match keep {
             Some(t) => t,
             None => Host::task0(task0)?,
@@ -223,11 +223,24 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Exits and joins every task still in `self.tasks`, and only then closes every
+    /// ring and file. The order matters on 6.1 (docs/kernels.md, "The 6.1 oops at
+    /// teardown"): closing a DEFER_TASKRUN ring queues `io_ring_exit_work`, whose
+    /// `io_move_task_work_from_local` empties the ring's local work list
+    /// (`llist_del_all`) on a kworker, while its owner, exiting, runs the same list in
+    /// `io_uring_cancel_generic` with 6.1's on-stack `fake` node: the two race and both
+    /// oops. A task that exits while its rings are still open runs its local work alone,
+    /// and the exit work that the close queues later finds no owner to race with.
+    fn stop_tasks_then_close(&mut self) {
+        self.tasks.clear();
+        self.vfds.clear();
+    }
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
-        // Close rings and files first (unmap + close), then stop every task.
         self.unregister_ring_fds();
-        self.vfds.clear();
-        self.tasks.clear();
+        self.stop_tasks_then_close();
     }
 }
