@@ -31,6 +31,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_early_between_enter_and_wait_local_work.trace",
+        &[ChoicePoint::IowqEarly],
+        true,
+    ),
+    (
         "model-tests/traces/choices/iowq_post_later.trace",
         &[ChoicePoint::IowqPostLater],
         true,

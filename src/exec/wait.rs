@@ -22,6 +22,10 @@ impl World {
         if r.has(setup::DEFER_TASKRUN) && r.submitter != Some(task) {
             return Errno::EEXIST.neg();
         }
+        // `io_uring_enter` ran local work (`io_run_local_work_locked`) and dropped the
+        // lock: an io-wq worker may queue its completion here, behind what that pass
+        // queued and ahead of this wait's pass (6.12.118, check seed 1 trace 3360).
+        self.iowq_may_run();
         if self.local_work_pending(ring) {
             let max = self.local_work_max(min);
             self.run_local_work(ring, min, max);
