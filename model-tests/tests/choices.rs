@@ -36,6 +36,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_early_inside_a_local_queue_pass_7_2.trace",
+        &[ChoicePoint::IowqEarly, ChoicePoint::IowqPostLater],
+        true,
+    ),
+    (
         "model-tests/traces/choices/iowq_post_later.trace",
         &[ChoicePoint::IowqPostLater],
         true,

@@ -207,6 +207,10 @@ impl World {
             min_events -= ret;
             ret = 0;
             while ret < max_events {
+                // The queue is popped one item at a time: an io-wq completion pushed
+                // meanwhile (setting IORING_SQ_TASKRUN if the queue was empty) is run
+                // by this pass (7.2.13 check seed 1 trace 2502).
+                self.iowq_may_run();
                 let Some(w) = self.ring_mut(ring).local_work.pop_front() else {
                     break;
                 };
