@@ -454,3 +454,87 @@ fn push_multiple_is_one_push_step_per_sqe_and_all_or_nothing() {
         assert_eq!(bulk.reap_into(999, 1, &mut cqes), None);
     }
 }
+
+#[test]
+fn the_lane_refuses_an_sqe_whose_differences_cancel_out() {
+    // The lane compares six 8-byte words of the SQE (`lane_words`) by XOR and OR. An SQE
+    // that differs from the lane's in two words by the same bits must still end the
+    // lane: an XOR in place of an OR would let those differences cancel, and a shift
+    // the wrong way would drop the IOSQE flags from the compare. Each B below differs
+    // from the MSG_DATA A that opens the lane in two adjacent words by the same bits
+    // (or only in its IOSQE flags), and fails or posts differently when it is issued.
+    type Tweak = fn(&mut Sqe);
+    let tweaks: [(&str, Tweak); 6] = [
+        ("flags FIXED_FILE and addr 0x100 (words 0, 1)", |s| {
+            s.flags ^= sqe_flags::FIXED_FILE;
+            s.addr ^= 0x100;
+        }),
+        ("addr SEND_FD and FLAGS_PASS (words 1, 2)", |s| {
+            s.addr ^= 1;
+            s.msg_ring_flags ^= 1;
+        }),
+        ("an unknown msg_ring flag and buf_index (words 2, 3)", |s| {
+            s.msg_ring_flags ^= 2;
+            s.buf_index ^= 2;
+        }),
+        ("file_index and addr3 (words 3, 4)", |s| {
+            s.file_index ^= 1;
+            s.addr3 ^= 1 << 32;
+        }),
+        ("addr3 and pad2 (words 4, 5)", |s| {
+            s.addr3 ^= 1;
+            s.pad2 ^= 1;
+        }),
+        ("IOSQE_CQE_SKIP_SUCCESS only", |s| {
+            s.flags ^= sqe_flags::CQE_SKIP_SUCCESS;
+        }),
+    ];
+    for profile in [Profile::V5_18, Profile::V6_18, Profile::NEWEST] {
+        for (what, tweak) in tweaks {
+            let mut twin = Twin::new(profile);
+            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
+            let mut ring = || match step(Step::Setup {
+                task: T0,
+                entries: 8,
+                cq_entries: 0,
+                flags: 0,
+            }) {
+                StepResult::Ret(fd) if fd >= 0 => fd,
+                other => panic!("setup: {other:?}"),
+            };
+            let (src, dst) = (ring(), ring());
+            let a = data(dst, 7, 0x70);
+            let mut b = data(dst, 7, 0x71);
+            tweak(&mut b);
+            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
+            for (i, sqe) in [a, a, b].into_iter().enumerate() {
+                let sqe = Sqe {
+                    user_data: i as u64 + 1,
+                    ..sqe
+                };
+                step(Step::Push { ring: src, sqe });
+            }
+            let entered = step(Step::Enter {
+                task: T0,
+                ring: src,
+                to_submit: 3,
+                min_complete: 0,
+                flags: enter::GETEVENTS,
+            });
+            assert_eq!(entered, StepResult::Ret(3), "{profile}: {what}");
+            // The twin has compared both worlds after every step; B's own CQE shows it
+            // was not posted as a copy of A's.
+            let StepResult::Reaped(cqes) = step(Step::Reap {
+                ring: src,
+                max: u32::MAX,
+            }) else {
+                panic!("{profile}: {what}: reap")
+            };
+            let third = cqes.iter().find(|c| c.user_data == 3);
+            assert!(
+                third.is_none_or(|c| c.res != 0),
+                "{profile}: {what}: B completed like A: {cqes:?}"
+            );
+        }
+    }
+}
