@@ -66,6 +66,15 @@ pub enum ChoicePoint {
     /// may run between the two. Met when an io-wq MSG_RING request has been issued:
     /// option 1 leaves the post as the worker's next io-wq item.
     IowqPostLater,
+    /// R42, M9 (`io_wq_submit_work` holds two references to an io-wq request; the
+    /// worker drops its own in `io_wq_put_work` after the op): when the completion goes
+    /// through a DEFER_TASKRUN ring's local work and the owner runs it before the
+    /// worker's put, that put is the last one, and `io_free_req` queues one more local
+    /// work item that posts nothing (`REQ_F_CQE_SKIP`), setting IORING_SQ_TASKRUN if
+    /// the list was empty. Met when an io-wq worker queues a completion on a
+    /// DEFER_TASKRUN ring's local work: option 1 leaves its put as the worker's next
+    /// io-wq item.
+    IowqPutLater,
 }
 
 impl ChoicePoint {
@@ -77,6 +86,7 @@ impl ChoicePoint {
         ChoicePoint::TaskWorkResched,
         ChoicePoint::TaskWorkEarly,
         ChoicePoint::IowqPostLater,
+        ChoicePoint::IowqPutLater,
     ];
 
     /// The name used in traces (`choose iowq_order=1`), reports and JSON.
@@ -88,6 +98,7 @@ impl ChoicePoint {
             ChoicePoint::TaskWorkResched => "task_work_resched",
             ChoicePoint::TaskWorkEarly => "task_work_early",
             ChoicePoint::IowqPostLater => "iowq_post_later",
+            ChoicePoint::IowqPutLater => "iowq_put_later",
         }
     }
 
@@ -98,9 +109,10 @@ impl ChoicePoint {
     /// The rule ids of docs/semantics.md this point belongs to.
     pub fn rules(self) -> &'static str {
         match self {
-            ChoicePoint::IowqOrder | ChoicePoint::IowqEarly | ChoicePoint::IowqPostLater => {
-                "R42, M9"
-            }
+            ChoicePoint::IowqOrder
+            | ChoicePoint::IowqEarly
+            | ChoicePoint::IowqPostLater
+            | ChoicePoint::IowqPutLater => "R42, M9",
             ChoicePoint::SettleOrder => "M9, R24",
             ChoicePoint::TaskWorkResched => "M9",
             ChoicePoint::TaskWorkEarly => "M11, R24",

@@ -37,12 +37,17 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
     ),
     (
         "model-tests/traces/choices/iowq_early_inside_a_local_queue_pass_7_2.trace",
-        &[ChoicePoint::IowqEarly, ChoicePoint::IowqPostLater],
+        &[ChoicePoint::IowqEarly],
         true,
     ),
     (
         "model-tests/traces/choices/iowq_post_later.trace",
         &[ChoicePoint::IowqPostLater],
+        true,
+    ),
+    (
+        "model-tests/traces/choices/iowq_put_later.trace",
+        &[ChoicePoint::IowqPutLater, ChoicePoint::IowqEarly],
         true,
     ),
     (

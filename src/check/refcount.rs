@@ -18,7 +18,7 @@ fn count_req(req: &Req, counts: &mut [u32]) {
 
 fn count_work(w: &Work, counts: &mut [u32]) {
     match w {
-        Work::PostAux { .. } => {}
+        Work::PostAux { .. } | Work::IowqPut { .. } | Work::FreeReq { .. } => {}
         Work::InstallFd { req, .. }
         | Work::Complete { req, .. }
         | Work::Issue { req }

@@ -113,6 +113,7 @@ impl World {
     pub(super) fn ring_has_requests_in_flight(&self, ring: RingId) -> bool {
         let mine = |w: &Work| match w {
             Work::PostAux { .. } => false,
+            Work::IowqPut { ring: r, .. } | Work::FreeReq { ring: r } => *r == ring,
             Work::InstallFd { req, .. }
             | Work::Complete { req, .. }
             | Work::Issue { req }

@@ -633,6 +633,30 @@ impl World {
             && self.decide.choose(ChoicePoint::IowqPostLater, 2) == 1
     }
 
+    /// Whether an io-wq worker that queued a completion on `ring`'s local work drops its
+    /// reference later, as its next io-wq item (choice point
+    /// [`ChoicePoint::IowqPutLater`]; 6.12.118 check seed 1 trace 5619). Offered for
+    /// DEFER_TASKRUN rings, where the free it may cause is visible (IORING_SQ_TASKRUN).
+    fn iowq_put_later(&mut self, ring: RingId) -> bool {
+        self.decide.active()
+            && self.ring(ring).has(setup::DEFER_TASKRUN)
+            && self.decide.choose(ChoicePoint::IowqPutLater, 2) == 1
+    }
+
+    /// `io_wq_put_work` of a put left for later ([`Self::iowq_put_later`]): if the
+    /// owner has run the completion meanwhile, this put is the last one, and
+    /// `io_free_req` queues a local work item that only frees the request.
+    pub(super) fn io_wq_put_work(&mut self, ring: RingId, task: TaskId, sqe: Sqe) {
+        let r = self.ring(ring);
+        let pending =
+            r.local_work.iter().chain(r.retry_work.iter()).any(
+                |w| matches!(w, Work::Complete { req, .. } if req.task == task && req.sqe == sqe),
+            );
+        if !pending {
+            self.io_req_task_work_add(ring, task, Work::FreeReq { ring });
+        }
+    }
+
     /// `io_issue_sqe` for the modelled opcodes. Returns the request back unless it was
     /// parked in some work item.
     fn io_issue_sqe(&mut self, req: Req, ctx: IssueCtx) -> (Option<Req>, Issued) {
@@ -720,8 +744,11 @@ impl World {
             && req.sqe.flags & sqe_flags::IO_DRAIN != 0;
         if lockless || no_room || drain {
             // defer_complete: io_req_task_complete from task_work
-            let (ring, task) = (req.ring, req.task);
+            let (ring, task, sqe) = (req.ring, req.task, req.sqe);
             self.io_req_task_work_add(ring, task, Work::Complete { req, res });
+            if self.iowq_put_later(ring) {
+                self.iowq.push_front(Work::IowqPut { ring, task, sqe });
+            }
             return;
         }
         self.fill_req_cqe(&req, res);

@@ -302,6 +302,8 @@ impl World {
             }
             Work::FailLinks { reqs, ignore_cqes } => self.fail_links(reqs, ignore_cqes),
             Work::IowqPost { req, res } => self.io_req_complete_post(req, res),
+            Work::IowqPut { ring, task, sqe } => self.io_wq_put_work(ring, task, sqe),
+            Work::FreeReq { .. } => {}
         }
     }
 
@@ -472,5 +474,6 @@ fn work_ring(w: &Work) -> Option<RingId> {
             Some(req.ring)
         }
         Work::FailLinks { reqs, .. } => reqs.first().map(|r| r.ring),
+        Work::IowqPut { ring, .. } | Work::FreeReq { ring } => Some(*ring),
     }
 }

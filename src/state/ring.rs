@@ -100,6 +100,17 @@ pub enum Work {
     /// An io-wq worker's `io_req_complete_post` of a request it has issued, left
     /// for later at choice point `iowq_post_later` (only ever on io-wq).
     IowqPost { req: Req, res: i32 },
+    /// An io-wq worker's put of its reference to a request whose completion it queued
+    /// on `ring`'s local work (`sqe`, `task`: which one), left for later at choice
+    /// point `iowq_put_later` (only ever on io-wq).
+    IowqPut {
+        ring: RingId,
+        task: TaskId,
+        sqe: Sqe,
+    },
+    /// `io_free_req`'s task_work: frees a request whose references are all put; posts
+    /// nothing (`REQ_F_CQE_SKIP`).
+    FreeReq { ring: RingId },
 }
 
 /// An io_uring instance.

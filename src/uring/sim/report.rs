@@ -206,6 +206,8 @@ pub(crate) fn describe_work(w: &Work) -> String {
             req.sqe.user_data,
             fmt_res(*res)
         ),
+        Work::IowqPut { sqe, .. } => format!("io-wq puts user_data {:#x}", sqe.user_data),
+        Work::FreeReq { .. } => "free a request".to_string(),
     }
 }
 
