@@ -616,3 +616,33 @@ fn m3_a_waiter_follows_local_work_that_only_queues_the_next_item() {
     assert_eq!(s.getevents(T0, r, 1), 0);
     assert_eq!(order(&mut s, r), vec![99]);
 }
+
+#[test]
+fn r41_3_a_drain_request_completed_on_io_wq_ends_the_drain_on_a_plain_ring() {
+    // 7.3 `io_req_complete_post` from io-wq: a drain request's completion goes through
+    // task_work even on a ring whose CQ is not lockless, because the drain ends under
+    // `uring_lock` as its CQE is posted (`io_drain_req_completed`). Requests behind it
+    // are released, and once the drain is over a later NOP runs inline at once. Every
+    // other io-wq completion on such a ring is posted by the worker. 7.2 keeps the
+    // drain active after it (the first of the next NOPs is drained, so the second
+    // posts first).
+    use msgring::uapi::sqe_flags;
+    use msgring::Nop;
+    for (rel, later) in [("7.2", vec![5, 4]), ("7.3", vec![4, 5])] {
+        let mut s = Sim::with_profile(profile(rel));
+        let r = s.ring(8, 0);
+        s.submit(
+            r,
+            &[
+                Nop.build()
+                    .user_data(1)
+                    .flags(sqe_flags::IO_DRAIN | sqe_flags::ASYNC),
+                Nop.build().user_data(2),
+                Nop.build().user_data(3).flags(sqe_flags::ASYNC),
+            ],
+        );
+        assert_eq!(order(&mut s, r), vec![1, 2, 3], "{rel}");
+        s.submit(r, &[Nop.build().user_data(4), Nop.build().user_data(5)]);
+        assert_eq!(order(&mut s, r), later, "{rel}: after the drain request");
+    }
+}

@@ -538,3 +538,54 @@ fn the_lane_refuses_an_sqe_whose_differences_cancel_out() {
         }
     }
 }
+
+#[test]
+fn a_lane_of_32_byte_messages_into_big_cqe_rings_matches_the_slow_path() {
+    // A MSG_DATA whose FLAGS_PASS value has IORING_CQE_F_32 is a 32-byte CQE on a
+    // CQE_MIXED ring (two slots, padding at the end) and a CQE32 ring's slot (C9): the
+    // lane's 16-byte writer must leave such runs to the per-SQE path. Four of one shape
+    // into CQs of 4 slots: padding, a wrap and an overflow come up.
+    let f32 = msgring::uapi::cqe::F_32;
+    for flags in [setup::CQE_MIXED, setup::CQE32] {
+        for profile in [Profile::V6_18, Profile::NEWEST] {
+            let mut twin = Twin::new(profile);
+            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
+            let mut ring = |entries, flags| match step(Step::Setup {
+                task: T0,
+                entries,
+                cq_entries: 4,
+                flags: flags | setup::CQSIZE,
+            }) {
+                StepResult::Ret(fd) if fd >= 0 => fd,
+                other => panic!("setup: {other:?}"),
+            };
+            let (src, dst) = (ring(4, 0), ring(2, flags));
+            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
+            for round in 0..2u64 {
+                for i in 0..4u64 {
+                    let mut sqe = data(dst, i as i32, 0x100 + i);
+                    sqe.msg_ring_flags |= msg::FLAGS_PASS;
+                    sqe.file_index = f32;
+                    sqe.user_data = round * 8 + i;
+                    step(Step::Push { ring: src, sqe });
+                }
+                let e = step(Step::Enter {
+                    task: T0,
+                    ring: src,
+                    to_submit: 4,
+                    min_complete: 0,
+                    flags: 0,
+                });
+                assert_eq!(e, StepResult::Ret(4), "{profile} {flags:#x}");
+                step(Step::Reap {
+                    ring: dst,
+                    max: u32::MAX,
+                });
+            }
+            assert!(
+                twin.lane_enters >= 2,
+                "{profile}: the batches are lane runs"
+            );
+        }
+    }
+}
