@@ -646,3 +646,20 @@ fn r41_3_a_drain_request_completed_on_io_wq_ends_the_drain_on_a_plain_ring() {
         assert_eq!(order(&mut s, r), later, "{rel}: after the drain request");
     }
 }
+
+#[test]
+fn a_nop_without_inject_result_completes_with_0_whatever_its_len() {
+    // `io_nop`: `len` is the result only with IORING_NOP_INJECT_RESULT (R2).
+    use msgring::uapi::NOP_INJECT_RESULT;
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let r = s.ring(4, 0);
+    let mut plain = Nop.build().user_data(1);
+    plain.len = 5;
+    let mut injected = plain;
+    injected.user_data = 2;
+    injected.msg_ring_flags = NOP_INJECT_RESULT;
+    s.submit(r, &[plain, injected]);
+    let got: Vec<(u64, i32)> = s.reap(r).iter().map(|c| (c.user_data, c.res)).collect();
+    assert_eq!(got, vec![(1, 0), (2, 5)]);
+}
