@@ -663,3 +663,37 @@ fn a_nop_without_inject_result_completes_with_0_whatever_its_len() {
     let got: Vec<(u64, i32)> = s.reap(r).iter().map(|c| (c.user_data, c.res)).collect();
     assert_eq!(got, vec![(1, 0), (2, 5)]);
 }
+
+#[test]
+fn an_iopoll_wait_with_cqes_ready_returns_before_running_local_work() {
+    // `io_iopoll_check`: "Don't enter poll loop if we already have events pending":
+    // with a CQE in the CQ it returns 0 at once, so a link successor queued on the
+    // DEFER_TASKRUN ring's local work stays there; with an empty CQ it runs local work.
+    use msgring::uapi::{enter, setup, sqe_flags};
+    use msgring::Nop;
+    let mut s = Sim::new();
+    let t = s.ring(
+        4,
+        setup::IOPOLL | setup::SINGLE_ISSUER | setup::DEFER_TASKRUN | setup::TASKRUN_FLAG,
+    );
+    let enter = |s: &mut Sim, to_submit, flags| {
+        s.ret(Step::Enter {
+            task: T0,
+            ring: t,
+            to_submit,
+            min_complete: 0,
+            flags,
+        })
+    };
+    s.push(t, Nop.build().user_data(1).flags(sqe_flags::IO_LINK));
+    s.push(t, Nop.build().user_data(2));
+    assert_eq!(enter(&mut s, 2, 0), 2);
+    let v = s.view(t);
+    assert_eq!(v.cq_ready, 1, "the successor waits on local work");
+    assert_ne!(v.sq_flags & msgring::uapi::sq::TASKRUN, 0);
+    assert_eq!(enter(&mut s, 0, enter::GETEVENTS), 0);
+    assert_eq!(s.view(t).cq_ready, 1, "a CQE was ready: no local work ran");
+    assert_eq!(order(&mut s, t), vec![1]);
+    assert_eq!(enter(&mut s, 0, enter::GETEVENTS), 0);
+    assert_eq!(order(&mut s, t), vec![2], "an empty CQ: local work ran");
+}
