@@ -170,8 +170,10 @@ class CheckJson(unittest.TestCase):
                 fh.write(self.ERR)
             traces = os.path.join(d, "traces")
             rc, out, _ = summary("check", "6.12", os.path.join(d, "k.full.out"), status, "log", traces)
-            files = {n: open(os.path.join(traces, n), encoding="utf-8").read()
-                     for n in (os.listdir(traces) if os.path.isdir(traces) else [])}
+            files = {}
+            for n in os.listdir(traces) if os.path.isdir(traces) else []:
+                with open(os.path.join(traces, n), encoding="utf-8") as fh:
+                    files[n] = fh.read()
             return rc, out, files
 
     def test_a_finding_fails_even_when_rare_on_rerun(self):
