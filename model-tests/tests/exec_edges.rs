@@ -697,3 +697,46 @@ fn an_iopoll_wait_with_cqes_ready_returns_before_running_local_work() {
     assert_eq!(enter(&mut s, 0, enter::GETEVENTS), 0);
     assert_eq!(order(&mut s, t), vec![2], "an empty CQ: local work ran");
 }
+
+#[test]
+fn each_successor_replays_from_its_choices_and_points_switch_off_and_on() {
+    // `World::successors` enumerates every outcome of a step; `Successor::choices` is
+    // the path that `World::apply_path` replays to the same world and result.
+    use msgring::uapi::sqe_flags;
+    use msgring::{ChoicePoint, Faults, Nop};
+    let mut s = Sim::new();
+    let r = s.ring(4, 0);
+    s.push(r, Nop.build().user_data(1).flags(sqe_flags::ASYNC));
+    s.push(r, Nop.build().user_data(2).flags(sqe_flags::ASYNC));
+    let start = s.world.clone();
+    let step = Step::Enter {
+        task: T0,
+        ring: r,
+        to_submit: 2,
+        min_complete: 0,
+        flags: 0,
+    };
+    let all: Vec<_> = start.successors(&step, Faults::default()).collect();
+    assert!(all.len() > 1, "two io-wq requests: several orders");
+    let mut non_default = 0;
+    for succ in &all {
+        let path = succ.choices();
+        assert_eq!(path.len(), succ.path.len());
+        non_default += usize::from(path.iter().any(|c| c.option != 0));
+        let mut w = start.clone();
+        let (res, _) = w
+            .apply_path(&step, Faults::default(), &path)
+            .expect("its own path fits");
+        assert_eq!(res, succ.result);
+        assert_eq!(w, succ.world);
+    }
+    assert!(non_default > 0);
+    // A point switched off is reported off, and on again.
+    let mut w = start.clone();
+    assert!(w.choice_point_enabled(ChoicePoint::IowqOrder));
+    w.set_choice_point(ChoicePoint::IowqOrder, false);
+    assert!(!w.choice_point_enabled(ChoicePoint::IowqOrder));
+    assert!(w.choice_point_enabled(ChoicePoint::IowqEarly));
+    w.set_choice_point(ChoicePoint::IowqOrder, true);
+    assert!(w.choice_point_enabled(ChoicePoint::IowqOrder));
+}
