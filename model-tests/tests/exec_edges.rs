@@ -740,3 +740,35 @@ fn each_successor_replays_from_its_choices_and_points_switch_off_and_on() {
     w.set_choice_point(ChoicePoint::IowqOrder, true);
     assert!(w.choice_point_enabled(ChoicePoint::IowqOrder));
 }
+
+#[test]
+fn r32_personality_ids_wrap_to_the_lowest_free_one_after_ushrt_max() {
+    // `xa_alloc_cyclic(.., XA_LIMIT(0, USHRT_MAX), &ctx->pers_next)` on an ALLOC1
+    // array: ids 1..=65535 in turn; after 65535 the search starts again at 1 and takes
+    // the lowest free id, not one just below the top.
+    use msgring::uapi::register;
+    use msgring::RegisterArg;
+    let mut s = Sim::new();
+    let ring = s.ring(4, 0);
+    let reg = |s: &mut Sim, opcode, nr_args| {
+        s.ret(Step::Register {
+            task: T0,
+            fd: ring,
+            opcode,
+            arg: RegisterArg::Null,
+            nr_args,
+        })
+    };
+    for want in 1..=65535 {
+        assert_eq!(reg(&mut s, register::PERSONALITY, 0), want);
+    }
+    assert_eq!(
+        reg(&mut s, register::PERSONALITY, 0),
+        -16,
+        "all taken: -EBUSY"
+    );
+    assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 65534), 0);
+    assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 5), 0);
+    assert_eq!(reg(&mut s, register::PERSONALITY, 0), 5);
+    assert_eq!(reg(&mut s, register::PERSONALITY, 0), 65534);
+}
