@@ -772,3 +772,32 @@ fn r32_personality_ids_wrap_to_the_lowest_free_one_after_ushrt_max() {
     assert_eq!(reg(&mut s, register::PERSONALITY, 0), 5);
     assert_eq!(reg(&mut s, register::PERSONALITY, 0), 65534);
 }
+
+#[test]
+fn r31_ring_fd_registration_takes_1_to_16_entries() {
+    // `io_ringfd_register` / `io_ringfd_unregister`: `!nr_args || nr_args >
+    // IO_RINGFD_REG_MAX` is -EINVAL before anything else; 16 entries are accepted.
+    use msgring::uapi::register;
+    use msgring::RegisterArg;
+    let mut s = Sim::new();
+    let ring = s.ring(4, 0);
+    let reg = |s: &mut Sim, opcode, nr_args| {
+        s.ret(Step::Register {
+            task: T0,
+            fd: ring,
+            opcode,
+            arg: RegisterArg::RingFds(Vec::new()),
+            nr_args,
+        })
+    };
+    for opcode in [register::RING_FDS, register::UNREGISTER_RING_FDS] {
+        assert_eq!(reg(&mut s, opcode, 0), -22, "{opcode}: none");
+        assert_eq!(reg(&mut s, opcode, 17), -22, "{opcode}: 17");
+    }
+    // 16 zeroed entries: each asks to unregister slot 0, which is empty: all handled.
+    assert_eq!(reg(&mut s, register::UNREGISTER_RING_FDS, 16), 16);
+    // 16 zeroed entries to register: fd 0 is not one of the trace's rings, so the
+    // first entry fails on its fd, not on the count.
+    let r = reg(&mut s, register::RING_FDS, 16);
+    assert!(r < 0 && r != -22, "{r}");
+}
