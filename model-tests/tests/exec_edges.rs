@@ -771,6 +771,12 @@ fn r32_personality_ids_wrap_to_the_lowest_free_one_after_ushrt_max() {
     assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 5), 0);
     assert_eq!(reg(&mut s, register::PERSONALITY, 0), 5);
     assert_eq!(reg(&mut s, register::PERSONALITY, 0), 65534);
+    // Right after 65535 was handed out the search wraps, even if 65535 is free again.
+    assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 65535), 0);
+    assert_eq!(reg(&mut s, register::PERSONALITY, 0), 65535);
+    assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 65535), 0);
+    assert_eq!(reg(&mut s, register::UNREGISTER_PERSONALITY, 7), 0);
+    assert_eq!(reg(&mut s, register::PERSONALITY, 0), 7);
 }
 
 #[test]
