@@ -807,3 +807,30 @@ fn r31_ring_fd_registration_takes_1_to_16_entries() {
     let r = reg(&mut s, register::RING_FDS, 16);
     assert!(r < 0 && r != -22, "{r}");
 }
+
+#[test]
+fn r31_an_exiting_task_puts_the_rings_it_registered() {
+    // `io_uring_unreg_ringfd` at task exit: each registered ring's file reference is
+    // put (the references the model counts return to what they were).
+    use msgring::uapi::register;
+    use msgring::{RegisterArg, RingFdUpdate};
+    let mut s = Sim::new();
+    let t1 = s.spawn();
+    let ring = s.ring(4, 0);
+    let refs = |s: &Sim| s.world.files().iter().map(|f| f.refs).sum::<u32>();
+    let before = refs(&s);
+    let r = s.ret(Step::Register {
+        task: t1,
+        fd: ring,
+        opcode: register::RING_FDS,
+        arg: RegisterArg::RingFds(vec![RingFdUpdate {
+            offset: u32::MAX,
+            fd: Some(ring),
+        }]),
+        nr_args: 1,
+    });
+    assert_eq!(r, 1);
+    assert_eq!(refs(&s), before + 1, "the registered index holds the ring");
+    assert_eq!(s.ret(Step::ExitTask { task: t1 }), 0);
+    assert_eq!(refs(&s), before, "the exit put it");
+}
