@@ -69,6 +69,22 @@ impl Twin {
     }
 }
 
+impl Twin {
+    /// A ring set up by task 0 on both worlds; its fd.
+    fn ring(&mut self, entries: u32, cq_entries: u32, flags: u32) -> i32 {
+        let setup = Step::Setup {
+            task: T0,
+            entries,
+            cq_entries,
+            flags,
+        };
+        match self.apply_step(&setup, Faults::default()) {
+            StepResult::Ret(fd) if fd >= 0 => fd,
+            other => panic!("setup: {other:?}"),
+        }
+    }
+}
+
 impl Backend for Twin {
     fn name(&self) -> String {
         "fast and slow lanes".into()
@@ -492,17 +508,7 @@ fn the_lane_refuses_an_sqe_whose_differences_cancel_out() {
     for profile in [Profile::V5_18, Profile::V6_18, Profile::NEWEST] {
         for (what, tweak) in tweaks {
             let mut twin = Twin::new(profile);
-            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
-            let mut ring = || match step(Step::Setup {
-                task: T0,
-                entries: 8,
-                cq_entries: 0,
-                flags: 0,
-            }) {
-                StepResult::Ret(fd) if fd >= 0 => fd,
-                other => panic!("setup: {other:?}"),
-            };
-            let (src, dst) = (ring(), ring());
+            let (src, dst) = (twin.ring(8, 0, 0), twin.ring(8, 0, 0));
             let a = data(dst, 7, 0x70);
             let mut b = data(dst, 7, 0x71);
             tweak(&mut b);
@@ -549,17 +555,8 @@ fn a_lane_of_32_byte_messages_into_big_cqe_rings_matches_the_slow_path() {
     for flags in [setup::CQE_MIXED, setup::CQE32] {
         for profile in [Profile::V6_18, Profile::NEWEST] {
             let mut twin = Twin::new(profile);
-            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
-            let mut ring = |entries, flags| match step(Step::Setup {
-                task: T0,
-                entries,
-                cq_entries: 4,
-                flags: flags | setup::CQSIZE,
-            }) {
-                StepResult::Ret(fd) if fd >= 0 => fd,
-                other => panic!("setup: {other:?}"),
-            };
-            let (src, dst) = (ring(4, 0), ring(2, flags));
+            let src = twin.ring(4, 4, setup::CQSIZE);
+            let dst = twin.ring(2, 4, flags | setup::CQSIZE);
             let mut step = |s: Step| twin.apply_step(&s, Faults::default());
             for round in 0..2u64 {
                 for i in 0..4u64 {
