@@ -83,6 +83,22 @@ impl Twin {
             other => panic!("setup: {other:?}"),
         }
     }
+
+    /// Pushes `sqes` onto `ring` and submits them all in one enter by task 0 with
+    /// `flags`; the enter's result.
+    fn submit(&mut self, ring: i32, sqes: &[Sqe], flags: u32) -> StepResult {
+        for &sqe in sqes {
+            self.apply_step(&Step::Push { ring, sqe }, Faults::default());
+        }
+        let enter = Step::Enter {
+            task: T0,
+            ring,
+            to_submit: sqes.len() as u32,
+            min_complete: 0,
+            flags,
+        };
+        self.apply_step(&enter, Faults::default())
+    }
 }
 
 impl Backend for Twin {
@@ -512,28 +528,20 @@ fn the_lane_refuses_an_sqe_whose_differences_cancel_out() {
             let a = data(dst, 7, 0x70);
             let mut b = data(dst, 7, 0x71);
             tweak(&mut b);
-            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
-            for (i, sqe) in [a, a, b].into_iter().enumerate() {
-                let sqe = Sqe {
-                    user_data: i as u64 + 1,
-                    ..sqe
-                };
-                step(Step::Push { ring: src, sqe });
-            }
-            let entered = step(Step::Enter {
-                task: T0,
-                ring: src,
-                to_submit: 3,
-                min_complete: 0,
-                flags: enter::GETEVENTS,
-            });
+            let sqes: Vec<Sqe> = [a, a, b]
+                .into_iter()
+                .zip(1..)
+                .map(|(sqe, user_data)| Sqe { user_data, ..sqe })
+                .collect();
+            let entered = twin.submit(src, &sqes, enter::GETEVENTS);
             assert_eq!(entered, StepResult::Ret(3), "{profile}: {what}");
             // The twin has compared both worlds after every step; B's own CQE shows it
             // was not posted as a copy of A's.
-            let StepResult::Reaped(cqes) = step(Step::Reap {
+            let reap = Step::Reap {
                 ring: src,
                 max: u32::MAX,
-            }) else {
+            };
+            let StepResult::Reaped(cqes) = twin.apply_step(&reap, Faults::default()) else {
                 panic!("{profile}: {what}: reap")
             };
             let third = cqes.iter().find(|c| c.user_data == 3);
@@ -557,27 +565,23 @@ fn a_lane_of_32_byte_messages_into_big_cqe_rings_matches_the_slow_path() {
             let mut twin = Twin::new(profile);
             let src = twin.ring(4, 4, setup::CQSIZE);
             let dst = twin.ring(2, 4, flags | setup::CQSIZE);
-            let mut step = |s: Step| twin.apply_step(&s, Faults::default());
             for round in 0..2u64 {
-                for i in 0..4u64 {
-                    let mut sqe = data(dst, i as i32, 0x100 + i);
-                    sqe.msg_ring_flags |= msg::FLAGS_PASS;
-                    sqe.file_index = f32;
-                    sqe.user_data = round * 8 + i;
-                    step(Step::Push { ring: src, sqe });
-                }
-                let e = step(Step::Enter {
-                    task: T0,
-                    ring: src,
-                    to_submit: 4,
-                    min_complete: 0,
-                    flags: 0,
-                });
+                let sqes: Vec<Sqe> = (0..4u64)
+                    .map(|i| {
+                        let mut sqe = data(dst, i as i32, 0x100 + i);
+                        sqe.msg_ring_flags |= msg::FLAGS_PASS;
+                        sqe.file_index = f32;
+                        sqe.user_data = round * 8 + i;
+                        sqe
+                    })
+                    .collect();
+                let e = twin.submit(src, &sqes, 0);
                 assert_eq!(e, StepResult::Ret(4), "{profile} {flags:#x}");
-                step(Step::Reap {
+                let reap = Step::Reap {
                     ring: dst,
                     max: u32::MAX,
-                });
+                };
+                twin.apply_step(&reap, Faults::default());
             }
             assert!(
                 twin.lane_enters >= 2,
