@@ -51,6 +51,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_put_later_keeps_a_drain_7_3.trace",
+        &[ChoicePoint::IowqPutLater],
+        true,
+    ),
+    (
         "model-tests/traces/choices/task_work_resched.trace",
         &[ChoicePoint::TaskWorkResched, ChoicePoint::IowqEarly],
         true,

@@ -633,25 +633,31 @@ impl World {
             && self.decide.choose(ChoicePoint::IowqPostLater, 2) == 1
     }
 
-    /// Whether an io-wq worker that queued a completion on `ring`'s local work drops its
+    /// Whether an io-wq worker that queued a completion as task_work drops its
     /// reference later, as its next io-wq item (choice point
-    /// [`ChoicePoint::IowqPutLater`]; 6.12.118 check seed 1 trace 5619). Offered for
-    /// DEFER_TASKRUN rings, where the free it may cause is visible (IORING_SQ_TASKRUN).
+    /// [`ChoicePoint::IowqPutLater`]). Offered where what that put changes is
+    /// visible: on a DEFER_TASKRUN ring the free it may cause sets IORING_SQ_TASKRUN
+    /// again (6.12.118 check seed 1 trace 5619); on a ring with a drain in force
+    /// from 6.16 the request stays allocated until then, so the defer list waits
+    /// for it (`nr_req_allocated != nr_drained` in `io_queue_deferred`) and, on 7.3,
+    /// the drain outlives its drain request (golden
+    /// `r41_3_drain_outlived_by_a_late_iowq_put_7_3`).
     fn iowq_put_later(&mut self, ring: RingId) -> bool {
-        self.decide.active()
-            && self.ring(ring).has(setup::DEFER_TASKRUN)
-            && self.decide.choose(ChoicePoint::IowqPutLater, 2) == 1
+        let r = self.ring(ring);
+        let visible =
+            r.has(setup::DEFER_TASKRUN) || (r.drain_active && !self.profile.drain_by_sequence());
+        self.decide.active() && visible && self.decide.choose(ChoicePoint::IowqPutLater, 2) == 1
     }
 
     /// `io_wq_put_work` of a put left for later ([`Self::iowq_put_later`]): if the
     /// owner has run the completion meanwhile, this put is the last one, and
-    /// `io_free_req` queues a local work item that only frees the request.
+    /// `io_free_req` queues a task_work item that only frees the request (on the
+    /// ring's local work for DEFER_TASKRUN, else on the task's list).
     pub(super) fn io_wq_put_work(&mut self, ring: RingId, task: TaskId, sqe: Sqe) {
         let r = self.ring(ring);
-        let pending =
-            r.local_work.iter().chain(r.retry_work.iter()).any(
-                |w| matches!(w, Work::Complete { req, .. } if req.task == task && req.sqe == sqe),
-            );
+        let mine = |w: &Work| matches!(w, Work::Complete { req, .. } if req.task == task && req.sqe == sqe);
+        let pending = r.local_work.iter().chain(r.retry_work.iter()).any(mine)
+            || self.task(task).is_some_and(|t| t.work_items().any(mine));
         if !pending {
             self.io_req_task_work_add(ring, task, Work::FreeReq { ring });
         }
