@@ -41,6 +41,11 @@ const EVIDENCE: &[(&str, &[ChoicePoint], bool)] = &[
         true,
     ),
     (
+        "model-tests/traces/choices/iowq_early_between_local_work_items.trace",
+        &[ChoicePoint::IowqEarly],
+        true,
+    ),
+    (
         "model-tests/traces/choices/iowq_post_later.trace",
         &[ChoicePoint::IowqPostLater],
         true,

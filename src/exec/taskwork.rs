@@ -242,6 +242,8 @@ impl World {
                 break;
             }
             for w in std::mem::take(&mut pending) {
+                // io-wq work finishing meanwhile joins the llist for the next round.
+                self.iowq_may_run();
                 self.run_work(w);
                 ret += 1;
             }
@@ -255,10 +257,20 @@ impl World {
     }
 
     /// `__io_run_local_work_loop` over the retry list: runs items until `events` have
-    /// run (at least one if any is queued).
+    /// run (at least one if any is queued). The pass has taken the list: io-wq work
+    /// finishing between two of its items is queued on the (empty) llist, behind or
+    /// ahead of what the pass's own items queue there, for the next pass
+    /// (`iowq_early` before each item: 6.12.118 check seed 1 trace 4592, a worker's
+    /// remote post queued ahead of the one a link successor's self-message made).
     fn run_local_list(&mut self, ring: RingId, _retry: bool, events: i64) -> i64 {
         let mut ran = 0;
-        while let Some(w) = self.ring_mut(ring).retry_work.pop_front() {
+        loop {
+            if !self.ring(ring).retry_work.is_empty() {
+                self.iowq_may_run();
+            }
+            let Some(w) = self.ring_mut(ring).retry_work.pop_front() else {
+                break;
+            };
             self.run_work(w);
             ran += 1;
             if ran >= events {
