@@ -67,6 +67,9 @@ impl Host {
     pub fn iowq_busy(&self) -> bool {
         match self.never {}
     }
+    pub fn busy_strict(&self) -> bool {
+        match self.never {}
+    }
     pub fn kick_tasks(&self) -> usize {
         match self.never {}
     }

@@ -129,7 +129,9 @@ impl KernelBackend {
             std::thread::sleep(Duration::from_micros(20));
         }
         self.kick_for_no_ipi_work();
-        let quiet = !self.host.busy() && self.snapshot() == before;
+        // Strict: a worker woken for new work reads `S` for a moment before it takes
+        // the work (Host::busy_strict).
+        let quiet = !self.host.busy_strict() && self.snapshot() == before;
         self.iowq_idle = quiet;
         quiet
     }

@@ -98,7 +98,24 @@ impl Host {
     /// thread) is not asleep waiting for its next job, e.g. woken to run task_work
     /// queued with TWA_SIGNAL, or blocked in the kernel. Task_work queued with
     /// TWA_SIGNAL_NO_IPI does not wake its thread: [`Host::kick_tasks`] runs it.
+    /// Reads only each thread's `stat`: quick enough to poll.
     pub fn busy(&self) -> bool {
+        self.scan_busy(false)
+    }
+
+    /// [`Host::busy`], and also a worker or task thread whose state reads `S` but that
+    /// is not asleep off the run queue (`/proc/<tid>/wchan` is `0`): it has set
+    /// TASK_INTERRUPTIBLE and is about to look for work or to sleep, or was preempted
+    /// or descheduled in between. An io-wq worker woken for new work passes through
+    /// that state before it takes the work (`io_wq_worker`, then
+    /// `io_worker_handle_work`), so a single `S` is no proof that it is idle. Reads
+    /// `wchan` only for threads in `S`; falls back to [`Host::busy`] on a kernel
+    /// whose `wchan` does not name sleeping functions ([`wchan_names_sleepers`]).
+    pub fn busy_strict(&self) -> bool {
+        self.scan_busy(wchan_names_sleepers())
+    }
+
+    fn scan_busy(&self, strict: bool) -> bool {
         let me = current_tid();
         let ours: Vec<libc::pid_t> = self.tasks.iter().flatten().map(Task::tid).collect();
         let kinds = &self.thread_kinds;
@@ -111,7 +128,7 @@ impl Host {
                         _ => false,
                     }
             },
-            |tid, ino, st| {
+            |tid, ino, st, entry| {
                 let Some(t) = parse_thread_stat(st) else {
                     return false;
                 };
@@ -127,11 +144,13 @@ impl Host {
                     ThreadKind::Other
                 };
                 kinds.borrow_mut().insert((tid, ino), kind);
-                match kind {
-                    ThreadKind::Worker(Some(owner)) if !ours.contains(&owner) => false,
+                let busy = match kind {
+                    ThreadKind::Worker(Some(owner)) if !ours.contains(&owner) => return false,
                     ThreadKind::Worker(_) => stat_is_busy_iowq_worker(st),
-                    ThreadKind::Other => ours.contains(&tid) && t.state != b'S',
-                }
+                    ThreadKind::Other if !ours.contains(&tid) => return false,
+                    ThreadKind::Other => t.state != b'S',
+                };
+                busy || (strict && t.state == b'S' && entry.sleeps() == Some(false))
             },
         )
     }
@@ -152,15 +171,16 @@ impl Host {
     /// Whether `pick(tid, stat)` holds for a thread of this process (`stat`: the text
     /// of its `/proc/self/task/<tid>/stat`).
     fn any_thread(&self, pick: impl Fn(libc::pid_t, &[u8]) -> bool) -> bool {
-        self.any_thread_where(|_, _| false, |tid, _, st| pick(tid, st))
+        self.any_thread_where(|_, _| false, |tid, _, st, _| pick(tid, st))
     }
 
     /// [`Host::any_thread`], not reading the threads `skip(tid, ino)` rules out (`ino`:
-    /// the inode number of the thread's `/proc/self/task` entry).
+    /// the inode number of the thread's `/proc/self/task` entry); `pick` also gets the
+    /// thread's [`Entry`], to read more of its files.
     fn any_thread_where(
         &self,
         mut skip: impl FnMut(libc::pid_t, u64) -> bool,
-        mut pick: impl FnMut(libc::pid_t, u64, &[u8]) -> bool,
+        mut pick: impl FnMut(libc::pid_t, u64, &[u8], &Entry<'_>) -> bool,
     ) -> bool {
         let dir = self.task_dir.0;
         if dir.is_null() {
@@ -168,8 +188,7 @@ impl Host {
         }
         // SAFETY: `dir` is the host's open directory stream (see `TaskDir`), used only
         // through `&self` on one thread at a time (the host is not `Sync`); the
-        // dirent pointers are read before the next readdir call; `buf` and the
-        // NUL-terminated path live across the calls that use them.
+        // dirent pointers are read before the next readdir call.
         unsafe {
             libc::rewinddir(dir);
             let dfd = libc::dirfd(dir);
@@ -190,24 +209,118 @@ impl Host {
                 if skip(tid, ino) {
                     continue;
                 }
-                let mut path = [0u8; 48];
-                path[..name.len()].copy_from_slice(name);
-                path[name.len()..name.len() + 5].copy_from_slice(b"/stat");
-                let fd = libc::openat(
-                    dfd,
-                    path.as_ptr() as *const libc::c_char,
-                    libc::O_RDONLY | libc::O_CLOEXEC,
-                );
-                if fd < 0 {
-                    continue; // the thread has exited
-                }
+                let entry = Entry { dfd, name };
                 let mut st = [0u8; 512];
-                let got = libc::read(fd, st.as_mut_ptr() as *mut libc::c_void, st.len());
-                libc::close(fd);
-                if got > 0 && pick(tid, ino, &st[..got as usize]) {
+                let Some(got) = entry.read(b"stat", &mut st) else {
+                    continue; // the thread has exited
+                };
+                if got > 0 && pick(tid, ino, &st[..got], &entry) {
                     return true;
                 }
             }
         }
+    }
+}
+
+/// A thread's directory in the host's open `/proc/self/task` stream.
+struct Entry<'a> {
+    dfd: libc::c_int,
+    /// The thread id as the directory's name (at most 24 digits).
+    name: &'a [u8],
+}
+
+impl Entry<'_> {
+    /// Reads the thread's `file` into `buf`: the length read, `None` if it could not
+    /// be opened (the thread has exited) or read.
+    fn read(&self, file: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let mut path = [0u8; 48];
+        let n = self.name.len();
+        if n + 1 + file.len() >= path.len() {
+            return None;
+        }
+        path[..n].copy_from_slice(self.name);
+        path[n] = b'/';
+        path[n + 1..n + 1 + file.len()].copy_from_slice(file);
+        // SAFETY: `path` is NUL-terminated (zeroed past the copied bytes, checked to
+        // fit); `dfd` is the open directory stream's fd; `buf` is valid for its
+        // length; the fd opened here is closed before returning.
+        unsafe {
+            let fd = libc::openat(
+                self.dfd,
+                path.as_ptr() as *const libc::c_char,
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            );
+            if fd < 0 {
+                return None;
+            }
+            let got = libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
+            libc::close(fd);
+            usize::try_from(got).ok()
+        }
+    }
+
+    /// Whether the thread is asleep off the run queue: its `wchan` names the function
+    /// it sleeps in. A thread whose state reads `S` can still be on a run queue, or
+    /// running: it has set TASK_INTERRUPTIBLE and not yet called `schedule` (an io-wq
+    /// worker does so before it looks for work), or was preempted there; `get_wchan`
+    /// reports `0` for it (`p->on_rq`). `None` if the file could not be read.
+    fn sleeps(&self) -> Option<bool> {
+        let mut buf = [0u8; 128];
+        let got = self.read(b"wchan", &mut buf)?;
+        let w = &buf[..got];
+        Some(!w.is_empty() && w != b"0")
+    }
+}
+
+/// Whether this kernel's `/proc/<tid>/wchan` names the function a sleeping thread
+/// sleeps in (it needs kallsyms; without them it reads `0` for every thread, and
+/// [`Host::busy_strict`] would take every sleeper for busy). Probed once per process
+/// with a thread of its own that blocks on a channel.
+pub(super) fn wchan_names_sleepers() -> bool {
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBED.get_or_init(|| {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let Ok(h) = std::thread::Builder::new()
+            .name("msgring-wchan".into())
+            .spawn(move || {
+                let _ = tid_tx.send(current_tid());
+                let _ = stop_rx.recv();
+            })
+        else {
+            return false;
+        };
+        let named = tid_rx.recv().is_ok_and(|tid| {
+            let dir = format!("/proc/self/task/{tid}");
+            // Up to 1 s for the thread to block (it reads `S` and a function name).
+            (0..1000).any(|_| {
+                let asleep = std::fs::read(format!("{dir}/stat"))
+                    .ok()
+                    .and_then(|st| parse_thread_stat(&st).map(|t| t.state == b'S'))
+                    .unwrap_or(false);
+                let wchan = std::fs::read(format!("{dir}/wchan")).unwrap_or_default();
+                let named = asleep && !wchan.is_empty() && wchan != b"0";
+                if !named {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                named
+            })
+        });
+        drop(stop_tx);
+        let _ = h.join();
+        named
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probe must find wchan usable on the kernels this runs on (Debian kernels
+    /// and this machine's have kallsyms); if it did not, the strict settle would
+    /// silently be the plain one.
+    #[test]
+    fn wchan_names_a_blocked_thread() {
+        assert!(wchan_names_sleepers());
     }
 }
