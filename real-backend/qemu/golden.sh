@@ -25,6 +25,12 @@
 #        MSGRING_GOLDEN_KNOWN        a list of divergences already reported (e.g.
 #                                    real-backend/qemu/golden-known.txt): those print as
 #                                    `known` and do not fail the run; new ones still do
+#        MSGRING_GOLDEN_FTRACE       kernel trace events for the guests, `;`-separated
+#                                    `system:event [if FILTER]` (e.g. "io_uring:*;
+#                                    task:task_newtask"):
+#                                    msgring marks its steps in the kernel trace and stops
+#                                    it at the first trace it cannot explain; the guest
+#                                    prints the trace's tail as `T|` lines in LABEL.log
 #        MSGRING_GOLDEN_SECONDARY=0  skip the informational no-fdinfo run
 #        MSGRING_GOLDEN_RECHECK      reruns of each trace with a new divergence (default 5,
 #                                    0 = none): the kernel is booted once more and runs
@@ -140,6 +146,8 @@ done
 [ "$ntr" -gt 0 ] || die "no traces in model-tests/traces"
 cp "$bin" "$stage/golden/msgring"
 echo "$run_tmo" >"$stage/golden/timeout"
+rm -f "$stage/golden/ftrace"
+[ -z "${MSGRING_GOLDEN_FTRACE:-}" ] || tr ';' '\n' <<<"$MSGRING_GOLDEN_FTRACE" >"$stage/golden/ftrace"
 # One argument per line; the guest's init expands @PROFILE@ and @TRACES@.
 if [ "$mode" = diff ]; then
   args=(--json diff)

@@ -11,7 +11,15 @@
 //! Each run ends with `GOLDEN-EXIT NAME <status>`; then it prints `GOLDEN-END` and
 //! `MSGRING-END`, and powers off. A watchdog kills a child still running when the
 //! seconds in `/golden/timeout` (default 200, for all runs together) are up and reports
-//! `GOLDEN-EXIT NAME timeout`.
+//! `GOLDEN-EXIT NAME timeout`, after printing each of its threads (state, `wchan`,
+//! kernel stack) as `S|` lines.
+//!
+//! With a file `/golden/ftrace` (golden.sh writes it from `MSGRING_GOLDEN_FTRACE`), it
+//! mounts tracefs, enables the kernel trace events listed there (one per line,
+//! `system:event` or `system:*`, optionally followed by ` if FILTER`), and runs msgring with
+//! `MSGRING_FTRACE` set so msgring marks its steps in the kernel's trace and stops
+//! tracing at the first trace it cannot explain. If tracing was stopped, the last
+//! `FTRACE_TAIL` lines of the trace are printed as `T|line` before `GOLDEN-END`.
 //!
 //! Console output:
 //! ```text
@@ -156,17 +164,104 @@ fn main() {
     let deadline = start + Duration::from_secs(secs);
     let mut runs: Vec<String> = list(&format!("{root}/runs"), "");
     runs.sort();
+    let tracing = std::fs::read_to_string(format!("{root}/ftrace"))
+        .ok()
+        .and_then(|events| start_ftrace(&events));
     for dir in &runs {
         let name = dir.rsplit('/').next().unwrap_or(dir);
         say(&format!("GOLDEN-RUN {name}"));
-        let status = run_one(&root, dir, profile.as_deref(), &release, deadline);
+        let status = run_one(&root, dir, profile.as_deref(), &release, deadline, tracing);
         say(&format!("GOLDEN-EXIT {name} {status}"));
+    }
+    if let Some(dir) = tracing {
+        dump_ftrace(dir);
     }
     say(&format!("GOLDEN-TIME ms={}", start.elapsed().as_millis()));
     say("GOLDEN-END");
     say("MSGRING-END");
     if pid1 {
         power_off();
+    }
+}
+
+/// Where tracefs is mounted in the guest.
+const TRACEFS: &str = "/sys/kernel/tracing";
+
+/// How many lines of the kernel trace `dump_ftrace` prints.
+const FTRACE_TAIL: usize = 12_000;
+
+/// Mounts tracefs and enables `events` (see the module doc); the tracefs directory, or
+/// `None` (said on the console) when that failed.
+fn start_ftrace(events: &str) -> Option<&'static str> {
+    mnt("tracefs", TRACEFS, "tracefs");
+    let put = |file: &str, v: &str| {
+        std::fs::write(format!("{TRACEFS}/{file}"), v)
+            .map_err(|e| say(&format!("GOLDEN-INFO ftrace: {file} <- {v}: {e}")))
+            .is_ok()
+    };
+    if !put("tracing_on", "0") || !put("buffer_size_kb", "8192") || !put("trace", "") {
+        return None;
+    }
+    for line in events.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (event, filter) = match line.split_once(" if ") {
+            Some((e, f)) => (e.trim(), Some(f.trim())),
+            None => (line, None),
+        };
+        let Some((sys, name)) = event.split_once(':') else {
+            say(&format!("GOLDEN-INFO ftrace: {event}: want system:event"));
+            continue;
+        };
+        let base = match name {
+            "*" => format!("events/{sys}"),
+            _ => format!("events/{sys}/{name}"),
+        };
+        if let Some(f) = filter {
+            put(&format!("{base}/filter"), f);
+        }
+        put(&format!("{base}/enable"), "1");
+    }
+    put("tracing_on", "1").then(|| {
+        say("GOLDEN-INFO ftrace: on");
+        TRACEFS
+    })
+}
+
+/// Prints the tail of the kernel trace if msgring stopped tracing (it found a trace it
+/// could not explain).
+fn dump_ftrace(dir: &str) {
+    let on = std::fs::read_to_string(format!("{dir}/tracing_on")).unwrap_or_default();
+    if on.trim() != "0" {
+        say("GOLDEN-INFO ftrace: still on (nothing unexplained): not dumped");
+        return;
+    }
+    let text = std::fs::read_to_string(format!("{dir}/trace")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let from = lines.len().saturating_sub(FTRACE_TAIL);
+    say(&format!("GOLDEN-INFO ftrace: dumping {} of {} lines", lines.len() - from, lines.len()));
+    for l in &lines[from..] {
+        say(&format!("T|{l}"));
+    }
+}
+
+/// Prints every thread of `pid` with its state, `wchan` and kernel stack (`S|` lines):
+/// what a hung child was doing when the watchdog fired.
+fn dump_threads(pid: u32) {
+    let base = format!("/proc/{pid}/task");
+    let mut tids = list(&base, "");
+    tids.sort();
+    for t in tids {
+        let read = |f: &str| std::fs::read_to_string(format!("{t}/{f}")).unwrap_or_default();
+        let stat = read("stat");
+        let comm_state = stat
+            .split_once('(')
+            .and_then(|(_, r)| r.rsplit_once(')'))
+            .map(|(comm, rest)| format!("{comm} {}", rest.split_whitespace().next().unwrap_or("?")))
+            .unwrap_or_default();
+        let tid = t.rsplit('/').next().unwrap_or("?");
+        say(&format!("S|{tid} {comm_state} wchan={}", read("wchan").trim()));
+        for l in read("stack").lines() {
+            say(&format!("S|  {l}"));
+        }
     }
 }
 
@@ -190,6 +285,7 @@ fn run_one(
     profile: Option<&str>,
     release: &str,
     deadline: Instant,
+    tracing: Option<&str>,
 ) -> String {
     let args_txt = std::fs::read_to_string(format!("{dir}/args")).unwrap_or_default();
     let mut traces = list(&format!("{dir}/traces"), ".trace");
@@ -211,7 +307,11 @@ fn run_one(
     let bin = format!("{root}/msgring");
     say(&format!("GOLDEN-CMD {bin} {}", args.join(" ")));
     let start = Instant::now();
-    let status = match Command::new(&bin)
+    let mut cmd = Command::new(&bin);
+    if let Some(dir) = tracing {
+        cmd.env("MSGRING_FTRACE", dir);
+    }
+    let status = match cmd
         .args(&args)
         // TCG guests are slow to wake threads: allow the kernel 10x longer to catch up
         // with the model (kernel::Settle); the host run keeps the defaults.
@@ -256,6 +356,7 @@ fn run_one(
                 }
             }
             if timed_out {
+                dump_threads(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 "timeout".to_string()

@@ -27,6 +27,7 @@
 mod backend;
 mod check;
 mod diff;
+mod ftrace;
 mod minimize;
 mod settle;
 mod signature;
