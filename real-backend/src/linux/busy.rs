@@ -103,7 +103,7 @@ impl Host {
         self.scan_busy(false)
     }
 
-    /// [`Host::busy`], and also a worker or task thread whose state reads `S` but that
+    /// [`Host::busy`], and also an io-wq worker whose state reads `S` but that
     /// is not asleep off the run queue (`/proc/<tid>/wchan` is `0`): it has set
     /// TASK_INTERRUPTIBLE and is about to look for work or to sleep, or was preempted
     /// or descheduled in between. An io-wq worker woken for new work passes through
@@ -150,7 +150,10 @@ impl Host {
                     ThreadKind::Other if !ours.contains(&tid) => return false,
                     ThreadKind::Other => t.state != b'S',
                 };
-                busy || (strict && t.state == b'S' && entry.sleeps() == Some(false))
+                // Only a worker sets TASK_INTERRUPTIBLE with work waiting for it; a
+                // task thread reads `S` only on its way to sleep in its job queue's
+                // futex, and task_work queued then wakes it (sets it running).
+                busy || (strict && worker && t.state == b'S' && entry.sleeps() == Some(false))
             },
         )
     }
