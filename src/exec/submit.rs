@@ -640,8 +640,8 @@ impl World {
     /// again (6.12.118 check seed 1 trace 5619); on a ring with a drain in force
     /// from 6.16 the request stays allocated until then, so the defer list waits
     /// for it (`nr_req_allocated != nr_drained` in `io_queue_deferred`) and, on 7.3,
-    /// the drain outlives its drain request (golden
-    /// `r41_3_drain_outlived_by_a_late_iowq_put_7_3`).
+    /// the drain outlives its drain request (evidence
+    /// `choices/iowq_put_later_keeps_a_drain_7_3.trace`, seen on 7.3.4 in CI).
     fn iowq_put_later(&mut self, ring: RingId) -> bool {
         let r = self.ring(ring);
         let visible =

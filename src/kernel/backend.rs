@@ -322,20 +322,16 @@ impl KernelBackend {
         {
             self.iowq_idle = false;
         }
-        if super::ftrace::enabled() {
-            super::ftrace::mark(format_args!("step {}: {step:?}", self.steps_applied - 1));
-        }
+        super::ftrace::mark(format_args!("step {}: {step:?}", self.steps_applied - 1));
         let result = self.dispatch(step, hint);
         if needs_settle(step, self) {
             self.wait_quiescent(hint);
         }
-        if super::ftrace::enabled() {
-            super::ftrace::mark(format_args!(
-                "step {} done: {result:?}; model io-wq items {}",
-                self.steps_applied - 1,
-                hint.map_or(0, |h| h.world.iowq_items_last_step()),
-            ));
-        }
+        super::ftrace::mark(format_args!(
+            "step {} done: {result:?}; model io-wq items {}",
+            self.steps_applied - 1,
+            hint.map_or(0, |h| h.world.iowq_items_last_step()),
+        ));
         result
     }
 

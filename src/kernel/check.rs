@@ -253,9 +253,7 @@ pub fn check(
                     };
                     let r = got.map(|mut k| {
                         k.set_time_budget(opts.trace_budget);
-                        if super::ftrace::enabled() {
-                            super::ftrace::mark(format_args!("check trace {i}"));
-                        }
+                        super::ftrace::mark(format_args!("check trace {i}"));
                         let (d, search) = diff_trace_timed(&t, profile, &mut k);
                         if !d.agrees() {
                             super::ftrace::freeze(format_args!("check trace {i} not explained"));

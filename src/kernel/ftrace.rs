@@ -34,13 +34,8 @@ fn ftrace() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
-/// Whether markers are being written (`MSGRING_FTRACE` is set and usable).
-pub(super) fn enabled() -> bool {
-    ftrace().is_some()
-}
-
 /// Writes one marker line (the kernel caps a marker at about 4 KiB; longer lines are
-/// cut there). The marker file is opened for each line, in the calling thread's own
+/// cut there); formats nothing when markers are off. The marker file is opened for each line, in the calling thread's own
 /// fd table: `check`'s jobs each have one (`own_fd_table`), so a descriptor kept open
 /// from another thread would name one of that job's trace files there.
 pub(super) fn mark(line: std::fmt::Arguments<'_>) {
