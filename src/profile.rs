@@ -197,6 +197,10 @@ pub enum Rule {
     /// C8: `io_fill_cqe_aux` zeroes the extra words of an aux CQE on a CQE32 ring (before,
     /// only for a CQE with IORING_CQE_F_32).
     AuxCqeZeroesBigCqe,
+    /// R40/R41: a request issued from task_work (a link successor, a request released
+    /// from the defer list) that is forced async (IOSQE_ASYNC, drain) goes to io-wq
+    /// (`io_req_task_submit`); before, it was issued inline like any other.
+    TaskSubmitHonoursForceAsync,
 }
 
 /// A stable line a change was backported to: `from` is its first stable release
@@ -262,6 +266,7 @@ pub const CHANGES: &[Change] = &[
     change(Rule::FlagsPass, v(6, 3), "cbeb47a7b5f0 io_uring/msg_ring: Pass custom flags to the cqe", "run: -EINVAL on 6.1.192 (D1/D2); reference §4: for-6.3"),
     change(Rule::RegisterUseRegisteredRing, v(6, 3), "io_uring: support IORING_REGISTER_USE_REGISTERED_RING in io_uring_register (Josh Triplett)", "run: 6.1.0-57 (6.1.192) -EINVAL (golden r31_registered_ring_fds under QEMU), 6.12+ accept; source 6.1.192 (opcode >= IORING_REGISTER_LAST), 6.12.118 register.c; log: 6e76ac595855 (6.5) builds on it"),
     change(Rule::SendFdChecksLen, v(6, 3), "5da28edd7bd5 io_uring/msg_ring: let target know allocated index", "run: missing on 6.1.192 (D3), whose backport has only the slot-index half; source 6.1.192"),
+    change(Rule::TaskSubmitHonoursForceAsync, v(6, 3), "6bb30855560e io_uring: if a linked request has REQ_F_FORCE_ASYNC then run it async", "run: 6.1.0-57 (6.1.192) issues a drained request released by task_work inline (msgring check seed 1 trace 13369, 300 s run under QEMU); source 6.1.192 io_req_task_submit, 6.12.118 sends it to io-wq; mail: for-next in January 2023, the 6.3 merge window"),
     change(Rule::LocalWorkFifo, v(6, 3), "3af0356c162c io_uring: maintain ordering for DEFER_TASKRUN tw list", "source 6.1.192 runs the llist unreversed; log: between 6.2 and 6.4 commits"),
     change(Rule::TaskWorkFifo, v(6, 10), "170539bdf109 io_uring: handle traditional task_work in FIFO order", "run: 6.1.192 newest first (G2), 6.12+ oldest first; log: the March 2024 task_work series"),
     change(Rule::SyncMsgRing, v(6, 13), "a377132154ab io_uring/msg_ring: add support for sending a sync message", "run: -EINVAL on 6.12 (D16), present 6.16+; liburing man page: 6.13"),
@@ -635,6 +640,12 @@ impl Profile {
     /// other request of the ring is allocated (R41.1).
     pub fn drain_by_sequence(self) -> bool {
         !self.has(Rule::DrainByAllocation)
+    }
+
+    /// `io_req_task_submit` sends a forced-async request (IOSQE_ASYNC, drain) to io-wq
+    /// (6.3+); 6.1.192 issues it inline from the task_work like any other.
+    pub fn task_submit_honours_force_async(self) -> bool {
+        self.has(Rule::TaskSubmitHonoursForceAsync)
     }
 
     /// M13 (before 6.2): `io_uring_register` runs `io_run_task_work_ctx` before the

@@ -361,6 +361,27 @@ fn r41_3_on_7_3_the_drain_ends_when_the_drain_request_completes() {
 }
 
 #[test]
+fn r41_before_6_3_a_drained_request_released_by_task_work_is_issued_inline() {
+    // A drain request with nothing in flight is released through task_work (local work
+    // on a DEFER_TASKRUN ring). 6.1/6.2's io_req_task_submit issues it there, so the
+    // GETEVENTS that runs that local work posts its CQE; from 6.3 (6bb30855560e) it is
+    // forced async and goes to io-wq, whose completion comes back as local work for the
+    // next GETEVENTS (6.1.192: check seed 1 trace 13369, golden
+    // r41_drain_release_issued_inline_6_1).
+    for (rel, first, second) in [("6.2", vec![1], vec![]), ("6.3", vec![], vec![1])] {
+        let mut s = Sim::with_profile(p(rel));
+        let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
+        s.submit(r, &[Nop.build().user_data(1).flags(sqe_flags::IO_DRAIN)]);
+        s.getevents(TaskId(0), r, 0);
+        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
+        assert_eq!(got, first, "{rel}: first GETEVENTS");
+        s.getevents(TaskId(0), r, 0);
+        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
+        assert_eq!(got, second, "{rel}: second GETEVENTS");
+    }
+}
+
+#[test]
 fn docs_semantics_lists_every_change_with_its_commit() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/semantics.md"))
         .expect("docs/semantics.md");

@@ -303,10 +303,8 @@ impl World {
             Work::InstallFd { target, req } => self.io_msg_tw_fd_complete(target, req),
             Work::Complete { req, res } => self.complete_batched(req, res),
             Work::Issue { req } => {
-                if req.sqe.flags
-                    & (crate::uapi::sqe_flags::ASYNC | crate::uapi::sqe_flags::IO_DRAIN)
-                    != 0
-                {
+                let forced = crate::uapi::sqe_flags::ASYNC | crate::uapi::sqe_flags::IO_DRAIN;
+                if req.sqe.flags & forced != 0 && self.profile.task_submit_honours_force_async() {
                     self.iowq.push_back(Work::Issue { req });
                 } else {
                     self.issue_and_complete(req, IssueCtx::Inline);
