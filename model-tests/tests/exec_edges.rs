@@ -740,6 +740,23 @@ fn each_successor_replays_from_its_choices_and_points_switch_off_and_on() {
     assert!(w.choice_point_enabled(ChoicePoint::IowqOrder));
 }
 
+/// `io_uring_register(ring, opcode, arg, nr_args)` from task 0: its return value.
+fn register_on(
+    s: &mut Sim,
+    ring: i32,
+    opcode: u32,
+    arg: msgring::RegisterArg,
+    nr_args: u32,
+) -> i32 {
+    s.ret(Step::Register {
+        task: T0,
+        fd: ring,
+        opcode,
+        arg,
+        nr_args,
+    })
+}
+
 #[test]
 fn r32_personality_ids_wrap_to_the_lowest_free_one_after_ushrt_max() {
     // `xa_alloc_cyclic(.., XA_LIMIT(0, USHRT_MAX), &ctx->pers_next)` on an ALLOC1
@@ -749,15 +766,8 @@ fn r32_personality_ids_wrap_to_the_lowest_free_one_after_ushrt_max() {
     use msgring::RegisterArg;
     let mut s = Sim::new();
     let ring = s.ring(4, 0);
-    let reg = |s: &mut Sim, opcode, nr_args| {
-        s.ret(Step::Register {
-            task: T0,
-            fd: ring,
-            opcode,
-            arg: RegisterArg::Null,
-            nr_args,
-        })
-    };
+    let reg =
+        |s: &mut Sim, opcode, nr_args| register_on(s, ring, opcode, RegisterArg::Null, nr_args);
     for want in 1..=65535 {
         assert_eq!(reg(&mut s, register::PERSONALITY, 0), want);
     }
@@ -787,13 +797,7 @@ fn r31_ring_fd_registration_takes_1_to_16_entries() {
     let mut s = Sim::new();
     let ring = s.ring(4, 0);
     let reg = |s: &mut Sim, opcode, nr_args| {
-        s.ret(Step::Register {
-            task: T0,
-            fd: ring,
-            opcode,
-            arg: RegisterArg::RingFds(Vec::new()),
-            nr_args,
-        })
+        register_on(s, ring, opcode, RegisterArg::RingFds(Vec::new()), nr_args)
     };
     for opcode in [register::RING_FDS, register::UNREGISTER_RING_FDS] {
         assert_eq!(reg(&mut s, opcode, 0), -22, "{opcode}: none");

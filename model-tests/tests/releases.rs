@@ -132,6 +132,13 @@ fn c8_from_6_18_f32_on_a_plain_target_is_a_padded_32_byte_post_until_7_2_refuses
     }
 }
 
+/// A GETEVENTS enter on `r` by task 0 (min_complete 0), then a reap: the user_data
+/// of the CQEs it left.
+fn getevents_reap(s: &mut Sim, r: i32) -> Vec<u64> {
+    s.getevents(TaskId(0), r, 0);
+    s.reap(r).iter().map(|c| c.user_data).collect()
+}
+
 #[test]
 fn m3_from_7_2_local_work_queued_during_a_pass_runs_in_it() {
     // r16_defer_self_linked: NOP 1 -> self-message 2 (target CQE 3) -> NOP 4, linked.
@@ -150,12 +157,8 @@ fn m3_from_7_2_local_work_queued_during_a_pass_runs_in_it() {
             s.reap(r).iter().map(|c| c.user_data).collect::<Vec<_>>(),
             vec![1]
         );
-        s.getevents(TaskId(0), r, 0);
-        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
-        assert_eq!(got, first, "{rel}: first GETEVENTS");
-        s.getevents(TaskId(0), r, 0);
-        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
-        assert_eq!(got, second, "{rel}: second GETEVENTS");
+        assert_eq!(getevents_reap(&mut s, r), first, "{rel}: first GETEVENTS");
+        assert_eq!(getevents_reap(&mut s, r), second, "{rel}: second GETEVENTS");
     }
 }
 
@@ -372,12 +375,8 @@ fn r41_before_6_3_a_drained_request_released_by_task_work_is_issued_inline() {
         let mut s = Sim::with_profile(p(rel));
         let r = s.ring(4, setup::SINGLE_ISSUER | setup::DEFER_TASKRUN);
         s.submit(r, &[Nop.build().user_data(1).flags(sqe_flags::IO_DRAIN)]);
-        s.getevents(TaskId(0), r, 0);
-        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
-        assert_eq!(got, first, "{rel}: first GETEVENTS");
-        s.getevents(TaskId(0), r, 0);
-        let got: Vec<u64> = s.reap(r).iter().map(|c| c.user_data).collect();
-        assert_eq!(got, second, "{rel}: second GETEVENTS");
+        assert_eq!(getevents_reap(&mut s, r), first, "{rel}: first GETEVENTS");
+        assert_eq!(getevents_reap(&mut s, r), second, "{rel}: second GETEVENTS");
     }
 }
 
