@@ -264,10 +264,9 @@ impl World {
     /// remote post queued ahead of the one a link successor's self-message made).
     fn run_local_list(&mut self, ring: RingId, _retry: bool, events: i64) -> i64 {
         let mut ran = 0;
-        loop {
-            if !self.ring(ring).retry_work.is_empty() {
-                self.iowq_may_run();
-            }
+        while !self.ring(ring).retry_work.is_empty() {
+            // io-wq only queues onto the llist, never onto this list.
+            self.iowq_may_run();
             let Some(w) = self.ring_mut(ring).retry_work.pop_front() else {
                 break;
             };

@@ -17,10 +17,7 @@ fn ftrace() -> Option<&'static PathBuf> {
     FTRACE
         .get_or_init(|| {
             let dir = PathBuf::from(std::env::var_os("MSGRING_FTRACE")?);
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .open(dir.join("trace_marker"))
-            {
+            match open_marker(&dir) {
                 Ok(_) => Some(dir),
                 Err(e) => {
                     eprintln!(
@@ -35,23 +32,26 @@ fn ftrace() -> Option<&'static PathBuf> {
 }
 
 /// Writes one marker line (the kernel caps a marker at about 4 KiB; longer lines are
-/// cut there); formats nothing when markers are off. The marker file is opened for each line, in the calling thread's own
-/// fd table: `check`'s jobs each have one (`own_fd_table`), so a descriptor kept open
-/// from another thread would name one of that job's trace files there.
+/// cut there); formats nothing when markers are off.
 pub(super) fn mark(line: std::fmt::Arguments<'_>) {
     if let Some(dir) = ftrace() {
         write_marker(dir, line);
     }
 }
 
+/// The marker file is opened for each line, in the calling thread's own fd table:
+/// `check`'s jobs each have one (`own_fd_table`), so a descriptor kept open from
+/// another thread would name one of that job's trace files there.
 fn write_marker(dir: &Path, line: std::fmt::Arguments<'_>) {
-    let text = format!("msgring: {line}");
-    if let Ok(mut m) = std::fs::OpenOptions::new()
+    if let Ok(mut m) = open_marker(dir) {
+        let _ = m.write_all(format!("msgring: {line}").as_bytes());
+    }
+}
+
+fn open_marker(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .write(true)
         .open(dir.join("trace_marker"))
-    {
-        let _ = m.write_all(text.as_bytes());
-    }
 }
 
 /// Stops the kernel's tracing (once: later calls change nothing), so what led up to

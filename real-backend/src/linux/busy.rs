@@ -270,9 +270,14 @@ impl Entry<'_> {
     fn sleeps(&self) -> Option<bool> {
         let mut buf = [0u8; 128];
         let got = self.read(b"wchan", &mut buf)?;
-        let w = &buf[..got];
-        Some(!w.is_empty() && w != b"0")
+        Some(names_a_function(&buf[..got]))
     }
+}
+
+/// Whether a `wchan` text names a function (`0`, or nothing, when the thread is not
+/// asleep or the kernel cannot name it).
+fn names_a_function(wchan: &[u8]) -> bool {
+    !wchan.is_empty() && wchan != b"0"
 }
 
 /// Whether this kernel's `/proc/<tid>/wchan` names the function a sleeping thread
@@ -302,7 +307,7 @@ pub(super) fn wchan_names_sleepers() -> bool {
                     .and_then(|st| parse_thread_stat(&st).map(|t| t.state == b'S'))
                     .unwrap_or(false);
                 let wchan = std::fs::read(format!("{dir}/wchan")).unwrap_or_default();
-                let named = asleep && !wchan.is_empty() && wchan != b"0";
+                let named = asleep && names_a_function(&wchan);
                 if !named {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }

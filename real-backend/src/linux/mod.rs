@@ -147,6 +147,8 @@ impl Host {
             return Err(unavailable("io_uring_setup", fd));
         }
         close_fd(fd);
+        // Probe once, here, not inside the first step's settle (Host::busy_strict).
+        busy::wchan_names_sleepers();
         let t0 = Host::task0(task0).map_err(|e| unavailable("spawning task 0", e))?;
         Ok(Host {
             vfds: Vec::new(),
